@@ -1,0 +1,45 @@
+"""`Brownthrower`: the composition root of the core library — database, registry, services."""
+
+from __future__ import annotations
+
+from bt.config import Settings, load_settings
+from bt.db import Database
+from bt.registry import TaskRegistry
+from bt.schema import ensure_schema
+from bt.services import JobService, TagService, WorkService
+
+
+class Brownthrower:
+    """One brownthrower database with the task plugins installed here."""
+
+    def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
+        self.db = db
+        self.registry = registry if registry is not None else TaskRegistry()
+        self.jobs = JobService(db, self.registry)
+        self.tags = TagService(db)
+        self.work = WorkService(db)
+
+    @classmethod
+    def open(cls, url: str | None = None, *, settings: Settings | None = None,
+             registry: TaskRegistry | None = None, auto_upgrade: bool | None = None,
+             echo: bool = False) -> Brownthrower:
+        """Open the configured database, creating its schema on first use.
+
+        A database at an older schema is upgraded automatically only for the embedded default
+        (or when `auto_upgrade` says so); a shared server waits for an explicit `db upgrade`.
+        """
+        settings = settings or load_settings(url)
+        db = Database(settings.database_url, echo=echo)
+        if auto_upgrade is None:
+            auto_upgrade = settings.source == "embedded default"
+        ensure_schema(db, auto_upgrade=auto_upgrade)
+        return cls(db, registry)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+    def __enter__(self) -> Brownthrower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,115 @@
+"""Configuration, read in one place.
+
+The database URL comes from, in order: the `-u/--database-url` option, the `BT_DATABASE_URL`
+environment variable, the `database_url` key of a TOML config file (`$BT_CONFIG`, else
+`<XDG config dir>/brownthrower/config.toml`), and finally the embedded default: a SQLite file in
+the XDG data directory. Nothing else in brownthrower reads the environment for settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bt.errors import ConfigError
+
+APP_NAME = "brownthrower"
+URL_VARIABLE = "BT_DATABASE_URL"
+CONFIG_VARIABLE = "BT_CONFIG"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the database is, where that came from, and the rest of the config file."""
+
+    database_url: str
+    source: str
+    config_file: Path | None = None
+    sections: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.database_url)
+
+    def section(self, name: str) -> Mapping[str, Any]:
+        """One `[name]` table of the config file (empty when absent)."""
+        value = self.sections.get(name, {})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"[{name}] in {self.config_file} must be a table")
+        return value
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file in the user's data directory."""
+    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+    return f"sqlite:///{data_dir / 'brownthrower.db'}"
+
+
+def load_settings(
+    cli_url: str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve the settings from the command line, the environment and the config file."""
+    env = os.environ if environ is None else environ
+    path = Path(env[CONFIG_VARIABLE]) if env.get(CONFIG_VARIABLE) else default_config_path()
+    table = _read_config(path, required=bool(env.get(CONFIG_VARIABLE)))
+    config_file = path if table is not None else None
+    sections = table or {}
+    if cli_url:
+        url, source = cli_url, "--database-url"
+    elif env.get(URL_VARIABLE):
+        url, source = env[URL_VARIABLE], URL_VARIABLE
+    elif "database_url" in sections:
+        url, source = str(sections["database_url"]), f"config file {path}"
+    else:
+        url, source = default_database_url(), "embedded default"
+    return Settings(normalize_url(url), source, config_file, sections)
+
+
+def _read_config(path: Path, *, required: bool) -> dict[str, Any] | None:
+    if not path.exists():
+        if required:
+            raise ConfigError(f"Config file {path} (from ${CONFIG_VARIABLE}) does not exist.")
+        return None
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {path}: {exc}") from exc
+
+
+def normalize_url(url: str) -> str:
+    """Validate a SQLAlchemy URL; plain `postgresql://` URLs get the psycopg 3 driver."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"Not a database URL: {mask_url(url)!r}.") from exc
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ConfigError(
+            f"Unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql."
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by `***`, safe to show or log."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparseable database URL>"
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
+    return parsed.render_as_string(hide_password=True)

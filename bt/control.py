@@ -1,0 +1,80 @@
+"""Submit, reset and abort: the user's status operations, recursive over subjobs as in the original."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bt import errors, tagnames
+from bt.lifecycle import (
+    ABORT_CHANNEL,
+    JobState,
+    apply,
+    clear_run_tags,
+    notify_later,
+    read_counts,
+    read_state,
+    rederive,
+)
+from bt.models import Job
+from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
+from bt.tags import put_tag
+
+ABORT_MESSAGE = "Job was aborted at user request."
+
+
+def submit(session: Session, job_id: int) -> Status:
+    """Queue a STASHED or FAILED job; for a superjob, submit its STASHED/FAILED subjobs."""
+    job = read_state(session, job_id)
+    counts = read_counts(session, job_id)
+    if counts.total == 0:
+        status = apply(session, job, Action.SUBMIT)
+        clear_run_tags(session, job_id)
+        return status
+    if job.status not in SUPERJOB_SUBMITTABLE:
+        raise _superjob_refusal(job, Action.SUBMIT, SUPERJOB_SUBMITTABLE)
+    for sub in _subjobs(session, job_id, {Status.STASHED, Status.FAILED, Status.STAND_BY}):
+        submit(session, sub)
+    clear_run_tags(session, job_id)
+    return rederive(session, read_state(session, job_id), read_counts(session, job_id))
+
+
+def reset(session: Session, job_id: int) -> Status:
+    """Return a QUEUED or FAILED job without subjobs to the stash, for editing."""
+    job = read_state(session, job_id)
+    if read_counts(session, job_id).total:
+        raise errors.InvalidOperation(
+            f"Job {job_id} already has subjobs and cannot be returned to the stash."
+        )
+    return apply(session, job, Action.RESET)
+
+
+def abort(session: Session, job_id: int) -> Status:
+    """Fail a QUEUED or RUNNING job now; for a superjob, abort its active subjobs first."""
+    job = read_state(session, job_id)
+    if job.status in (Status.QUEUED, Status.RUNNING) or read_counts(session, job_id).total == 0:
+        return _abort_one(session, job)
+    if job.status not in SUPERJOB_ABORTABLE:
+        raise _superjob_refusal(job, Action.ABORT, SUPERJOB_ABORTABLE)
+    for sub in _subjobs(session, job_id, {Status.QUEUED, Status.RUNNING, Status.STAND_BY}):
+        abort(session, sub)
+    return rederive(session, read_state(session, job_id), read_counts(session, job_id))
+
+
+def _abort_one(session: Session, job: JobState) -> Status:
+    status = apply(session, job, Action.ABORT)
+    put_tag(session, job.id, tagnames.REASON, "aborted", system=True)
+    put_tag(session, job.id, tagnames.TRACEBACK, ABORT_MESSAGE, system=True)
+    if job.status is Status.RUNNING:
+        notify_later(session, ABORT_CHANNEL, str(job.id))
+    return status
+
+
+def _subjobs(session: Session, job_id: int, statuses: set[Status]) -> list[int]:
+    query = select(Job.id).where(Job.super_id == job_id, Job.status.in_(statuses)).order_by(Job.id)
+    return list(session.scalars(query))
+
+
+def _superjob_refusal(job: JobState, action: Action, allowed: frozenset[Status]) -> Exception:
+    names = tuple(sorted(s.value for s in allowed))
+    return errors.InvalidTransition(job.id, job.status.value, action.value, names)

@@ -1,0 +1,174 @@
+"""The database layer: engines for SQLite and PostgreSQL, short transactions, retries, wrapping.
+
+Every write is one short transaction run by `Database.write`, which retries it with jittered
+exponential backoff on serialization failures, deadlocks and SQLite busy errors, and turns driver
+errors into `bt.errors.StoreError` subclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bt import errors
+from bt.config import mask_url
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SQLITE_BUSY_TIMEOUT = 5.0  #: seconds SQLite waits for a lock before our own retry takes over
+MAX_ATTEMPTS = 8  #: tries of one write transaction before `ConflictError`
+BACKOFF_BASE = 0.02  #: seconds; doubled on every retry, with full jitter
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  #: serialization failure, deadlock detected
+DISCONNECT_SQLSTATE_CLASS = "08"  #: connection exceptions
+
+
+class Database:
+    """One database, opened from a URL: sessions for reads, retried transactions for writes."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.masked_url = mask_url(url)
+        self.dialect = make_url(url).get_backend_name()
+        self.engine = _create_engine(url, echo=echo)
+        self._write_engine = (
+            self.engine.execution_options(bt_write=True)
+            if self.is_sqlite
+            else self.engine
+        )
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def dispose(self) -> None:
+        """Close every pooled connection (call after fork, and when done)."""
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; its transaction ends (rolled back) when the block ends."""
+        with wrap_errors(self.masked_url), self._reader() as session:
+            yield session
+
+    def write(self, operation: Callable[[Session], T], *, attempts: int = MAX_ATTEMPTS) -> T:
+        """Run `operation` in one write transaction, retrying it on transient conflicts.
+
+        `operation` may run several times, so it must only touch the database through the session.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._write_once(operation)
+            except errors.ConflictError:
+                if attempt == attempts:
+                    raise
+                delay = random.uniform(0, BACKOFF_BASE * 2**attempt)
+                log.debug("write conflict, retry %d in %.3fs", attempt, delay)
+                time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _write_once(self, operation: Callable[[Session], T]) -> T:
+        with wrap_errors(self.masked_url), self._writer() as session, session.begin():
+            result = operation(session)
+            self._send_notifications(session)
+            return result
+
+    def _send_notifications(self, session: Session) -> None:
+        """Emit the NOTIFYs queued by `bt.lifecycle.notify_later`; sent by PostgreSQL at commit."""
+        pending = session.info.pop("bt_notify", set())
+        if self.is_postgresql:
+            for channel, payload in sorted(pending):
+                session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+
+
+def _create_engine(url: str, *, echo: bool) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, pool_pre_ping=False
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=2, max_overflow=4)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Connection) -> None:
+        writer = connection.get_execution_options().get("bt_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+
+@contextmanager
+def wrap_errors(where: str) -> Iterator[None]:
+    """Re-raise driver errors as `StoreError`s a user can act on; the original is the cause."""
+    try:
+        yield
+    except errors.BrownthrowerError:
+        raise
+    except SQLAlchemyError as exc:
+        raise classify(exc, where) from exc
+
+
+def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
+    """The `StoreError` that explains a driver error."""
+    detail = _first_line(getattr(exc, "orig", None) or exc)
+    if _is_retryable(exc):
+        return errors.ConflictError(f"{errors.ConflictError.__doc__} ({detail})")
+    if isinstance(exc, IntegrityError):
+        return errors.StoreError(f"The database refused the change: {detail}")
+    if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_disconnect(exc)):
+        return errors.DatabaseUnavailable(f"Lost the connection to {where}: {detail}")
+    if isinstance(exc, OperationalError):
+        return errors.DatabaseUnavailable(f"Cannot use the database {where}: {detail}")
+    return errors.StoreError(f"Database error on {where}: {detail}")
+
+
+def _is_retryable(exc: SQLAlchemyError) -> bool:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES:
+        return True
+    message = str(orig or "").lower()
+    return isinstance(exc, OperationalError) and (
+        "database is locked" in message or "database is busy" in message
+    )
+
+
+def _is_disconnect(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return sqlstate.startswith(DISCONNECT_SQLSTATE_CLASS)
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,104 @@
+"""The errors brownthrower raises: one small hierarchy whose messages a user can act on.
+
+Every error's class docstring is its default message. Driver errors (SQLAlchemy, psycopg, sqlite3)
+never escape the library: `bt.db` wraps them into `StoreError` subclasses, keeping the original
+as ``__cause__``.
+"""
+
+from __future__ import annotations
+
+
+class BrownthrowerError(Exception):
+    """Something went wrong in brownthrower."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ConfigError(BrownthrowerError):
+    """The configuration is not valid."""
+
+
+class StoreError(BrownthrowerError):
+    """The database refused the operation."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached; check the URL and that the server is running."""
+
+
+class ConflictError(StoreError):
+    """Another client kept changing the same jobs; the operation was retried and then given up."""
+
+
+class SchemaError(StoreError):
+    """The database schema is not at the version this brownthrower needs; run `db upgrade`."""
+
+
+class NotFound(BrownthrowerError):
+    """The requested object does not exist."""
+
+
+class JobNotFound(NotFound):
+    """The specified job does not exist."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(f"Job {job_id} does not exist.")
+        self.job_id = job_id
+
+
+class TaskNotFound(NotFound):
+    """The task is not available in this environment."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Task '{name}' is not available in this environment.")
+        self.name = name
+
+
+class PluginLoadError(BrownthrowerError):
+    """A task plugin could not be loaded."""
+
+
+class InvalidTransition(BrownthrowerError):
+    """The operation is not allowed in the job's current status."""
+
+    def __init__(self, job_id: int, status: str, action: str, allowed: tuple[str, ...]) -> None:
+        where = ", ".join(allowed) if allowed else "no status"
+        super().__init__(
+            f"Job {job_id} cannot {action} while {status} (allowed from: {where})."
+        )
+        self.job_id = job_id
+        self.status = status
+        self.action = action
+
+
+class InvalidOperation(BrownthrowerError):
+    """The operation is not allowed on this job."""
+
+
+class DependencyError(InvalidOperation):
+    """The dependency cannot be created or removed."""
+
+
+class InvalidValue(BrownthrowerError):
+    """A value given to brownthrower is not valid."""
+
+
+class InvalidYaml(InvalidValue):
+    """The text is not valid YAML."""
+
+
+class ValueTooLarge(InvalidValue):
+    """The value is larger than brownthrower stores."""
+
+
+class FilterError(InvalidValue):
+    """A job filter is malformed."""
+
+
+class TokenMismatch(BrownthrowerError):
+    """The job is no longer held by this claim (it was aborted, recovered or removed)."""

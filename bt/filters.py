@@ -1,0 +1,133 @@
+"""The `job list` filter language, parsed here so every front end shares it.
+
+A filter is one or more terms `field op value`, all of which must hold. Fields: id, super_id,
+name, status, priority, attempts, created, queued, started, ended. Operators: = != < <= > >=.
+Values may contain any character but spaces (`status=STAND-BY`, `name=catalog.v2-*`). Names take
+globs (`*`, `?`) with = and !=. `none` matches an empty field (`super_id=none` for top-level jobs,
+`ended=none`). Timestamps are ISO dates or datetimes, in UTC unless they say otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bt.errors import FilterError
+from bt.models import Job
+from bt.status import Status
+
+TERM = re.compile(r"^(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>\S+)$")
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+INTEGER_FIELDS = {"id": Job.id, "super_id": Job.super_id, "priority": Job.priority,
+                  "attempts": Job.attempts}
+TIME_FIELDS = {"created": Job.ts_created, "queued": Job.ts_queued,
+               "started": Job.ts_started, "ended": Job.ts_ended}
+FIELDS = (*INTEGER_FIELDS, "name", "status", *TIME_FIELDS)
+NULLABLE = {"super_id", "queued", "started", "ended"}
+
+
+@dataclass(frozen=True)
+class Term:
+    """One parsed `field op value` term."""
+
+    field: str
+    op: str
+    value: str
+    condition: ColumnElement[bool]
+
+
+def parse(terms: Iterable[str]) -> list[Term]:
+    """Parse every term; the first malformed one raises `FilterError` naming it."""
+    return [parse_term(text) for text in terms if text.strip()]
+
+
+def condition(terms: Sequence[str]) -> ColumnElement[bool]:
+    """The SQL condition of all `terms` together (true when there are none)."""
+    parsed = parse(terms)
+    return and_(true(), *(term.condition for term in parsed))
+
+
+def parse_term(text: str) -> Term:
+    match = TERM.match(text.strip())
+    if match is None:
+        raise FilterError(
+            f"Filter {text!r} is not of the form field<op>value, e.g. status=QUEUED or id>=10 "
+            f"(fields: {', '.join(FIELDS)}; operators: {' '.join(OPERATORS)})."
+        )
+    field, op, value = match["field"], match["op"], match["value"]
+    if field not in FIELDS:
+        raise FilterError(f"Filter {text!r}: unknown field {field!r} (fields: {', '.join(FIELDS)}).")
+    try:
+        return Term(field, op, value, _condition(field, op, value))
+    except ValueError as exc:
+        raise FilterError(f"Filter {text!r}: {exc}.") from exc
+
+
+def _condition(field: str, op: str, value: str) -> ColumnElement[bool]:
+    column = _column(field)
+    if value.lower() in ("none", "null"):
+        return _null_condition(field, op, column)
+    if field == "name":
+        return _name_condition(op, value)
+    if field == "status":
+        return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]
+    parsed = _integer(value) if field in INTEGER_FIELDS else parse_time(value)
+    return OPERATORS[op](column, parsed)  # type: ignore[no-any-return]
+
+
+def _column(field: str) -> InstrumentedAttribute[Any]:
+    if field in INTEGER_FIELDS:
+        return INTEGER_FIELDS[field]
+    if field in TIME_FIELDS:
+        return TIME_FIELDS[field]
+    return Job.name if field == "name" else Job.status
+
+
+def _null_condition(field: str, op: str, column: Any) -> ColumnElement[bool]:
+    if field not in NULLABLE:
+        raise ValueError(f"{field} is never empty")
+    if op not in ("=", "!="):
+        raise ValueError("only = and != compare with none")
+    return column.is_(None) if op == "=" else column.is_not(None)  # type: ignore[no-any-return]
+
+
+def _name_condition(op: str, value: str) -> ColumnElement[bool]:
+    if "*" not in value and "?" not in value:
+        return OPERATORS[op](Job.name, value)  # type: ignore[no-any-return]
+    if op not in ("=", "!="):
+        raise ValueError("globs work with = and != only")
+    pattern = glob_to_like(value)
+    like = Job.name.like(pattern, escape="\\")
+    return like if op == "=" else ~like
+
+
+def glob_to_like(glob: str) -> str:
+    """A glob (`*`, `?`) as a LIKE pattern with `\\` escaping LIKE's own wildcards."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a whole number") from None
+
+
+def parse_time(value: str) -> dt.datetime:
+    """An ISO date or datetime; naive values are UTC."""
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an ISO date or datetime (e.g. 2026-11-26T10:30)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -1,0 +1,189 @@
+"""Creating, cloning, editing, removing and reading single jobs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, undefer
+
+from bt import errors, yamlio
+from bt.control import submit
+from bt.lifecycle import read_state
+from bt.links import children_of, linked_ids, parents_of
+from bt.models import NAME_LENGTH, Dependency, Job
+from bt.registry import TaskRegistry
+from bt.status import Action, Status, next_status
+from bt.views import JobDetails
+
+EditField = Literal["config", "input", "description"]
+EDIT_FIELDS: tuple[EditField, ...] = ("config", "input", "description")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a new job is made of."""
+
+    task: str
+    config: str | None = None
+    input: str | None = None
+    description: str = ""
+    priority: int = 0
+
+
+def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
+    """Validate a spec: name, sizes, YAML, and the task's own validation hook when installed."""
+    if not spec.task or len(spec.task) > NAME_LENGTH:
+        raise errors.InvalidValue(f"A task name has 1 to {NAME_LENGTH} characters: {spec.task!r}.")
+    yamlio.check_size(spec.description, yamlio.MAX_DESCRIPTION_BYTES, "description")
+    config = yamlio.checked(spec.config, what="config")
+    input_ = yamlio.checked(spec.input, what="input")
+    if registry is not None:
+        validate_with_task(registry, spec.task, config, input_)
+    return JobSpec(spec.task, config, input_, spec.description, spec.priority)
+
+
+def validate_with_task(
+    registry: TaskRegistry, task: str, config: str | None, input_: str | None
+) -> None:
+    """Run the task's validation hook; `InvalidValue` carries its message."""
+    task_class = registry.get(task)
+    try:
+        task_class().validate(yamlio.parse(config), yamlio.parse(input_))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise errors.InvalidValue(f"Task {task!r} refuses this job: {exc}") from exc
+
+
+def max_attempts_of(registry: TaskRegistry | None, task: str) -> int:
+    if registry is None or task not in registry:
+        return 3
+    try:
+        return registry.get(task).max_attempts
+    except errors.BrownthrowerError:
+        return 3
+
+
+def create(session: Session, spec: JobSpec, registry: TaskRegistry | None, *,
+           submit_now: bool = False) -> int:
+    """A new top-level STASHED job (QUEUED with `submit_now`); returns its id."""
+    spec = check_spec(spec, registry)
+    job = Job(
+        name=spec.task, status=Status.STASHED, config=spec.config, input=spec.input,
+        description=spec.description, priority=spec.priority,
+        max_attempts=max_attempts_of(registry, spec.task),
+    )
+    session.add(job)
+    session.flush()
+    if submit_now:
+        submit(session, job.id)
+    return job.id
+
+
+def clone(session: Session, job_id: int) -> int:
+    """A new STASHED copy of a job (task, config, input, description, priority).
+
+    A top-level job's clone keeps its parents; a subjob's clone is top-level with no links,
+    since dependencies only join siblings.
+    """
+    original = _get(session, job_id)
+    copy = Job(
+        name=original.name, status=Status.STASHED, config=original.config,
+        input=original.input, description=original.description, priority=original.priority,
+        max_attempts=original.max_attempts,
+    )
+    session.add(copy)
+    session.flush()
+    if original.super_id is None:
+        parents = session.execute(select(Dependency.parent_id, Job.status).join(
+            Job, Job.id == Dependency.parent_id).where(Dependency.child_id == job_id)).all()
+        for parent_id, status in parents:
+            session.add(Dependency(parent_id=parent_id, child_id=copy.id, scope=0))
+            copy.pending_parents += status is not Status.DONE
+        session.flush()
+    return copy.id
+
+
+def edit(session: Session, job_id: int, field: EditField, text: str | None, *,
+         expected: str | None | Any = ..., registry: TaskRegistry | None = None) -> bool:
+    """Replace a job's config, input (STASHED only) or description; True if it changed.
+
+    `expected` is the value the user started editing from: if another client changed it
+    meanwhile, `ConflictError` is raised instead of silently overwriting their change.
+    """
+    if field not in EDIT_FIELDS:
+        raise errors.InvalidValue(f"Can edit {', '.join(EDIT_FIELDS)}; not {field!r}.")
+    job = _get(session, job_id, lock=True)
+    current = getattr(job, field)
+    if expected is not ... and current != expected:
+        raise errors.ConflictError(f"Job {job_id}'s {field} was changed by another client.")
+    if field == "description":
+        yamlio.check_size(text, yamlio.MAX_DESCRIPTION_BYTES, "description")
+        new_value: str | None = text or ""
+    else:
+        next_status(job_id, job.status, Action.EDIT)
+        new_value = yamlio.checked(text, what=field)
+        if registry is not None and job.name in registry:
+            other = "input" if field == "config" else "config"
+            pair = {field: new_value, other: getattr(job, other)}
+            validate_with_task(registry, job.name, pair["config"], pair["input"])
+    if new_value == current:
+        return False
+    setattr(job, field, new_value)
+    session.flush()
+    return True
+
+
+def set_priority(session: Session, job_id: int, priority: int) -> None:
+    """Change the order in which runnable jobs are claimed (higher first)."""
+    _get(session, job_id, lock=True).priority = priority
+    session.flush()
+
+
+def remove(session: Session, job_id: int) -> int:
+    """Delete an unlinked top-level STASHED or FAILED job and its whole subtree; returns count."""
+    job = read_state(session, job_id)
+    if job.super_id is not None:
+        raise errors.InvalidOperation(
+            f"Job {job_id} is a subjob of job {job.super_id}; only top-level jobs can be removed."
+        )
+    next_status(job_id, job.status, Action.REMOVE)
+    linked = linked_ids(session, job_id)
+    if linked:
+        shown = ", ".join(map(str, linked))
+        raise errors.DependencyError(f"Cannot remove linked job {job_id}: unlink {shown} first.")
+    count = _subtree_size(session, job_id)
+    session.execute(delete(Job).where(Job.id == job_id))
+    return count
+
+
+def _subtree_size(session: Session, job_id: int) -> int:
+    tree = select(Job.id).where(Job.id == job_id).cte("tree", recursive=True)
+    tree = tree.union_all(select(Job.id).join(tree, Job.super_id == tree.c.id))
+    return session.scalar(select(func.count()).select_from(tree)) or 0
+
+
+def details(session: Session, job_id: int) -> JobDetails:
+    """Everything about one job."""
+    job = _get(session, job_id, full=True)
+    return JobDetails(
+        job.id, job.super_id, job.name, job.status, job.priority, job.attempts,
+        job.ts_created, job.ts_queued, job.ts_started, job.ts_ended,
+        description=job.description, config=job.config, input=job.input, output=job.output,
+        max_attempts=job.max_attempts, runner_id=job.runner_id, subjobs=job.sub_total,
+        subjobs_done=job.sub_done, subjobs_failed=job.sub_failed,
+        pending_parents=job.pending_parents, parents=tuple(parents_of(session, job_id)),
+        children=tuple(children_of(session, job_id)),
+    )
+
+
+def _get(session: Session, job_id: int, *, lock: bool = False, full: bool = False) -> Job:
+    query = select(Job).where(Job.id == job_id)
+    if full:
+        query = query.options(undefer("*"))
+    if lock:
+        query = query.with_for_update()
+    job = session.scalars(query).one_or_none()
+    if job is None:
+        raise errors.JobNotFound(job_id)
+    return job

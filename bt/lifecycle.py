@@ -1,0 +1,161 @@
+"""Applying status transitions: the only code that writes `job.status`.
+
+`apply` asks `bt.status.next_status` whether the action is allowed, writes the new status with its
+side effects (timestamps, token, output), and propagates the change: to the superjob's subjob
+counters (O(1), then re-deriving its status, recursively up the chain) and, when a job becomes
+DONE, to its children's count of pending parents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bt import errors, tagnames
+from bt.models import Dependency, Job, Tag
+from bt.sqltypes import db_now
+from bt.status import Action, Status, SubjobCounts, bucket_deltas, derivation, next_status
+
+WORK_CHANNEL = "bt_work"  #: NOTIFY channel: new runnable work may exist
+ABORT_CHANNEL = "bt_abort"  #: NOTIFY channel: payload is the id of a job aborted while RUNNING
+
+NOT_DERIVED = frozenset({Status.RUNNING, Status.DONE, Status.STASHED})
+
+
+@dataclass(frozen=True)
+class JobState:
+    """What a transition needs to know of a job: read under lock, or known by the caller."""
+
+    id: int
+    status: Status
+    super_id: int | None
+
+
+def read_state(session: Session, job_id: int, *, lock: bool = True) -> JobState:
+    """The job's current state, locking its row (PostgreSQL) for the rest of the transaction."""
+    query = select(Job.id, Job.status, Job.super_id).where(Job.id == job_id)
+    row = session.execute(query.with_for_update() if lock else query).one_or_none()
+    if row is None:
+        raise errors.JobNotFound(job_id)
+    return JobState(row.id, row.status, row.super_id)
+
+
+def side_effects(action: Action) -> dict[str, Any]:
+    """The columns a transition sets besides `status`."""
+    cleared = {"token": None, "runner_id": None}
+    return {
+        Action.SUBMIT: {"ts_queued": db_now(), "ts_started": None, "ts_ended": None,
+                        "output": None, "attempts": 0},
+        Action.RESET: {"ts_queued": None, "ts_started": None, "ts_ended": None, **cleared},
+        Action.ABORT: {"ts_ended": db_now(), **cleared},
+        Action.CLAIM: {"ts_started": db_now(), "ts_ended": None, "output": None,
+                       "attempts": Job.attempts + 1},
+        Action.FINISH: {"ts_ended": db_now(), **cleared},
+        Action.FAIL: {"ts_ended": db_now(), **cleared},
+        Action.SPAWN: dict(cleared),
+        Action.REQUEUE: {"ts_started": None, **cleared},
+        Action.SUBJOBS_ACTIVE: {"ts_ended": None},
+        Action.SUBJOBS_DONE: {"ts_queued": db_now(), "ts_ended": None},
+        Action.SUBJOBS_FAILED: {"ts_ended": db_now()},
+    }.get(action, {})
+
+
+def apply(
+    session: Session,
+    job: JobState,
+    action: Action,
+    *,
+    token: str | None = None,
+    values: dict[str, Any] | None = None,
+) -> Status:
+    """Move `job` by `action`, fenced by its status (and `token` when given); propagate.
+
+    Raises `InvalidTransition` when the table forbids it, `TokenMismatch` when the row is no longer
+    in the state the caller saw (aborted, recovered or removed meanwhile).
+    """
+    new = next_status(job.id, job.status, action)
+    stmt = update(Job).where(Job.id == job.id, Job.status == job.status)
+    if token is not None:
+        stmt = stmt.where(Job.token == token)
+    stmt = stmt.values(status=new, **side_effects(action), **(values or {}))
+    if session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+        raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
+    after_transition(session, job, new)
+    return new
+
+
+def after_transition(session: Session, job: JobState, new: Status) -> None:
+    """Propagate a status change that was just written."""
+    if new == job.status:
+        return
+    if job.super_id is not None:
+        adjust_superjob(session, job.super_id, bucket_deltas(job.status, new))
+    if new is Status.DONE:
+        release_children(session, job.id)
+    if new is Status.QUEUED:
+        notify_later(session, WORK_CHANNEL, "")
+
+
+def adjust_superjob(session: Session, super_id: int, delta: SubjobCounts) -> None:
+    """Add `delta` to a superjob's subjob counts, then re-derive its status (O(1) per event)."""
+    if delta == SubjobCounts():
+        return
+    stmt = (
+        update(Job)
+        .where(Job.id == super_id)
+        .values(
+            sub_total=Job.sub_total + delta.total,
+            sub_done=Job.sub_done + delta.done,
+            sub_failed=Job.sub_failed + delta.failed,
+        )
+        .returning(Job.status, Job.super_id, Job.sub_total, Job.sub_done, Job.sub_failed)
+    )
+    row = session.execute(stmt.execution_options(synchronize_session=False)).one()
+    rederive(session, JobState(super_id, row.status, row.super_id),
+             SubjobCounts(row.sub_total, row.sub_done, row.sub_failed))
+
+
+def rederive(session: Session, job: JobState, counts: SubjobCounts) -> Status:
+    """Apply the derivation of a superjob's status from its subjob counts, if it changes it."""
+    action = derivation(counts)
+    if action is None or job.status in NOT_DERIVED:
+        return job.status
+    if next_status(job.id, job.status, action) == job.status:
+        return job.status
+    return apply(session, job, action)
+
+
+def read_counts(session: Session, job_id: int) -> SubjobCounts:
+    row = session.execute(
+        select(Job.sub_total, Job.sub_done, Job.sub_failed).where(Job.id == job_id)
+    ).one()
+    return SubjobCounts(row.sub_total, row.sub_done, row.sub_failed)
+
+
+def release_children(session: Session, parent_id: int) -> None:
+    """A parent became DONE: each child has one pending parent less (and may become runnable)."""
+    children = select(Dependency.child_id).where(Dependency.parent_id == parent_id)
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(children))
+        .values(pending_parents=Job.pending_parents - 1)
+        .returning(Job.status, Job.pending_parents)
+    )
+    rows = session.execute(stmt.execution_options(synchronize_session=False)).all()
+    if any(r.status is Status.QUEUED and r.pending_parents == 0 for r in rows):
+        notify_later(session, WORK_CHANNEL, "")
+
+
+def clear_run_tags(session: Session, job_id: int) -> None:
+    """Forget the tags of a previous run (traceback, captured output, reason, ...)."""
+    session.execute(
+        delete(Tag).where(Tag.job_id == job_id, Tag.name.in_(tagnames.RUN_TAGS))
+    )
+
+
+def notify_later(session: Session, channel: str, payload: str) -> None:
+    """Ask for a NOTIFY at commit; duplicates in one transaction are sent once."""
+    session.info.setdefault("bt_notify", set()).add((channel, payload))

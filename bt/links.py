@@ -1,0 +1,98 @@
+"""Parent → child dependencies between sibling jobs: link, unlink, and the cycle check."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+from bt import errors
+from bt.lifecycle import WORK_CHANNEL, notify_later
+from bt.models import Dependency, Job
+from bt.status import Action, Status, next_status
+
+
+def _lock(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None:
+        raise errors.JobNotFound(job_id)
+    return job
+
+
+def _check_child(child: Job, verb: str) -> None:
+    next_status(child.id, child.status, Action.LINK)
+    if child.sub_total:
+        raise errors.DependencyError(f"Job {child.id} has subjobs and cannot be {verb}.")
+
+
+def link(session: Session, parent_id: int, child_id: int) -> None:
+    """Make `child` wait for `parent`: siblings only, child STASHED/QUEUED/FAILED, no cycles."""
+    if parent_id == child_id:
+        raise errors.DependencyError(f"Job {parent_id} cannot depend on itself.")
+    parent, child = _lock(session, parent_id), _lock(session, child_id)
+    _check_child(child, "linked as a child")
+    if parent.scope != child.scope:
+        raise errors.DependencyError(
+            f"Jobs {parent_id} and {child_id} are not siblings (superjobs "
+            f"{parent.super_id or 'none'} and {child.super_id or 'none'}); only jobs with the "
+            "same superjob, or two top-level jobs, can be linked."
+        )
+    if _linked(session, parent_id, child_id):
+        raise errors.DependencyError(f"Job {child_id} already depends on job {parent_id}.")
+    if reaches(session, child_id, parent_id):
+        raise errors.DependencyError(
+            f"Linking {parent_id} → {child_id} would make a cycle: {parent_id} already "
+            f"depends on {child_id}."
+        )
+    session.add(Dependency(parent_id=parent_id, child_id=child_id, scope=parent.scope))
+    if parent.status is not Status.DONE:
+        child.pending_parents += 1
+    session.flush()
+
+
+def unlink(session: Session, parent_id: int, child_id: int) -> None:
+    """Remove the dependency of `child` on `parent`."""
+    parent, child = _lock(session, parent_id), _lock(session, child_id)
+    _check_child(child, "unlinked")
+    removed = session.execute(
+        delete(Dependency).where(
+            Dependency.parent_id == parent_id, Dependency.child_id == child_id
+        )
+    ).rowcount
+    if not removed:
+        raise errors.DependencyError(f"Job {child_id} does not depend on job {parent_id}.")
+    if parent.status is not Status.DONE:
+        child.pending_parents -= 1
+        if child.status is Status.QUEUED and child.pending_parents == 0:
+            notify_later(session, WORK_CHANNEL, "")
+    session.flush()
+
+
+def _linked(session: Session, parent_id: int, child_id: int) -> bool:
+    query = select(Dependency.child_id).where(
+        Dependency.parent_id == parent_id, Dependency.child_id == child_id
+    )
+    return session.scalar(query) is not None
+
+
+def reaches(session: Session, start: int, target: int) -> bool:
+    """Whether `target` is a descendant of `start` through dependencies (recursive CTE)."""
+    down = select(Dependency.child_id.label("id")).where(Dependency.parent_id == start)
+    down_cte = down.cte("down", recursive=True)
+    step = select(Dependency.child_id).join(down_cte, Dependency.parent_id == down_cte.c.id)
+    down_cte = down_cte.union(step)
+    return bool(session.scalar(select(exists().where(down_cte.c.id == target))))
+
+
+def parents_of(session: Session, job_id: int) -> list[int]:
+    query = select(Dependency.parent_id).where(Dependency.child_id == job_id)
+    return sorted(session.scalars(query))
+
+
+def children_of(session: Session, job_id: int) -> list[int]:
+    query = select(Dependency.child_id).where(Dependency.parent_id == job_id)
+    return sorted(session.scalars(query))
+
+
+def linked_ids(session: Session, job_id: int) -> list[int]:
+    """Every job linked to `job_id`, as parent or child."""
+    return sorted(set(parents_of(session, job_id)) | set(children_of(session, job_id)))

@@ -1,0 +1,147 @@
+"""Reading many jobs: filtered keyset-paginated lists, counts per status, graph neighbourhoods."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bt import filters
+from bt.lifecycle import read_state
+from bt.links import children_of, parents_of
+from bt.models import Dependency, Job
+from bt.status import Status
+from bt.views import SUMMARY_COLUMNS, JobInfo, info_from_row, job_info, job_infos
+
+RUNNABLE = "RUNNABLE"  #: pseudo-status in counts: QUEUED with every parent DONE
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a job list; `next_after` continues it (None on the last page)."""
+
+    jobs: list[JobInfo]
+    next_after: int | None
+
+
+def list_jobs(session: Session, terms: Sequence[str] = (), *, limit: int = 50,
+              after: int | None = None, newest_first: bool = False) -> Page:
+    """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back)."""
+    limit = max(1, min(limit, MAX_PAGE))
+    query = select(*SUMMARY_COLUMNS).where(filters.condition(terms))
+    if after is not None:
+        query = query.where(Job.id < after if newest_first else Job.id > after)
+    query = query.order_by(Job.id.desc() if newest_first else Job.id).limit(limit + 1)
+    rows = [info_from_row(row) for row in session.execute(query)]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, rows[-1].id if more and rows else None)
+
+
+def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, int]:
+    """Jobs per status (every status present, zeros included) plus RUNNABLE."""
+    scope = Job.name.in_(tasks) if tasks is not None else None
+    by_status = select(Job.status, func.count()).group_by(Job.status)
+    runnable = select(func.count()).where(Job.status == Status.QUEUED, Job.pending_parents == 0)
+    if scope is not None:
+        by_status, runnable = by_status.where(scope), runnable.where(scope)
+    result = {status.value: 0 for status in Status}
+    result.update({status.value: n for status, n in session.execute(by_status)})
+    result[RUNNABLE] = session.scalar(runnable) or 0
+    return result
+
+
+@dataclass(frozen=True)
+class Neighbourhood:
+    """A job with its parents, children, superjob and subjobs (what `job graph` shows)."""
+
+    job: JobInfo
+    parents: list[JobInfo]
+    children: list[JobInfo]
+    superjob: JobInfo | None
+    subjobs: list[JobInfo]
+    more_subjobs: int = 0
+
+
+def neighbourhood(session: Session, job_id: int, *, max_subjobs: int = 1000) -> Neighbourhood:
+    job = job_info(session, job_id)
+    subjobs = list_subjobs(session, job_id, limit=max_subjobs + 1)
+    total = read_total(session, job_id)
+    return Neighbourhood(
+        job,
+        job_infos(session, parents_of(session, job_id)),
+        job_infos(session, children_of(session, job_id)),
+        job_info(session, job.super_id) if job.super_id else None,
+        subjobs[:max_subjobs],
+        max(0, total - max_subjobs),
+    )
+
+
+def read_total(session: Session, job_id: int) -> int:
+    return session.scalar(select(Job.sub_total).where(Job.id == job_id)) or 0
+
+
+def list_subjobs(session: Session, job_id: int, *, limit: int = 1000) -> list[JobInfo]:
+    query = select(*SUMMARY_COLUMNS).where(Job.super_id == job_id).order_by(Job.id).limit(limit)
+    return [info_from_row(row) for row in session.execute(query)]
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """A job in the super/sub hierarchy with its subjobs' status counts."""
+
+    job: JobInfo
+    counts: dict[str, int] = field(default_factory=dict)
+    children: list[TreeNode] = field(default_factory=list)
+    hidden: int = 0
+
+
+def subtree(session: Session, job_id: int, *, max_children: int = 20, depth: int = 8) -> TreeNode:
+    """The hierarchy below a job: each level shows at most `max_children` subjobs (failed and
+    running ones first) and counts the rest by status, so a superjob of 100k subjobs stays cheap."""
+    read_state(session, job_id, lock=False)
+    return _node(session, job_info(session, job_id), max_children, depth)
+
+
+def _node(session: Session, job: JobInfo, max_children: int, depth: int) -> TreeNode:
+    query = select(Job.status, func.count()).where(Job.super_id == job.id).group_by(Job.status)
+    counts: dict[Status, int] = {status: n for status, n in session.execute(query)}
+    shown_counts = {status.value: n for status, n in counts.items()}
+    if not counts or depth == 0:
+        return TreeNode(job, shown_counts, [], sum(counts.values()))
+    urgency = {Status.FAILED: 0, Status.RUNNING: 1, Status.STAND_BY: 2}
+    rows = session.execute(select(*SUMMARY_COLUMNS).where(Job.super_id == job.id)
+                           .order_by(Job.id).limit(max_children * 4))
+    picked = sorted((info_from_row(r) for r in rows), key=lambda j: (urgency.get(j.status, 9), j.id))
+    picked = sorted(picked[:max_children], key=lambda j: j.id)
+    nodes = [_node(session, sub, max_children, depth - 1) for sub in picked]
+    return TreeNode(job, shown_counts, nodes, sum(counts.values()) - len(nodes))
+
+
+@dataclass(frozen=True)
+class Dag:
+    """Jobs connected to one job through dependencies (ancestors and descendants), for DOT."""
+
+    jobs: list[JobInfo]
+    edges: list[tuple[int, int]]
+
+
+def dag(session: Session, job_id: int, *, limit: int = 5000) -> Dag:
+    """The job with every ancestor and descendant among its siblings, and their edges."""
+    read_state(session, job_id, lock=False)
+    ids = _walk(session, job_id, up=True, limit=limit) | _walk(session, job_id, up=False, limit=limit)
+    ids.add(job_id)
+    edges = session.execute(select(Dependency.parent_id, Dependency.child_id).where(
+        Dependency.parent_id.in_(ids), Dependency.child_id.in_(ids))).tuples().all()
+    return Dag(job_infos(session, sorted(ids)), sorted(edges))
+
+
+def _walk(session: Session, start: int, *, up: bool, limit: int) -> set[int]:
+    near, far = (Dependency.child_id, Dependency.parent_id) if up else (
+        Dependency.parent_id, Dependency.child_id)
+    walk = select(far.label("id")).where(near == start).cte("walk", recursive=True)
+    walk = walk.union(select(far).join(walk, near == walk.c.id))
+    return set(session.scalars(select(walk.c.id).limit(limit)))

@@ -1,0 +1,70 @@
+"""The runner's hot-path SQL, one named statement each; nothing else builds these queries.
+
+The claim is one statement: an UPDATE of the best runnable row chosen by a sub-select that uses the
+partial index `ix_job_runnable`, so its cost does not grow with finished or blocked jobs. On
+PostgreSQL the sub-select takes the row with `FOR UPDATE SKIP LOCKED` so runners never wait on
+each other; on SQLite writers are serialized by `BEGIN IMMEDIATE` and the same UPDATE is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, Update, select, update
+
+from bt.lifecycle import side_effects
+from bt.models import Dependency, Job
+from bt.status import TRANSITIONS, Action, Status
+
+CLAIMED_COLUMNS = (Job.id, Job.name, Job.super_id, Job.attempts, Job.sub_total,
+                   Job.config, Job.input)
+
+
+def runnable(tasks: Sequence[str]) -> Select[tuple[int]]:
+    """Ids of runnable jobs of `tasks`, best first."""
+    return (
+        select(Job.id)
+        .where(Job.status == Status.QUEUED, Job.pending_parents == 0, Job.name.in_(tasks))
+        .order_by(Job.priority.desc(), Job.id)
+    )
+
+
+def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: bool) -> Update:
+    """Atomically move the best runnable job to RUNNING under `token`."""
+    best = runnable(tasks).limit(1)
+    if is_postgresql:
+        best = best.with_for_update(skip_locked=True)
+    return (
+        update(Job)
+        .where(Job.id == best.scalar_subquery(), Job.status == Status.QUEUED)
+        .values(status=TRANSITIONS[Action.CLAIM][Status.QUEUED], token=token, runner_id=runner_id,
+                **side_effects(Action.CLAIM))
+        .returning(*CLAIMED_COLUMNS)
+    )
+
+
+def claimed_row(job_id: int) -> Select[tuple[int, str, int | None, int, int, str | None, str | None]]:
+    return select(*CLAIMED_COLUMNS).where(Job.id == job_id)
+
+
+def parent_outputs(job_id: int) -> Select[tuple[int, str, str | None]]:
+    return (
+        select(Job.id, Job.name, Job.output)
+        .join(Dependency, Dependency.parent_id == Job.id)
+        .where(Dependency.child_id == job_id)
+        .order_by(Job.id)
+    )
+
+
+def subjob_outputs(job_id: int) -> Select[tuple[int, str, str | None]]:
+    return select(Job.id, Job.name, Job.output).where(Job.super_id == job_id).order_by(Job.id)
+
+
+def orphaned_jobs(lost_runners: Select[tuple[int]]) -> Select[tuple[int, int | None, str | None, int, int]]:
+    """RUNNING jobs whose runner's lease expired, or whose runner row is gone."""
+    return (
+        select(Job.id, Job.super_id, Job.token, Job.attempts, Job.max_attempts)
+        .where(Job.status == Status.RUNNING)
+        .where(Job.runner_id.in_(lost_runners) | Job.runner_id.is_(None))
+        .with_for_update(skip_locked=True)
+    )

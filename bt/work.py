@@ -1,0 +1,222 @@
+"""The runner's side of the state machine: runners and leases, claim, finish, fail, recover.
+
+Every write about a RUNNING job is fenced by the claim token, so a result arriving from a killed,
+aborted or recovered run never overwrites what happened since.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bt import errors, queries, tagnames
+from bt.bulk import NodeSpec, create_graph
+from bt.control import submit
+from bt.jobs import JobSpec
+from bt.lifecycle import JobState, after_transition, apply, read_state
+from bt.models import Job, Runner
+from bt.sqltypes import db_now
+from bt.status import Action, Status
+from bt.tags import put_tag
+
+LOST_REASON = "runner lost"
+
+
+@dataclass(frozen=True)
+class RunnerInfo:
+    id: int
+    uuid: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A job a runner holds: what it needs to run it, and the token that fences its writes."""
+
+    job_id: int
+    name: str
+    super_id: int | None
+    token: str
+    attempt: int
+    epilog: bool
+    config: str | None = None
+    input: str | None = None
+    parents: Sequence[tuple[int, str, str | None]] = ()
+    subjobs: Sequence[tuple[int, str, str | None]] = ()
+
+    @property
+    def state(self) -> JobState:
+        return JobState(self.job_id, Status.RUNNING, self.super_id)
+
+
+@dataclass(frozen=True)
+class DeclaredJob:
+    """A subjob or child declared by task code, with its config/input already as YAML text."""
+
+    key: int
+    task: str
+    config: str | None = None
+    input: str | None = None
+    submit: bool = True
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a successful prolog/run/epilog produced."""
+
+    output: str | None = None
+    subjobs: Sequence[DeclaredJob] = ()
+    children: Sequence[DeclaredJob] = ()
+    links: Sequence[tuple[int, int]] = field(default_factory=tuple)
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
+
+
+def register_runner(session: Session, *, host: str, pid: int, slots: int,
+                    tasks: Sequence[str], lease: float) -> RunnerInfo:
+    runner = Runner(uuid=new_token(), host=host, pid=pid, slots=slots,
+                    tasks=" ".join(tasks), expires_at=db_now(lease))
+    session.add(runner)
+    session.flush()
+    return RunnerInfo(runner.id, runner.uuid)
+
+
+def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
+    """Extend a runner's lease; returns whether a stop was requested. `TokenMismatch` when the
+    runner was declared lost meanwhile (its jobs are no longer its own)."""
+    stmt = (update(Runner).where(Runner.id == runner_id)
+            .values(heartbeat_at=db_now(), expires_at=db_now(lease))
+            .returning(Runner.stop_requested))
+    stop = session.scalar(stmt)
+    if stop is None:
+        raise errors.TokenMismatch(f"Runner {runner_id} was declared lost; its jobs were recovered.")
+    return bool(stop)
+
+
+def unregister_runner(session: Session, runner_id: int) -> None:
+    session.execute(delete(Runner).where(Runner.id == runner_id))
+
+
+def request_stop(session: Session, runner_id: int) -> None:
+    """Ask a runner to stop claiming and exit once its jobs end (it sees it on its heartbeat)."""
+    if session.execute(update(Runner).where(Runner.id == runner_id)
+                       .values(stop_requested=True)).rowcount == 0:
+        raise errors.NotFound(f"Runner {runner_id} is not running.")
+
+
+def claim(session: Session, runner_id: int, tasks: Sequence[str],
+          *, is_postgresql: bool) -> Claim | None:
+    """Take the best runnable job of `tasks` (priority, then age), or None."""
+    if not tasks:
+        return None
+    token = new_token()
+    row = session.execute(queries.claim_next(tasks, token, runner_id, is_postgresql)).one_or_none()
+    if row is None:
+        return None
+    after_transition(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
+    return _load_claim(session, row, token)
+
+
+def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bool) -> Claim:
+    """Take exactly `job_id` (submitting it first if asked): `InvalidTransition` if not runnable."""
+    if submit_first:
+        submit(session, job_id)
+    job = read_state(session, job_id)
+    pending = session.scalar(select(Job.pending_parents).where(Job.id == job_id))
+    if job.status is Status.QUEUED and pending:
+        raise errors.InvalidOperation(f"Job {job_id} waits for {pending} parent(s) to finish.")
+    token = new_token()
+    apply(session, job, Action.CLAIM, values={"token": token, "runner_id": runner_id})
+    row = session.execute(queries.claimed_row(job_id)).one()
+    return _load_claim(session, row, token)
+
+
+def _load_claim(session: Session, row: Any, token: str) -> Claim:
+    epilog = row.sub_total > 0
+    return Claim(
+        row.id, row.name, row.super_id, token, row.attempts, epilog, row.config, row.input,
+        parents=session.execute(queries.parent_outputs(row.id)).tuples().all(),
+        subjobs=session.execute(queries.subjob_outputs(row.id)).tuples().all() if epilog else (),
+    )
+
+
+def finish(session: Session, claim: Claim, result: RunResult) -> Status:
+    """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE)."""
+    _check_token(session, claim)
+    if result.children:
+        _create_declared(session, result.children, result.links, claim.super_id,
+                         parent=claim.job_id)
+    if result.subjobs:
+        status = apply(session, claim.state, Action.SPAWN, token=claim.token)
+        _create_declared(session, result.subjobs, result.links, claim.job_id)
+        return status
+    return apply(session, claim.state, Action.FINISH, token=claim.token,
+                 values={"output": result.output})
+
+
+def fail(session: Session, claim: Claim, reason: str, traceback: str,
+         exit_code: int | None = None) -> Status:
+    """Record a failed run with its reason, traceback and exit code."""
+    status = apply(session, claim.state, Action.FAIL, token=claim.token)
+    put_tag(session, claim.job_id, tagnames.REASON, reason, system=True)
+    put_tag(session, claim.job_id, tagnames.TRACEBACK, traceback, system=True)
+    if exit_code is not None:
+        put_tag(session, claim.job_id, tagnames.EXIT_CODE, str(exit_code), system=True)
+    return status
+
+
+def requeue(session: Session, claim: Claim) -> Status:
+    """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
+    return apply(session, claim.state, Action.REQUEUE, token=claim.token,
+                 values={"attempts": Job.attempts - 1})
+
+
+def put_run_tag(session: Session, claim: Claim, name: str, value: str) -> None:
+    """A tag written during a run (captured output, user tags): dropped if the claim is gone."""
+    _check_token(session, claim)
+    put_tag(session, claim.job_id, name, value, system=True)
+
+
+def recover_lost(session: Session) -> list[tuple[int, Status]]:
+    """Jobs of runners whose lease expired: QUEUED again while attempts remain, else FAILED."""
+    lost_runners = select(Runner.id).where(Runner.expires_at < db_now())
+    rows = session.execute(queries.orphaned_jobs(lost_runners)).all()
+    outcomes = [(row.id, _recover_one(session, row)) for row in rows]
+    session.execute(delete(Runner).where(Runner.id.in_(lost_runners)))
+    return outcomes
+
+
+def _recover_one(session: Session, row: Any) -> Status:
+    state = JobState(row.id, Status.RUNNING, row.super_id)
+    if row.attempts < row.max_attempts:
+        return apply(session, state, Action.REQUEUE, token=row.token)
+    status = apply(session, state, Action.FAIL, token=row.token)
+    put_tag(session, row.id, tagnames.REASON, LOST_REASON, system=True)
+    put_tag(session, row.id, tagnames.TRACEBACK,
+            f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
+            f"{row.max_attempts}); the job was given up.", system=True)
+    return status
+
+
+def _check_token(session: Session, claim: Claim) -> None:
+    token = session.scalar(select(Job.token).where(Job.id == claim.job_id).with_for_update())
+    if token != claim.token:
+        raise errors.TokenMismatch(f"Job {claim.job_id} is no longer held by this run.")
+
+
+def _create_declared(session: Session, declared: Sequence[DeclaredJob],
+                     links: Sequence[tuple[int, int]], super_id: int | None,
+                     parent: int | None = None) -> None:
+    keys = {job.key for job in declared}
+    nodes = [NodeSpec(job.key, JobSpec(job.task, job.config, job.input, job.description),
+                      job.submit) for job in declared]
+    own_links = [(p, c) for p, c in links if p in keys and c in keys]
+    existing = [(parent, job.key) for job in declared] if parent is not None else []
+    create_graph(session, nodes, own_links, super_id=super_id, existing_parents=existing)

@@ -1,0 +1,73 @@
+"""YAML in and out of brownthrower: parsing with clear errors, dumping task output, size limits.
+
+Config and input are stored exactly as the user wrote them (comments and key order included);
+they are only parsed to check them and to hand them to task code.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.representer import RepresenterError
+
+from bt.errors import InvalidValue, InvalidYaml, ValueTooLarge
+
+MAX_YAML_BYTES = 1 << 20  #: config, input or output of one job
+MAX_DESCRIPTION_BYTES = 64 << 10
+MAX_TAG_BYTES = 4 << 20  #: one tag value (captured output is bounded below this)
+
+
+def _safe() -> YAML:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    return yaml
+
+
+def parse(text: str | None, *, what: str = "text") -> Any:
+    """The data in `text` (None for empty text), or `InvalidYaml` saying where it is wrong."""
+    if text is None or not text.strip():
+        return None
+    try:
+        return _safe().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise InvalidYaml(f"The {what} is not valid YAML{where}: {exc.problem}.") from exc
+    except YAMLError as exc:
+        raise InvalidYaml(f"The {what} is not valid YAML: {exc}.") from exc
+
+
+def dump(value: Any, *, what: str = "output") -> str | None:
+    """`value` as YAML text (None for None), or `InvalidValue` when YAML cannot represent it."""
+    if value is None:
+        return None
+    stream = io.StringIO()
+    try:
+        _safe().dump(value, stream)
+    except RepresenterError as exc:
+        raise InvalidValue(
+            f"The {what} cannot be represented in YAML ({type(value).__name__}: {exc}); "
+            "return plain data: dicts, lists, strings, numbers, booleans, dates or None."
+        ) from exc
+    return stream.getvalue()
+
+
+def check_size(text: str | None, limit: int, what: str) -> None:
+    """`ValueTooLarge` when `text` is larger than `limit` bytes."""
+    if text is not None and len(text.encode("utf-8", "surrogatepass")) > limit:
+        raise ValueTooLarge(
+            f"The {what} is {len(text.encode('utf-8', 'surrogatepass')):,} bytes; "
+            f"the limit is {limit:,} bytes."
+        )
+
+
+def checked(text: str | None, *, what: str) -> str | None:
+    """`text` if it is valid YAML of acceptable size; empty text is stored as NULL."""
+    if text is None or not text.strip():
+        return None
+    check_size(text, MAX_YAML_BYTES, what)
+    parse(text, what=what)
+    return text
