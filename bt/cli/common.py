@@ -1,0 +1,63 @@
+"""What every brownthrower program shares on its command line: options, logging, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+
+from bt import __version__, errors
+from bt.client import Brownthrower
+from bt.config import Settings, load_settings
+
+RET_OK = 0  #: success
+RET_ERROR = 1  #: a brownthrower error (printed as one line)
+RET_USAGE = 2  #: bad command line (argparse)
+RET_DATABASE = 3  #: the database cannot be reached or its schema is not current
+RET_INTERRUPTED = 130  #: stopped by a signal before finishing
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """-u/--database-url, -v/--verbose and --version."""
+    parser.add_argument(
+        "-u", "--database-url", metavar="URL",
+        help="database URL (default: $BT_DATABASE_URL, the config file, or a SQLite file in "
+             "the user's data directory); prefer the environment or a 0600 config file for "
+             "URLs with a password, as command lines are visible to every user",
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv also logs SQL)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+
+def setup_logging(verbosity: int) -> None:
+    level = logging.WARNING - 10 * min(verbosity, 2)
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+    if verbosity >= 2:
+        logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "database_url", None))
+
+
+def open_app(args: argparse.Namespace) -> Brownthrower:
+    """The core library on the configured database (schema created on first use)."""
+    return Brownthrower.open(settings=settings_from(args))
+
+
+def run_main(program: str, main: Callable[[], int]) -> int:
+    """Run `main`, turning brownthrower errors into one line on stderr and a named exit code."""
+    try:
+        return main()
+    except (errors.DatabaseUnavailable, errors.SchemaError) as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        return RET_DATABASE
+    except errors.BrownthrowerError as exc:
+        print(f"{program}: error: {exc}", file=sys.stderr)
+        return RET_ERROR
+    except KeyboardInterrupt:
+        return RET_INTERRUPTED

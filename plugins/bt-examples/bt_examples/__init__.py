@@ -1,0 +1,1 @@
+"""Example brownthrower tasks, registered through the `brownthrower.task` entry points."""

@@ -1,0 +1,34 @@
+"""Tasks used by the tests: a plugin distribution installed by the test command, as a task author would ship one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bt import Task, TaskContext
+
+
+class Noop(Task):
+    """Do nothing and return nothing."""
+
+    def run(self, ctx: TaskContext) -> None:
+        return None
+
+
+class Echo(Task):
+    """Return the input."""
+
+    def run(self, ctx: TaskContext) -> Any:
+        return ctx.input
+
+
+class Picky(Task):
+    """Accept only a config with a positive `n`."""
+
+    config_sample = "# n: a positive number\nn: 1\n"
+
+    def validate(self, config: Any, input: Any) -> None:
+        if config is not None and not (isinstance(config, dict) and config.get("n", 0) > 0):
+            raise ValueError("config needs a positive n")
+
+    def run(self, ctx: TaskContext) -> Any:
+        return ctx.config
