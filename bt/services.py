@@ -130,6 +130,10 @@ class WorkService:
     def unregister(self, runner_id: int) -> None:
         self._db.write(lambda s: work.unregister_runner(s, runner_id))
 
+    def runners(self) -> list[work.LiveRunner]:
+        with self._db.read() as s:
+            return work.list_runners(s)
+
     def request_stop(self, runner_id: int) -> None:
         self._db.write(lambda s: work.request_stop(s, runner_id))
 

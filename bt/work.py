@@ -6,6 +6,7 @@ aborted or recovered run never overwrites what happened since.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,22 @@ LOST_REASON = "runner lost"
 class RunnerInfo:
     id: int
     uuid: str
+
+
+@dataclass(frozen=True)
+class LiveRunner:
+    """A registered runner as `runner list` shows it."""
+
+    id: int
+    host: str
+    pid: int
+    slots: int
+    tasks: str
+    started_at: dt.datetime
+    heartbeat_at: dt.datetime
+    expires_at: dt.datetime
+    stop_requested: bool
+    jobs: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,20 @@ def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
 
 def unregister_runner(session: Session, runner_id: int) -> None:
     session.execute(delete(Runner).where(Runner.id == runner_id))
+
+
+def list_runners(session: Session) -> list[LiveRunner]:
+    """Every registered runner with the ids of the jobs it is running."""
+    running = session.execute(select(Job.runner_id, Job.id).where(
+        Job.status == Status.RUNNING, Job.runner_id.is_not(None)).order_by(Job.id)).all()
+    jobs: dict[int, list[int]] = {}
+    for runner_id, job_id in running:
+        jobs.setdefault(runner_id, []).append(job_id)
+    return [
+        LiveRunner(r.id, r.host, r.pid, r.slots, r.tasks, r.started_at, r.heartbeat_at,
+                   r.expires_at, r.stop_requested, tuple(jobs.get(r.id, ())))
+        for r in session.scalars(select(Runner).order_by(Runner.id))
+    ]
 
 
 def request_stop(session: Session, runner_id: int) -> None:

@@ -30,6 +30,7 @@ class Cluster:
 
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="bt-pgtest-"))
+        self.base.chmod(0o755)  # the server runs as `postgres` and must reach its directory
         self.url: str | None = None
 
     def start(self) -> str:
