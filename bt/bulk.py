@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -49,13 +50,16 @@ def create_graph(
     _check_acyclic(keys, links)
     specs = [check_spec(node.spec, registry) for node in nodes]
     pending = _pending_parents(session, keys, links, existing_parents, super_id or 0)
-    ids = _insert_jobs(session, nodes, specs, pending, super_id, registry)
+    ids = _insert_jobs(session, nodes, specs, pending, super_id=super_id, registry=registry)
     new_ids = dict(zip(keys, ids, strict=True))
     edges = [(new_ids[p], new_ids[c]) for p, c in links] + [
-        (parent, new_ids[c]) for parent, c in existing_parents]
+        (parent, new_ids[c]) for parent, c in existing_parents
+    ]
     if edges:
-        session.execute(insert(Dependency), [
-            {"parent_id": p, "child_id": c, "scope": super_id or 0} for p, c in edges])
+        session.execute(
+            insert(Dependency),
+            [{"parent_id": p, "child_id": c, "scope": super_id or 0} for p, c in edges],
+        )
     if super_id is not None:
         adjust_superjob(session, super_id, SubjobCounts(total=len(nodes)))
     if any(node.submit and pending[node.key] == 0 for node in nodes):
@@ -63,15 +67,26 @@ def create_graph(
     return new_ids
 
 
-def _insert_jobs(session: Session, nodes: Sequence[NodeSpec], specs: Sequence[JobSpec],
-                 pending: dict[Key, int], super_id: int | None,
-                 registry: TaskRegistry | None) -> list[int]:
-    rows = [
+def _insert_jobs(
+    session: Session,
+    nodes: Sequence[NodeSpec],
+    specs: Sequence[JobSpec],
+    pending: dict[Key, int],
+    *,
+    super_id: int | None,
+    registry: TaskRegistry | None,
+) -> list[int]:
+    rows: list[dict[str, Any]] = [
         {
-            "name": spec.task, "config": spec.config, "input": spec.input,
-            "description": spec.description, "priority": spec.priority,
+            "name": spec.task,
+            "config": spec.config,
+            "input": spec.input,
+            "description": spec.description,
+            "priority": spec.priority,
             "status": Status.QUEUED if node.submit else Status.STASHED,
-            "super_id": super_id, "scope": super_id or 0, "pending_parents": pending[node.key],
+            "super_id": super_id,
+            "scope": super_id or 0,
+            "pending_parents": pending[node.key],
             "max_attempts": max_attempts_of(registry, spec.task),
         }
         for node, spec in zip(nodes, specs, strict=True)
@@ -89,8 +104,13 @@ def _insert_jobs(session: Session, nodes: Sequence[NodeSpec], specs: Sequence[Jo
     return [row["id"] for row in rows]
 
 
-def _pending_parents(session: Session, keys: Sequence[Key], links: Sequence[tuple[Key, Key]],
-                     existing: Sequence[tuple[int, Key]], scope: int) -> dict[Key, int]:
+def _pending_parents(
+    session: Session,
+    keys: Sequence[Key],
+    links: Sequence[tuple[Key, Key]],
+    existing: Sequence[tuple[int, Key]],
+    scope: int,
+) -> dict[Key, int]:
     known = set(keys)
     pending: dict[Key, int] = dict.fromkeys(keys, 0)
     for parent, child in links:
@@ -99,8 +119,9 @@ def _pending_parents(session: Session, keys: Sequence[Key], links: Sequence[tupl
         pending[child] += 1
     if existing:
         parent_ids = {parent for parent, _ in existing}
-        rows = session.execute(select(Job.id, Job.status, Job.scope).where(
-            Job.id.in_(parent_ids))).all()
+        rows = session.execute(
+            select(Job.id, Job.status, Job.scope).where(Job.id.in_(parent_ids))
+        ).all()
         found = {row.id: row for row in rows}
         for parent, child in existing:
             row = found.get(parent)
@@ -109,7 +130,9 @@ def _pending_parents(session: Session, keys: Sequence[Key], links: Sequence[tupl
             if row.scope != scope:
                 raise errors.DependencyError(f"Job {parent} is not a sibling of the new jobs.")
             if child not in known:
-                raise errors.InvalidValue(f"Link {parent} → {child!r} names a job not in the graph.")
+                raise errors.InvalidValue(
+                    f"Link {parent} → {child!r} names a job not in the graph."
+                )
             pending[child] += row.status is not Status.DONE
     return pending
 

@@ -20,9 +20,15 @@ class Brownthrower:
         self.work = WorkService(db)
 
     @classmethod
-    def open(cls, url: str | None = None, *, settings: Settings | None = None,
-             registry: TaskRegistry | None = None, auto_upgrade: bool | None = None,
-             echo: bool = False) -> Brownthrower:
+    def open(
+        cls,
+        url: str | None = None,
+        *,
+        settings: Settings | None = None,
+        registry: TaskRegistry | None = None,
+        auto_upgrade: bool | None = None,
+        echo: bool = False,
+    ) -> Brownthrower:
         """Open the configured database, creating its schema on first use.
 
         A database at an older schema is upgraded automatically only for the embedded default

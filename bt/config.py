@@ -57,9 +57,7 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir / 'brownthrower.db'}"
 
 
-def load_settings(
-    cli_url: str | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(cli_url: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve the settings from the command line, the environment and the config file."""
     env = os.environ if environ is None else environ
     path = Path(env[CONFIG_VARIABLE]) if env.get(CONFIG_VARIABLE) else default_config_path()

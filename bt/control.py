@@ -1,4 +1,4 @@
-"""Submit, reset and abort: the user's status operations, recursive over subjobs as in the original."""
+"""Submit, reset and abort: the user's status operations, recursive over subjobs."""
 
 from __future__ import annotations
 

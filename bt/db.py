@@ -13,10 +13,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import create_engine, event, make_url, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,9 +43,7 @@ class Database:
         self.dialect = make_url(url).get_backend_name()
         self.engine = _create_engine(url, echo=echo)
         self._write_engine = (
-            self.engine.execution_options(bt_write=True)
-            if self.is_sqlite
-            else self.engine
+            self.engine.execution_options(bt_write=True) if self.is_sqlite else self.engine
         )
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -172,3 +170,8 @@ def _is_disconnect(exc: DBAPIError) -> bool:
 def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+def affected(result: Result[Any]) -> int:
+    """Rows changed by an UPDATE or DELETE executed through a session."""
+    return cast(CursorResult[Any], result).rowcount

@@ -68,9 +68,7 @@ class InvalidTransition(BrownthrowerError):
 
     def __init__(self, job_id: int, status: str, action: str, allowed: tuple[str, ...]) -> None:
         where = ", ".join(allowed) if allowed else "no status"
-        super().__init__(
-            f"Job {job_id} cannot {action} while {status} (allowed from: {where})."
-        )
+        super().__init__(f"Job {job_id} cannot {action} while {status} (allowed from: {where}).")
         self.job_id = job_id
         self.status = status
         self.action = action

@@ -25,13 +25,25 @@ from bt.status import Status
 
 TERM = re.compile(r"^(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>\S+)$")
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "=": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
-INTEGER_FIELDS = {"id": Job.id, "super_id": Job.super_id, "priority": Job.priority,
-                  "attempts": Job.attempts}
-TIME_FIELDS = {"created": Job.ts_created, "queued": Job.ts_queued,
-               "started": Job.ts_started, "ended": Job.ts_ended}
+INTEGER_FIELDS = {
+    "id": Job.id,
+    "super_id": Job.super_id,
+    "priority": Job.priority,
+    "attempts": Job.attempts,
+}
+TIME_FIELDS = {
+    "created": Job.ts_created,
+    "queued": Job.ts_queued,
+    "started": Job.ts_started,
+    "ended": Job.ts_ended,
+}
 FIELDS = (*INTEGER_FIELDS, "name", "status", *TIME_FIELDS)
 NULLABLE = {"super_id", "queued", "started", "ended"}
 
@@ -66,7 +78,9 @@ def parse_term(text: str) -> Term:
         )
     field, op, value = match["field"], match["op"], match["value"]
     if field not in FIELDS:
-        raise FilterError(f"Filter {text!r}: unknown field {field!r} (fields: {', '.join(FIELDS)}).")
+        raise FilterError(
+            f"Filter {text!r}: unknown field {field!r} (fields: {', '.join(FIELDS)})."
+        )
     try:
         return Term(field, op, value, _condition(field, op, value))
     except ValueError as exc:
@@ -129,5 +143,7 @@ def parse_time(value: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not an ISO date or datetime (e.g. 2026-11-26T10:30)") from None
+        raise ValueError(
+            f"{value!r} is not an ISO date or datetime (e.g. 2026-11-26T10:30)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

@@ -64,13 +64,18 @@ def max_attempts_of(registry: TaskRegistry | None, task: str) -> int:
         return 3
 
 
-def create(session: Session, spec: JobSpec, registry: TaskRegistry | None, *,
-           submit_now: bool = False) -> int:
+def create(
+    session: Session, spec: JobSpec, registry: TaskRegistry | None, *, submit_now: bool = False
+) -> int:
     """A new top-level STASHED job (QUEUED with `submit_now`); returns its id."""
     spec = check_spec(spec, registry)
     job = Job(
-        name=spec.task, status=Status.STASHED, config=spec.config, input=spec.input,
-        description=spec.description, priority=spec.priority,
+        name=spec.task,
+        status=Status.STASHED,
+        config=spec.config,
+        input=spec.input,
+        description=spec.description,
+        priority=spec.priority,
         max_attempts=max_attempts_of(registry, spec.task),
     )
     session.add(job)
@@ -88,15 +93,22 @@ def clone(session: Session, job_id: int) -> int:
     """
     original = _get(session, job_id)
     copy = Job(
-        name=original.name, status=Status.STASHED, config=original.config,
-        input=original.input, description=original.description, priority=original.priority,
+        name=original.name,
+        status=Status.STASHED,
+        config=original.config,
+        input=original.input,
+        description=original.description,
+        priority=original.priority,
         max_attempts=original.max_attempts,
     )
     session.add(copy)
     session.flush()
     if original.super_id is None:
-        parents = session.execute(select(Dependency.parent_id, Job.status).join(
-            Job, Job.id == Dependency.parent_id).where(Dependency.child_id == job_id)).all()
+        parents = session.execute(
+            select(Dependency.parent_id, Job.status)
+            .join(Job, Job.id == Dependency.parent_id)
+            .where(Dependency.child_id == job_id)
+        ).all()
         for parent_id, status in parents:
             session.add(Dependency(parent_id=parent_id, child_id=copy.id, scope=0))
             copy.pending_parents += status is not Status.DONE
@@ -104,8 +116,15 @@ def clone(session: Session, job_id: int) -> int:
     return copy.id
 
 
-def edit(session: Session, job_id: int, field: EditField, text: str | None, *,
-         expected: str | None | Any = ..., registry: TaskRegistry | None = None) -> bool:
+def edit(
+    session: Session,
+    job_id: int,
+    field: EditField,
+    text: str | None,
+    *,
+    expected: str | Any | None = ...,
+    registry: TaskRegistry | None = None,
+) -> bool:
     """Replace a job's config, input (STASHED only) or description; True if it changed.
 
     `expected` is the value the user started editing from: if another client changed it
@@ -167,12 +186,27 @@ def details(session: Session, job_id: int) -> JobDetails:
     """Everything about one job."""
     job = _get(session, job_id, full=True)
     return JobDetails(
-        job.id, job.super_id, job.name, job.status, job.priority, job.attempts,
-        job.ts_created, job.ts_queued, job.ts_started, job.ts_ended,
-        description=job.description, config=job.config, input=job.input, output=job.output,
-        max_attempts=job.max_attempts, runner_id=job.runner_id, subjobs=job.sub_total,
-        subjobs_done=job.sub_done, subjobs_failed=job.sub_failed,
-        pending_parents=job.pending_parents, parents=tuple(parents_of(session, job_id)),
+        job.id,
+        job.super_id,
+        job.name,
+        job.status,
+        job.priority,
+        job.attempts,
+        job.ts_created,
+        job.ts_queued,
+        job.ts_started,
+        job.ts_ended,
+        description=job.description,
+        config=job.config,
+        input=job.input,
+        output=job.output,
+        max_attempts=job.max_attempts,
+        runner_id=job.runner_id,
+        subjobs=job.sub_total,
+        subjobs_done=job.sub_done,
+        subjobs_failed=job.sub_failed,
+        pending_parents=job.pending_parents,
+        parents=tuple(parents_of(session, job_id)),
         children=tuple(children_of(session, job_id)),
     )
 

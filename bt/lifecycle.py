@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, tagnames
+from bt.db import affected
 from bt.models import Dependency, Job, Tag
 from bt.sqltypes import db_now
 from bt.status import Action, Status, SubjobCounts, bucket_deltas, derivation, next_status
@@ -45,14 +46,23 @@ def read_state(session: Session, job_id: int, *, lock: bool = True) -> JobState:
 
 def side_effects(action: Action) -> dict[str, Any]:
     """The columns a transition sets besides `status`."""
-    cleared = {"token": None, "runner_id": None}
-    return {
-        Action.SUBMIT: {"ts_queued": db_now(), "ts_started": None, "ts_ended": None,
-                        "output": None, "attempts": 0},
+    cleared: dict[str, Any] = {"token": None, "runner_id": None}
+    table: dict[Action, dict[str, Any]] = {
+        Action.SUBMIT: {
+            "ts_queued": db_now(),
+            "ts_started": None,
+            "ts_ended": None,
+            "output": None,
+            "attempts": 0,
+        },
         Action.RESET: {"ts_queued": None, "ts_started": None, "ts_ended": None, **cleared},
         Action.ABORT: {"ts_ended": db_now(), **cleared},
-        Action.CLAIM: {"ts_started": db_now(), "ts_ended": None, "output": None,
-                       "attempts": Job.attempts + 1},
+        Action.CLAIM: {
+            "ts_started": db_now(),
+            "ts_ended": None,
+            "output": None,
+            "attempts": Job.attempts + 1,
+        },
         Action.FINISH: {"ts_ended": db_now(), **cleared},
         Action.FAIL: {"ts_ended": db_now(), **cleared},
         Action.SPAWN: dict(cleared),
@@ -60,7 +70,8 @@ def side_effects(action: Action) -> dict[str, Any]:
         Action.SUBJOBS_ACTIVE: {"ts_ended": None},
         Action.SUBJOBS_DONE: {"ts_queued": db_now(), "ts_ended": None},
         Action.SUBJOBS_FAILED: {"ts_ended": db_now()},
-    }.get(action, {})
+    }
+    return dict(table.get(action, {}))
 
 
 def apply(
@@ -81,7 +92,7 @@ def apply(
     if token is not None:
         stmt = stmt.where(Job.token == token)
     stmt = stmt.values(status=new, **side_effects(action), **(values or {}))
-    if session.execute(stmt.execution_options(synchronize_session=False)).rowcount != 1:
+    if affected(session.execute(stmt.execution_options(synchronize_session=False))) != 1:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
     after_transition(session, job, new)
     return new
@@ -114,8 +125,11 @@ def adjust_superjob(session: Session, super_id: int, delta: SubjobCounts) -> Non
         .returning(Job.status, Job.super_id, Job.sub_total, Job.sub_done, Job.sub_failed)
     )
     row = session.execute(stmt.execution_options(synchronize_session=False)).one()
-    rederive(session, JobState(super_id, row.status, row.super_id),
-             SubjobCounts(row.sub_total, row.sub_done, row.sub_failed))
+    rederive(
+        session,
+        JobState(super_id, row.status, row.super_id),
+        SubjobCounts(row.sub_total, row.sub_done, row.sub_failed),
+    )
 
 
 def rederive(session: Session, job: JobState, counts: SubjobCounts) -> Status:
@@ -151,9 +165,7 @@ def release_children(session: Session, parent_id: int) -> None:
 
 def clear_run_tags(session: Session, job_id: int) -> None:
     """Forget the tags of a previous run (traceback, captured output, reason, ...)."""
-    session.execute(
-        delete(Tag).where(Tag.job_id == job_id, Tag.name.in_(tagnames.RUN_TAGS))
-    )
+    session.execute(delete(Tag).where(Tag.job_id == job_id, Tag.name.in_(tagnames.RUN_TAGS)))
 
 
 def notify_later(session: Session, channel: str, payload: str) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from bt import errors
+from bt.db import affected
 from bt.lifecycle import WORK_CHANNEL, notify_later
 from bt.models import Dependency, Job
 from bt.status import Action, Status, next_status
@@ -53,12 +54,10 @@ def unlink(session: Session, parent_id: int, child_id: int) -> None:
     """Remove the dependency of `child` on `parent`."""
     parent, child = _lock(session, parent_id), _lock(session, child_id)
     _check_child(child, "unlinked")
-    removed = session.execute(
-        delete(Dependency).where(
-            Dependency.parent_id == parent_id, Dependency.child_id == child_id
-        )
-    ).rowcount
-    if not removed:
+    edge = delete(Dependency).where(
+        Dependency.parent_id == parent_id, Dependency.child_id == child_id
+    )
+    if not affected(session.execute(edge)):
         raise errors.DependencyError(f"Job {child_id} does not depend on job {parent_id}.")
     if parent.status is not Status.DONE:
         child.pending_parents -= 1

@@ -27,8 +27,14 @@ class Page:
     next_after: int | None
 
 
-def list_jobs(session: Session, terms: Sequence[str] = (), *, limit: int = 50,
-              after: int | None = None, newest_first: bool = False) -> Page:
+def list_jobs(
+    session: Session,
+    terms: Sequence[str] = (),
+    *,
+    limit: int = 50,
+    after: int | None = None,
+    newest_first: bool = False,
+) -> Page:
     """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back)."""
     limit = max(1, min(limit, MAX_PAGE))
     query = select(*SUMMARY_COLUMNS).where(filters.condition(terms))
@@ -113,9 +119,15 @@ def _node(session: Session, job: JobInfo, max_children: int, depth: int) -> Tree
     if not counts or depth == 0:
         return TreeNode(job, shown_counts, [], sum(counts.values()))
     urgency = {Status.FAILED: 0, Status.RUNNING: 1, Status.STAND_BY: 2}
-    rows = session.execute(select(*SUMMARY_COLUMNS).where(Job.super_id == job.id)
-                           .order_by(Job.id).limit(max_children * 4))
-    picked = sorted((info_from_row(r) for r in rows), key=lambda j: (urgency.get(j.status, 9), j.id))
+    rows = session.execute(
+        select(*SUMMARY_COLUMNS)
+        .where(Job.super_id == job.id)
+        .order_by(Job.id)
+        .limit(max_children * 4)
+    )
+    picked = sorted(
+        (info_from_row(r) for r in rows), key=lambda j: (urgency.get(j.status, 9), j.id)
+    )
     picked = sorted(picked[:max_children], key=lambda j: j.id)
     nodes = [_node(session, sub, max_children, depth - 1) for sub in picked]
     return TreeNode(job, shown_counts, nodes, sum(counts.values()) - len(nodes))
@@ -132,16 +144,28 @@ class Dag:
 def dag(session: Session, job_id: int, *, limit: int = 5000) -> Dag:
     """The job with every ancestor and descendant among its siblings, and their edges."""
     read_state(session, job_id, lock=False)
-    ids = _walk(session, job_id, up=True, limit=limit) | _walk(session, job_id, up=False, limit=limit)
+    ids = _walk(session, job_id, up=True, limit=limit) | _walk(
+        session, job_id, up=False, limit=limit
+    )
     ids.add(job_id)
-    edges = session.execute(select(Dependency.parent_id, Dependency.child_id).where(
-        Dependency.parent_id.in_(ids), Dependency.child_id.in_(ids))).tuples().all()
+    edges = (
+        session.execute(
+            select(Dependency.parent_id, Dependency.child_id).where(
+                Dependency.parent_id.in_(ids), Dependency.child_id.in_(ids)
+            )
+        )
+        .tuples()
+        .all()
+    )
     return Dag(job_infos(session, sorted(ids)), sorted(edges))
 
 
 def _walk(session: Session, start: int, *, up: bool, limit: int) -> set[int]:
-    near, far = (Dependency.child_id, Dependency.parent_id) if up else (
-        Dependency.parent_id, Dependency.child_id)
+    near, far = (
+        (Dependency.child_id, Dependency.parent_id)
+        if up
+        else (Dependency.parent_id, Dependency.child_id)
+    )
     walk = select(far.label("id")).where(near == start).cte("walk", recursive=True)
     walk = walk.union(select(far).join(walk, near == walk.c.id))
     return set(session.scalars(select(walk.c.id).limit(limit)))

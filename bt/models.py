@@ -130,9 +130,7 @@ class Dependency(Base):
 
     __tablename__ = "dependency"
     __table_args__ = (
-        ForeignKeyConstraint(
-            ["scope", "parent_id"], ["job.scope", "job.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["scope", "parent_id"], ["job.scope", "job.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(["scope", "child_id"], ["job.scope", "job.id"], ondelete="CASCADE"),
         CheckConstraint("parent_id <> child_id", name="not_self"),
         Index("ix_dependency_child_id", "child_id"),
@@ -149,8 +147,6 @@ class Tag(Base):
 
     __tablename__ = "tag"
 
-    job_id: Mapped[int] = mapped_column(
-        ForeignKey("job.id", ondelete="CASCADE"), primary_key=True
-    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(TAG_NAME_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(Text)

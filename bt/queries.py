@@ -16,11 +16,18 @@ from bt.lifecycle import side_effects
 from bt.models import Dependency, Job
 from bt.status import TRANSITIONS, Action, Status
 
-CLAIMED_COLUMNS = (Job.id, Job.name, Job.super_id, Job.attempts, Job.sub_total,
-                   Job.config, Job.input)
+CLAIMED_COLUMNS = (
+    Job.id,
+    Job.name,
+    Job.super_id,
+    Job.attempts,
+    Job.sub_total,
+    Job.config,
+    Job.input,
+)
 
 
-def runnable(tasks: Sequence[str]) -> Select[tuple[int]]:
+def runnable(tasks: Sequence[str]) -> Select[int]:
     """Ids of runnable jobs of `tasks`, best first."""
     return (
         select(Job.id)
@@ -37,17 +44,23 @@ def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: 
     return (
         update(Job)
         .where(Job.id == best.scalar_subquery(), Job.status == Status.QUEUED)
-        .values(status=TRANSITIONS[Action.CLAIM][Status.QUEUED], token=token, runner_id=runner_id,
-                **side_effects(Action.CLAIM))
+        .values(
+            status=TRANSITIONS[Action.CLAIM][Status.QUEUED],
+            token=token,
+            runner_id=runner_id,
+            **side_effects(Action.CLAIM),
+        )
         .returning(*CLAIMED_COLUMNS)
     )
 
 
-def claimed_row(job_id: int) -> Select[tuple[int, str, int | None, int, int, str | None, str | None]]:
+def claimed_row(
+    job_id: int,
+) -> Select[int, str, int | None, int, int, str | None, str | None]:
     return select(*CLAIMED_COLUMNS).where(Job.id == job_id)
 
 
-def parent_outputs(job_id: int) -> Select[tuple[int, str, str | None]]:
+def parent_outputs(job_id: int) -> Select[int, str, str | None]:
     return (
         select(Job.id, Job.name, Job.output)
         .join(Dependency, Dependency.parent_id == Job.id)
@@ -56,11 +69,13 @@ def parent_outputs(job_id: int) -> Select[tuple[int, str, str | None]]:
     )
 
 
-def subjob_outputs(job_id: int) -> Select[tuple[int, str, str | None]]:
+def subjob_outputs(job_id: int) -> Select[int, str, str | None]:
     return select(Job.id, Job.name, Job.output).where(Job.super_id == job_id).order_by(Job.id)
 
 
-def orphaned_jobs(lost_runners: Select[tuple[int]]) -> Select[tuple[int, int | None, str | None, int, int]]:
+def orphaned_jobs(
+    lost_runners: Select[int],
+) -> Select[int, int | None, str | None, int, int]:
     """RUNNING jobs whose runner's lease expired, or whose runner row is gone."""
     return (
         select(Job.id, Job.super_id, Job.token, Job.attempts, Job.max_attempts)

@@ -107,7 +107,9 @@ class TaskRegistry:
         if not (isinstance(loaded, type) and issubclass(loaded, Task)):
             entry.error = f"{entry.target} is not a subclass of bt.Task"
         elif loaded.name and loaded.name != entry.name:
-            entry.error = f"{entry.target} calls itself {loaded.name!r}, registered as {entry.name!r}"
+            entry.error = (
+                f"{entry.target} calls itself {loaded.name!r}, registered as {entry.name!r}"
+            )
         else:
             loaded.name = entry.name
             entry.task = loaded

@@ -23,23 +23,32 @@ class JobService:
         self._registry = registry
 
     def create(self, spec: JobSpec, *, submit: bool = False) -> views.JobInfo:
-        return self._db.write(lambda s: views.job_info(
-            s, jobs.create(s, spec, self._registry, submit_now=submit)))
+        return self._db.write(
+            lambda s: views.job_info(s, jobs.create(s, spec, self._registry, submit_now=submit))
+        )
 
-    def create_graph(self, nodes: Sequence[bulk.NodeSpec],
-                     edges: Sequence[tuple[bulk.Key, bulk.Key]] = (),
-                     existing_parents: Sequence[tuple[int, bulk.Key]] = ()) -> dict[bulk.Key, int]:
+    def create_graph(
+        self,
+        nodes: Sequence[bulk.NodeSpec],
+        edges: Sequence[tuple[bulk.Key, bulk.Key]] = (),
+        existing_parents: Sequence[tuple[int, bulk.Key]] = (),
+    ) -> dict[bulk.Key, int]:
         """Create many jobs and their links at once, all or nothing."""
-        return self._db.write(lambda s: bulk.create_graph(
-            s, nodes, edges, registry=self._registry, existing_parents=existing_parents))
+        return self._db.write(
+            lambda s: bulk.create_graph(
+                s, nodes, edges, registry=self._registry, existing_parents=existing_parents
+            )
+        )
 
     def clone(self, job_id: int) -> views.JobInfo:
         return self._db.write(lambda s: views.job_info(s, jobs.clone(s, job_id)))
 
-    def edit(self, job_id: int, field: EditField, text: str | None,
-             *, expected: object = ...) -> bool:
-        return self._db.write(lambda s: jobs.edit(
-            s, job_id, field, text, expected=expected, registry=self._registry))
+    def edit(
+        self, job_id: int, field: EditField, text: str | None, *, expected: object = ...
+    ) -> bool:
+        return self._db.write(
+            lambda s: jobs.edit(s, job_id, field, text, expected=expected, registry=self._registry)
+        )
 
     def set_priority(self, job_id: int, priority: int) -> None:
         self._db.write(lambda s: jobs.set_priority(s, job_id, priority))
@@ -70,8 +79,14 @@ class JobService:
         with self._db.read() as s:
             return views.job_info(s, job_id)
 
-    def list(self, terms: Sequence[str] = (), *, limit: int = 50, after: int | None = None,
-             newest_first: bool = False) -> listing.Page:
+    def list(
+        self,
+        terms: Sequence[str] = (),
+        *,
+        limit: int = 50,
+        after: int | None = None,
+        newest_first: bool = False,
+    ) -> listing.Page:
         with self._db.read() as s:
             return listing.list_jobs(s, terms, limit=limit, after=after, newest_first=newest_first)
 
@@ -119,10 +134,14 @@ class WorkService:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def register(self, *, host: str, pid: int, slots: int, tasks: Sequence[str],
-                 lease: float) -> work.RunnerInfo:
-        return self._db.write(lambda s: work.register_runner(
-            s, host=host, pid=pid, slots=slots, tasks=tasks, lease=lease))
+    def register(
+        self, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
+    ) -> work.RunnerInfo:
+        return self._db.write(
+            lambda s: work.register_runner(
+                s, host=host, pid=pid, slots=slots, tasks=tasks, lease=lease
+            )
+        )
 
     def heartbeat(self, runner_id: int, lease: float) -> bool:
         return self._db.write(lambda s: work.heartbeat(s, runner_id, lease))
@@ -147,8 +166,9 @@ class WorkService:
     def finish(self, claim: work.Claim, result: work.RunResult) -> Status:
         return self._db.write(lambda s: work.finish(s, claim, result))
 
-    def fail(self, claim: work.Claim, reason: str, traceback: str,
-             exit_code: int | None = None) -> Status:
+    def fail(
+        self, claim: work.Claim, reason: str, traceback: str, exit_code: int | None = None
+    ) -> Status:
         return self._db.write(lambda s: work.fail(s, claim, reason, traceback, exit_code))
 
     def requeue(self, claim: work.Claim) -> Status:

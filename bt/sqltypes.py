@@ -37,7 +37,7 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(UTC)
 
 
-class db_now(FunctionElement[dt.datetime]):  # noqa: N801 - reads like the SQL function it is
+class db_now(FunctionElement[dt.datetime]):
     """The database server's current UTC time, optionally shifted by `seconds`.
 
     Every timestamp brownthrower writes comes from the database clock, so runners on hosts whose

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bt import errors, tagnames, yamlio
+from bt.db import affected
 from bt.lifecycle import read_state
 from bt.models import TAG_NAME_LENGTH, Tag
 from bt.views import TagInfo
@@ -29,8 +30,9 @@ def put_tag(session: Session, job_id: int, name: str, value: str, *, system: boo
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     stmt = insert(Tag).values(job_id=job_id, name=name, value=value)
-    session.execute(stmt.on_conflict_do_update(index_elements=["job_id", "name"],
-                                               set_={"value": value}))
+    session.execute(
+        stmt.on_conflict_do_update(index_elements=["job_id", "name"], set_={"value": value})
+    )
 
 
 def set_tag(session: Session, job_id: int, name: str, value: str) -> None:
@@ -49,7 +51,7 @@ def get_tag(session: Session, job_id: int, name: str) -> str:
 
 def delete_tag(session: Session, job_id: int, name: str) -> None:
     check_tag_name(name)
-    if session.execute(delete(Tag).where(Tag.job_id == job_id, Tag.name == name)).rowcount == 0:
+    if affected(session.execute(delete(Tag).where(Tag.job_id == job_id, Tag.name == name))) == 0:
         read_state(session, job_id, lock=False)
         raise errors.NotFound(f"Job {job_id} has no tag {name!r}.")
 

@@ -125,15 +125,29 @@ class TaskContext:
             raise RuntimeError("this context cannot store tags")
         self.tag_sink(name, str(value))
 
-    def subjob(self, task: str, *, config: Any = None, input: Any = None,
-               submit: bool = True, description: str = "") -> NewJob:
+    def subjob(
+        self,
+        task: str,
+        *,
+        config: Any = None,
+        input: Any = None,
+        submit: bool = True,
+        description: str = "",
+    ) -> NewJob:
         """Declare a subjob (prolog only); the job then waits in STAND-BY for its subjobs."""
         job = NewJob(self.declared.next_key(), task, config, input, submit, description)
         self.declared.subjobs.append(job)
         return job
 
-    def child(self, task: str, *, config: Any = None, input: Any = None,
-              submit: bool = True, description: str = "") -> NewJob:
+    def child(
+        self,
+        task: str,
+        *,
+        config: Any = None,
+        input: Any = None,
+        submit: bool = True,
+        description: str = "",
+    ) -> NewJob:
         """Declare a follow-up job that runs after this one is DONE (a sibling it is linked to)."""
         job = NewJob(self.declared.next_key(), task, config, input, submit, description)
         self.declared.children.append(job)

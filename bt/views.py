@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bt.errors import JobNotFound
@@ -15,8 +15,16 @@ from bt.models import Job
 from bt.status import Status
 
 SUMMARY_COLUMNS = (
-    Job.id, Job.super_id, Job.name, Job.status, Job.priority, Job.attempts,
-    Job.ts_created, Job.ts_queued, Job.ts_started, Job.ts_ended,
+    Job.id,
+    Job.super_id,
+    Job.name,
+    Job.status,
+    Job.priority,
+    Job.attempts,
+    Job.ts_created,
+    Job.ts_queued,
+    Job.ts_started,
+    Job.ts_ended,
 )
 
 
@@ -37,10 +45,16 @@ class JobInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "super_id": self.super_id, "name": self.name,
-            "status": self.status.value, "priority": self.priority, "attempts": self.attempts,
-            "created": _iso(self.created), "queued": _iso(self.queued),
-            "started": _iso(self.started), "ended": _iso(self.ended),
+            "id": self.id,
+            "super_id": self.super_id,
+            "name": self.name,
+            "status": self.status.value,
+            "priority": self.priority,
+            "attempts": self.attempts,
+            "created": _iso(self.created),
+            "queued": _iso(self.queued),
+            "started": _iso(self.started),
+            "ended": _iso(self.ended),
         }
 
 
@@ -63,11 +77,18 @@ class JobDetails(JobInfo):
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            **super().as_dict(), "description": self.description, "config": self.config,
-            "input": self.input, "output": self.output, "max_attempts": self.max_attempts,
-            "runner_id": self.runner_id, "subjobs": self.subjobs,
-            "subjobs_done": self.subjobs_done, "subjobs_failed": self.subjobs_failed,
-            "pending_parents": self.pending_parents, "parents": list(self.parents),
+            **super().as_dict(),
+            "description": self.description,
+            "config": self.config,
+            "input": self.input,
+            "output": self.output,
+            "max_attempts": self.max_attempts,
+            "runner_id": self.runner_id,
+            "subjobs": self.subjobs,
+            "subjobs_done": self.subjobs_done,
+            "subjobs_failed": self.subjobs_failed,
+            "pending_parents": self.pending_parents,
+            "parents": list(self.parents),
             "children": list(self.children),
         }
 
@@ -83,10 +104,18 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def info_from_row(row: Row[Any]) -> JobInfo:
+def info_from_row(row: Any) -> JobInfo:
     return JobInfo(
-        row.id, row.super_id, row.name, row.status, row.priority, row.attempts,
-        row.ts_created, row.ts_queued, row.ts_started, row.ts_ended,
+        row.id,
+        row.super_id,
+        row.name,
+        row.status,
+        row.priority,
+        row.attempts,
+        row.ts_created,
+        row.ts_queued,
+        row.ts_started,
+        row.ts_ended,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames
+from bt.db import affected
 from bt.bulk import NodeSpec, create_graph
 from bt.control import submit
 from bt.jobs import JobSpec
@@ -96,10 +97,17 @@ def new_token() -> str:
     return uuid.uuid4().hex
 
 
-def register_runner(session: Session, *, host: str, pid: int, slots: int,
-                    tasks: Sequence[str], lease: float) -> RunnerInfo:
-    runner = Runner(uuid=new_token(), host=host, pid=pid, slots=slots,
-                    tasks=" ".join(tasks), expires_at=db_now(lease))
+def register_runner(
+    session: Session, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
+) -> RunnerInfo:
+    runner = Runner(
+        uuid=new_token(),
+        host=host,
+        pid=pid,
+        slots=slots,
+        tasks=" ".join(tasks),
+        expires_at=db_now(lease),
+    )
     session.add(runner)
     session.flush()
     return RunnerInfo(runner.id, runner.uuid)
@@ -108,12 +116,17 @@ def register_runner(session: Session, *, host: str, pid: int, slots: int,
 def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
     """Extend a runner's lease; returns whether a stop was requested. `TokenMismatch` when the
     runner was declared lost meanwhile (its jobs are no longer its own)."""
-    stmt = (update(Runner).where(Runner.id == runner_id)
-            .values(heartbeat_at=db_now(), expires_at=db_now(lease))
-            .returning(Runner.stop_requested))
+    stmt = (
+        update(Runner)
+        .where(Runner.id == runner_id)
+        .values(heartbeat_at=db_now(), expires_at=db_now(lease))
+        .returning(Runner.stop_requested)
+    )
     stop = session.scalar(stmt)
     if stop is None:
-        raise errors.TokenMismatch(f"Runner {runner_id} was declared lost; its jobs were recovered.")
+        raise errors.TokenMismatch(
+            f"Runner {runner_id} was declared lost; its jobs were recovered."
+        )
     return bool(stop)
 
 
@@ -123,27 +136,42 @@ def unregister_runner(session: Session, runner_id: int) -> None:
 
 def list_runners(session: Session) -> list[LiveRunner]:
     """Every registered runner with the ids of the jobs it is running."""
-    running = session.execute(select(Job.runner_id, Job.id).where(
-        Job.status == Status.RUNNING, Job.runner_id.is_not(None)).order_by(Job.id)).all()
+    running = session.execute(
+        select(Job.runner_id, Job.id)
+        .where(Job.status == Status.RUNNING, Job.runner_id.is_not(None))
+        .order_by(Job.id)
+    ).all()
     jobs: dict[int, list[int]] = {}
     for runner_id, job_id in running:
-        jobs.setdefault(runner_id, []).append(job_id)
+        if runner_id is not None:
+            jobs.setdefault(runner_id, []).append(job_id)
     return [
-        LiveRunner(r.id, r.host, r.pid, r.slots, r.tasks, r.started_at, r.heartbeat_at,
-                   r.expires_at, r.stop_requested, tuple(jobs.get(r.id, ())))
+        LiveRunner(
+            r.id,
+            r.host,
+            r.pid,
+            r.slots,
+            r.tasks,
+            r.started_at,
+            r.heartbeat_at,
+            r.expires_at,
+            r.stop_requested,
+            tuple(jobs.get(r.id, ())),
+        )
         for r in session.scalars(select(Runner).order_by(Runner.id))
     ]
 
 
 def request_stop(session: Session, runner_id: int) -> None:
     """Ask a runner to stop claiming and exit once its jobs end (it sees it on its heartbeat)."""
-    if session.execute(update(Runner).where(Runner.id == runner_id)
-                       .values(stop_requested=True)).rowcount == 0:
+    stop = update(Runner).where(Runner.id == runner_id).values(stop_requested=True)
+    if affected(session.execute(stop)) == 0:
         raise errors.NotFound(f"Runner {runner_id} is not running.")
 
 
-def claim(session: Session, runner_id: int, tasks: Sequence[str],
-          *, is_postgresql: bool) -> Claim | None:
+def claim(
+    session: Session, runner_id: int, tasks: Sequence[str], *, is_postgresql: bool
+) -> Claim | None:
     """Take the best runnable job of `tasks` (priority, then age), or None."""
     if not tasks:
         return None
@@ -172,7 +200,14 @@ def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bo
 def _load_claim(session: Session, row: Any, token: str) -> Claim:
     epilog = row.sub_total > 0
     return Claim(
-        row.id, row.name, row.super_id, token, row.attempts, epilog, row.config, row.input,
+        row.id,
+        row.name,
+        row.super_id,
+        token,
+        row.attempts,
+        epilog,
+        row.config,
+        row.input,
         parents=session.execute(queries.parent_outputs(row.id)).tuples().all(),
         subjobs=session.execute(queries.subjob_outputs(row.id)).tuples().all() if epilog else (),
     )
@@ -182,18 +217,21 @@ def finish(session: Session, claim: Claim, result: RunResult) -> Status:
     """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE)."""
     _check_token(session, claim)
     if result.children:
-        _create_declared(session, result.children, result.links, claim.super_id,
-                         parent=claim.job_id)
+        _create_declared(
+            session, result.children, result.links, claim.super_id, parent=claim.job_id
+        )
     if result.subjobs:
         status = apply(session, claim.state, Action.SPAWN, token=claim.token)
         _create_declared(session, result.subjobs, result.links, claim.job_id)
         return status
-    return apply(session, claim.state, Action.FINISH, token=claim.token,
-                 values={"output": result.output})
+    return apply(
+        session, claim.state, Action.FINISH, token=claim.token, values={"output": result.output}
+    )
 
 
-def fail(session: Session, claim: Claim, reason: str, traceback: str,
-         exit_code: int | None = None) -> Status:
+def fail(
+    session: Session, claim: Claim, reason: str, traceback: str, exit_code: int | None = None
+) -> Status:
     """Record a failed run with its reason, traceback and exit code."""
     status = apply(session, claim.state, Action.FAIL, token=claim.token)
     put_tag(session, claim.job_id, tagnames.REASON, reason, system=True)
@@ -205,8 +243,13 @@ def fail(session: Session, claim: Claim, reason: str, traceback: str,
 
 def requeue(session: Session, claim: Claim) -> Status:
     """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
-    return apply(session, claim.state, Action.REQUEUE, token=claim.token,
-                 values={"attempts": Job.attempts - 1})
+    return apply(
+        session,
+        claim.state,
+        Action.REQUEUE,
+        token=claim.token,
+        values={"attempts": Job.attempts - 1},
+    )
 
 
 def put_run_tag(session: Session, claim: Claim, name: str, value: str) -> None:
@@ -230,9 +273,14 @@ def _recover_one(session: Session, row: Any) -> Status:
         return apply(session, state, Action.REQUEUE, token=row.token)
     status = apply(session, state, Action.FAIL, token=row.token)
     put_tag(session, row.id, tagnames.REASON, LOST_REASON, system=True)
-    put_tag(session, row.id, tagnames.TRACEBACK,
-            f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
-            f"{row.max_attempts}); the job was given up.", system=True)
+    put_tag(
+        session,
+        row.id,
+        tagnames.TRACEBACK,
+        f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
+        f"{row.max_attempts}); the job was given up.",
+        system=True,
+    )
     return status
 
 
@@ -242,12 +290,18 @@ def _check_token(session: Session, claim: Claim) -> None:
         raise errors.TokenMismatch(f"Job {claim.job_id} is no longer held by this run.")
 
 
-def _create_declared(session: Session, declared: Sequence[DeclaredJob],
-                     links: Sequence[tuple[int, int]], super_id: int | None,
-                     parent: int | None = None) -> None:
+def _create_declared(
+    session: Session,
+    declared: Sequence[DeclaredJob],
+    links: Sequence[tuple[int, int]],
+    super_id: int | None,
+    parent: int | None = None,
+) -> None:
     keys = {job.key for job in declared}
-    nodes = [NodeSpec(job.key, JobSpec(job.task, job.config, job.input, job.description),
-                      job.submit) for job in declared]
+    nodes = [
+        NodeSpec(job.key, JobSpec(job.task, job.config, job.input, job.description), job.submit)
+        for job in declared
+    ]
     own_links = [(p, c) for p, c in links if p in keys and c in keys]
     existing = [(parent, job.key) for job in declared] if parent is not None else []
     create_graph(session, nodes, own_links, super_id=super_id, existing_parents=existing)

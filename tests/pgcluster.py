@@ -34,12 +34,17 @@ class Cluster:
         self.url: str | None = None
 
     def start(self) -> str:
-        out = subprocess.run([str(SCRIPT), "start", str(self.base / "pg")], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [str(SCRIPT), "start", str(self.base / "pg")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         self.url = out.stdout.strip().splitlines()[-1]
         return self.url
 
     def stop(self) -> None:
-        subprocess.run([str(SCRIPT), "stop", str(self.base / "pg")], check=False,
-                       capture_output=True)
+        subprocess.run(
+            [str(SCRIPT), "stop", str(self.base / "pg")], check=False, capture_output=True
+        )
         shutil.rmtree(self.base, ignore_errors=True)

@@ -34,8 +34,13 @@ class Command(Task):
         config = ctx.config or {}
         env = {**os.environ, **{str(k): str(v) for k, v in (config.get("env") or {}).items()}}
         result = subprocess.run(
-            _argv(config), cwd=config.get("cwd") or ctx.work_dir, env=env,
-            stdout=subprocess.PIPE, stderr=None, text=True, check=False,
+            _argv(config),
+            cwd=config.get("cwd") or ctx.work_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            text=True,
+            check=False,
         )
         sys.stdout.write(result.stdout)
         if result.returncode != 0:

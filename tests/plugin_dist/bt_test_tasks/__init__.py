@@ -1,4 +1,4 @@
-"""Tasks used by the tests: a plugin distribution installed by the test command, as a task author would ship one."""
+"""Tasks brownthrower's tests run, shipped as a plugin distribution like a task author would."""
 
 from __future__ import annotations
 
