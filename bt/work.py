@@ -16,9 +16,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames
-from bt.db import affected
 from bt.bulk import NodeSpec, create_graph
 from bt.control import submit
+from bt.db import affected
 from bt.jobs import JobSpec
 from bt.lifecycle import JobState, after_transition, apply, read_state
 from bt.models import Job, Runner
