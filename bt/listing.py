@@ -148,15 +148,10 @@ def dag(session: Session, job_id: int, *, limit: int = 5000) -> Dag:
         session, job_id, up=False, limit=limit
     )
     ids.add(job_id)
-    edges = (
-        session.execute(
-            select(Dependency.parent_id, Dependency.child_id).where(
-                Dependency.parent_id.in_(ids), Dependency.child_id.in_(ids)
-            )
-        )
-        .tuples()
-        .all()
+    query = select(Dependency.parent_id, Dependency.child_id).where(
+        Dependency.parent_id.in_(ids), Dependency.child_id.in_(ids)
     )
+    edges = [(parent, child) for parent, child in session.execute(query)]
     return Dag(job_infos(session, sorted(ids)), sorted(edges))
 
 

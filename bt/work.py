@@ -208,8 +208,10 @@ def _load_claim(session: Session, row: Any, token: str) -> Claim:
         epilog,
         row.config,
         row.input,
-        parents=session.execute(queries.parent_outputs(row.id)).tuples().all(),
-        subjobs=session.execute(queries.subjob_outputs(row.id)).tuples().all() if epilog else (),
+        parents=[(i, n, o) for i, n, o in session.execute(queries.parent_outputs(row.id))],
+        subjobs=[(i, n, o) for i, n, o in session.execute(queries.subjob_outputs(row.id))]
+        if epilog
+        else (),
     )
 
 
