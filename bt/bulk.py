@@ -47,6 +47,7 @@ def create_graph(
     keys = [node.key for node in nodes]
     if len(set(keys)) != len(keys):
         raise errors.InvalidValue("Every job of a graph needs its own key.")
+    _check_known(keys, links)
     _check_acyclic(keys, links)
     specs = [check_spec(node.spec, registry) for node in nodes]
     pending = _pending_parents(session, keys, links, existing_parents, super_id or 0)
@@ -113,9 +114,7 @@ def _pending_parents(
 ) -> dict[Key, int]:
     known = set(keys)
     pending: dict[Key, int] = dict.fromkeys(keys, 0)
-    for parent, child in links:
-        if parent not in known or child not in known:
-            raise errors.InvalidValue(f"Link {parent!r} → {child!r} names a job not in the graph.")
+    for _, child in links:
         pending[child] += 1
     if existing:
         parent_ids = {parent for parent, _ in existing}
@@ -135,6 +134,13 @@ def _pending_parents(
                 )
             pending[child] += row.status is not Status.DONE
     return pending
+
+
+def _check_known(keys: Sequence[Key], links: Sequence[tuple[Key, Key]]) -> None:
+    known = set(keys)
+    for parent, child in links:
+        if parent not in known or child not in known:
+            raise errors.InvalidValue(f"Link {parent!r} → {child!r} names a job not in the graph.")
 
 
 def _check_acyclic(keys: Sequence[Key], links: Sequence[tuple[Key, Key]]) -> None:

@@ -110,6 +110,14 @@ def registry() -> TaskRegistry:
 
 
 @pytest.fixture
+def database(db_url: str) -> Iterator[Database]:
+    """A `Database` on the fresh test database, disposed afterwards."""
+    db = Database(db_url)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
 def app(db_url: str, registry: TaskRegistry) -> Iterator[Brownthrower]:
     """The core library on a fresh database, with the test registry."""
     client = Brownthrower(Database(db_url), registry)

@@ -93,4 +93,7 @@ def test_submit_of_a_failed_superjob_retries_only_failed_subjobs(app: Brownthrow
     assert status(app, parent) is Status.FAILED
     app.jobs.submit(parent)
     assert (status(app, first), status(app, second), status(app, parent)) == (
-        Status.DONE, Status.QUEUED, Status.STAND_BY)
+        Status.DONE,
+        Status.QUEUED,
+        Status.STAND_BY,
+    )

@@ -38,7 +38,7 @@ def test_create_refuses_malformed_yaml_and_creates_nothing(app: Brownthrower) ->
 
 
 def test_create_runs_the_task_validation_hook(app: Brownthrower) -> None:
-    with pytest.raises(errors.InvalidValue, match="Task 'picky' refuses this job: .*positive n"):
+    with pytest.raises(errors.InvalidValue, match=r"Task 'picky' refuses this job: .*positive n"):
         app.jobs.create(JobSpec("picky", config="n: -1"))
 
 

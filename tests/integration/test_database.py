@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert, text
+
+from bt import Brownthrower, errors
+from bt.db import Database
+from bt.models import Dependency, Job
+from bt.status import Status
+from tests.factories import job, runner, subjob_ids, superjob
+
+
+def test_a_dependency_between_non_siblings_is_refused_by_the_database(
+    app: Brownthrower,
+) -> None:
+    parent = superjob(app, runner(app))
+    sub, top = subjob_ids(app, parent)[0], job(app)
+    with pytest.raises(errors.StoreError, match="refused"):
+        app.db.write(
+            lambda s: s.execute(insert(Dependency).values(parent_id=top, child_id=sub, scope=0))
+        )
+
+
+def test_a_self_dependency_is_refused_by_the_database(app: Brownthrower) -> None:
+    top = job(app)
+    with pytest.raises(errors.StoreError):
+        app.db.write(
+            lambda s: s.execute(insert(Dependency).values(parent_id=top, child_id=top, scope=0))
+        )
+
+
+def test_an_unknown_status_is_refused_by_the_database(app: Brownthrower) -> None:
+    with pytest.raises(errors.StoreError):
+        app.db.write(
+            lambda s: s.execute(
+                text("INSERT INTO job (name, status, scope) VALUES ('noop', 'LOST', 0)")
+            )
+        )
+
+
+def test_running_without_a_token_is_refused_by_the_database(app: Brownthrower) -> None:
+    with pytest.raises(errors.StoreError):
+        app.db.write(
+            lambda s: s.execute(insert(Job).values(name="noop", status=Status.RUNNING, scope=0))
+        )
+
+
+def test_an_unreachable_server_is_one_clear_error() -> None:
+    db = Database("postgresql+psycopg://bt:s3cret@127.0.0.1:1/bt?connect_timeout=2")
+    with pytest.raises(errors.DatabaseUnavailable) as caught:
+        db.write(lambda s: s.execute(text("SELECT 1")))
+    assert "127.0.0.1:1" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_writes_are_retried_on_transient_conflicts(app: Brownthrower) -> None:
+    calls: list[int] = []
+
+    def flaky(session: object) -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise errors.ConflictError("simulated")
+        return "ok"
+
+    assert (app.db.write(flaky), len(calls)) == ("ok", 3)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from bt import Brownthrower, errors
+from bt.config import load_settings
+from bt.db import Database
+from bt.models import Base
+from bt.schema import current_revision, ensure_schema, head_revision
+
+# SQLite cannot reflect expression indexes (ix_job_runnable sorts by "priority DESC") nor
+# compare server defaults reliably; PostgreSQL compares everything.
+SQLITE_BLIND_SPOTS = {"ix_job_runnable"}
+
+
+def differences(db: Database) -> list[object]:
+    with db.engine.connect() as conn:
+        options = {"compare_server_default": db.is_postgresql}
+        diff = compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata)
+    if db.is_sqlite:
+        diff = [d for d in diff if not (isinstance(d, tuple) and d[1].name in SQLITE_BLIND_SPOTS)]
+    return diff
+
+
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
+def test_the_migrated_schema_equals_the_models(database: Database) -> None:
+    assert differences(database) == []
+
+
+def test_sqlite_has_the_partial_runnable_index(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    ensure_schema(db)
+    with db.engine.connect() as conn:
+        sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'ix_job_runnable'"))
+    assert "WHERE status = 'QUEUED' AND pending_parents = 0" in sql
+
+
+def test_a_fresh_database_is_migrated_to_head(database: Database) -> None:
+    assert current_revision(database) == head_revision()
+
+
+def test_the_embedded_default_is_created_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    with Brownthrower.open(settings=load_settings(None, {})) as app:
+        assert app.jobs.counts()["QUEUED"] == 0
+    assert (tmp_path / "brownthrower" / "brownthrower.db").exists()
+
+
+def test_an_outdated_shared_database_asks_for_an_upgrade(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    ensure_schema(db)
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(errors.SchemaError, match="run `brownthrower db upgrade`"):
+        ensure_schema(db, auto_upgrade=False)
