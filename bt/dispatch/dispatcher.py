@@ -1,0 +1,145 @@
+"""The dispatcher: job counts for the eligible tasks, one reconciliation pass, a snapshot to show.
+
+Front ends (the `bt-dispatcher` program, the shell's `dispatcher status`) call `step()` or
+`look()` and render the `Snapshot`; nothing here knows about terminals or threads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bt.client import Brownthrower
+from bt.dispatch.backend import Backend, BatchError
+from bt.dispatch.reconcile import PassReport, Policy, Reconciler
+from bt.dispatch.script import mask_argv
+from bt.errors import BrownthrowerError
+
+log = logging.getLogger(__name__)
+
+#: The job counts the BT status box shows, in this order.
+BT_STATUSES = ("DONE", "FAILED", "QUEUED", "RUNNABLE", "RUNNING", "STAND-BY")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything a screen shows after a pass."""
+
+    settings: list[tuple[str, str]]
+    bt_counts: dict[str, int] | None  #: None when the database could not be read
+    report: PassReport
+    at: dt.datetime
+
+    @property
+    def batch_counts(self) -> dict[str, int]:
+        return self.report.batch_counts()
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.report.warnings
+
+    def summary(self) -> str:
+        """One log line: desired and live pilots, what was done, the job counts."""
+        batch = " ".join(f"{k} {v}" for k, v in self.batch_counts.items()) or "none"
+        parts = [
+            f"pilots: desired {'?' if self.report.desired is None else self.report.desired}, "
+            f"live {self.report.live} ({batch})"
+        ]
+        if self.report.submitted:
+            parts.append("submitted " + " ".join(self.report.submitted))
+        if self.report.cancelled:
+            parts.append("cancelled " + " ".join(self.report.cancelled))
+        counts = self.bt_counts
+        jobs = " ".join(f"{s} {counts[s]}" for s in BT_STATUSES) if counts else "unavailable"
+        return "; ".join([*parts, f"jobs: {jobs}"])
+
+
+class Dispatcher:
+    """One dispatcher (identified by `dispatcher_id`) over a database and a backend."""
+
+    def __init__(
+        self,
+        app: Brownthrower,
+        backend: Backend,
+        policy: Policy,
+        *,
+        dispatcher_id: str,
+        patterns: Sequence[str],
+        command: Sequence[str],
+        env: Mapping[str, str],
+        database: str,
+        state_dir: Path,
+    ) -> None:
+        self.app = app
+        self.backend = backend
+        self.policy = policy
+        self.dispatcher_id = dispatcher_id
+        self.patterns = list(patterns)
+        self.command = list(command)
+        self.database = database  #: masked, for display
+        self.state_dir = state_dir  #: pilot records, logs, the URL file
+        self.reconciler = Reconciler(backend, policy, command, env)
+        self._tasks = app.registry.matching(patterns) if patterns else None
+
+    def settings(self) -> list[tuple[str, str]]:
+        """What the screen's header shows (secrets masked)."""
+        return [
+            ("Dispatcher", f"{self.dispatcher_id} ({self.policy.describe()})"),
+            ("Runner command", mask_argv(self.command)),
+            ("Database", self.database),
+            ("Batch system", self.backend.description),
+            ("Eligible tasks", " ".join(self.patterns) or "*"),
+        ]
+
+    def job_counts(self, warnings: list[str]) -> dict[str, int] | None:
+        """Job counts of the eligible tasks, or None (with a warning) if the database fails."""
+        try:
+            return self.app.jobs.counts(tasks=self._tasks)
+        except BrownthrowerError as exc:
+            warnings.append(f"cannot count jobs: {exc}")
+            return None
+
+    def step(self) -> Snapshot:
+        """Count jobs, reconcile pilots once, and log what happened."""
+        warnings: list[str] = []
+        counts = self.job_counts(warnings)
+        report = self.reconciler.reconcile(counts)
+        report.warnings[:0] = warnings
+        for event in report.events:
+            log.info(event)
+        for warning in report.warnings:
+            log.warning(warning)
+        return Snapshot(self.settings(), counts, report, _now())
+
+    def look(self) -> Snapshot:
+        """Counts and pilots as they are, changing nothing (`dispatcher status`)."""
+        report = PassReport()
+        counts = self.job_counts(report.warnings)
+        try:
+            report.pilots = self.backend.status()
+        except BatchError as exc:
+            report.warnings.append(f"cannot list pilots: {exc}")
+        return Snapshot(self.settings(), counts, report, _now())
+
+    def shutdown(self, timeout: float = 60.0, poll: float = 1.0) -> Snapshot:
+        """Cancel every pilot and wait (up to `timeout`) until the batch system shows none live."""
+        report = self.reconciler.cancel_all()
+        for warning in report.warnings:
+            log.warning(warning)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snapshot = self.look()
+            if snapshot.report.pilots is not None and snapshot.report.live == 0:
+                return snapshot
+            time.sleep(poll)
+        snapshot = self.look()
+        log.warning("pilots still live after %.0f s: %s", timeout, snapshot.batch_counts)
+        return snapshot
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

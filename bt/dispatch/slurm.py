@@ -1,0 +1,149 @@
+"""The `slurm` backend: pilots are batch jobs, driven through Slurm's own commands.
+
+`sbatch --parsable` submits the rendered script on its standard input (no file to leak or clean
+up), `squeue --states=all` filtered by the pilot job name and the user lists this dispatcher's
+pilots (recently ended ones included, for as long as Slurm keeps them), `scancel` stops one, and
+`scontrol show job` explains a failure. The environment, which carries the database URL, is
+exported to the job by `--export=ALL`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import re
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bt.dispatch.backend import FAILED_STATES, BatchError, Pilot
+from bt.dispatch.script import child_environment, render_script
+
+TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
+_SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
+
+
+class SlurmBackend:
+    """Pilots as Slurm batch jobs named after the dispatcher."""
+
+    def __init__(
+        self,
+        pilot_name: str,
+        *,
+        log_dir: Path,
+        work_dir: Path,
+        partition: str | None = None,
+        time_limit: str | None = None,
+        sbatch_args: Sequence[str] = (),
+    ) -> None:
+        self.pilot_name = pilot_name
+        self.log_dir = log_dir
+        self.work_dir = work_dir
+        self.partition = partition
+        self.time_limit = time_limit
+        self.sbatch_args = list(sbatch_args)
+        self.user = getpass.getuser()
+        parts = [f"slurm, partition {partition or '(default)'}"]
+        if time_limit:
+            parts.append(f"time limit {time_limit}")
+        if self.sbatch_args:
+            parts.append("sbatch " + " ".join(self.sbatch_args))
+        self.description = ", ".join(parts)
+        self._explained: dict[str, str] = {}
+
+    def directives(self) -> list[str]:
+        """The `#SBATCH` lines of every pilot of this dispatcher."""
+        options = {
+            "job-name": self.pilot_name,
+            "comment": f"brownthrower-dispatcher:{self.pilot_name}",
+            "output": str(self.log_dir / "pilot-%j.out"),
+            "chdir": str(self.work_dir),
+            "export": "ALL",
+            "partition": self.partition,
+            "time": self.time_limit,
+        }
+        for name, value in options.items():
+            if value is not None and not _SAFE.match(value):
+                raise BatchError(f"Unusable value for sbatch --{name}: {value!r}")
+        return [f"#SBATCH --{name}={value}" for name, value in options.items() if value]
+
+    def script(self, command: Sequence[str]) -> str:
+        """The batch script a pilot runs."""
+        return render_script(command, dispatcher=self.pilot_name, directives=self.directives())
+
+    def submit(self, command: Sequence[str], env: Mapping[str, str]) -> str:
+        """`sbatch --parsable` the pilot script; the Slurm job id."""
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        out = self._run(
+            ["sbatch", "--parsable", *self.sbatch_args],
+            stdin=self.script(command),
+            env=child_environment(dict(env)),
+        )
+        job_id = out.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise BatchError(f"sbatch answered {out.strip()!r} instead of a job id.")
+        return job_id
+
+    def status(self) -> list[Pilot]:
+        """This dispatcher's jobs in `squeue` (all states Slurm still remembers)."""
+        out = self._run(
+            [
+                "squeue",
+                "-h",
+                "--states=all",
+                "-u",
+                self.user,
+                "-n",
+                self.pilot_name,
+                "-o",
+                "%i|%T|%r",
+            ]
+        )
+        pilots = [_parse_line(line) for line in out.splitlines() if line.strip()]
+        return [self._explain(p) if p.state in FAILED_STATES else p for p in pilots]
+
+    def cancel(self, batch_id: str) -> None:
+        """`scancel`: SIGTERM to the pilot (SIGKILL after the cluster's KillWait)."""
+        if not batch_id.isdigit():
+            raise BatchError(f"Not a Slurm job id: {batch_id!r}")
+        self._run(["scancel", "--verbose", batch_id])
+
+    def _explain(self, pilot: Pilot) -> Pilot:
+        """A failed pilot's reason with its exit code, from `scontrol show job` (asked once)."""
+        if pilot.batch_id not in self._explained:
+            try:
+                out = self._run(["scontrol", "show", "job", "-o", pilot.batch_id])
+            except BatchError:
+                out = ""
+            code = re.search(r"\bExitCode=(\S+)", out)
+            detail = f"exit code {code.group(1)}" if code else ""
+            self._explained[pilot.batch_id] = ", ".join(x for x in (pilot.reason, detail) if x)
+        return Pilot(pilot.batch_id, pilot.state, self._explained[pilot.batch_id])
+
+    def _run(
+        self, argv: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None
+    ) -> str:
+        try:
+            done = subprocess.run(
+                argv,
+                check=False,
+                input=stdin,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise BatchError(f"{argv[0]} failed: {exc}") from exc
+        errors = [line for line in done.stderr.splitlines() if "error:" in line]
+        if done.returncode != 0 or errors:  # scancel reports errors with exit code 0
+            message = errors or (done.stderr.strip() or done.stdout.strip()).splitlines()
+            raise BatchError(
+                f"{argv[0]} failed (exit {done.returncode}): {message[-1] if message else ''}"
+            )
+        return done.stdout
+
+
+def _parse_line(line: str) -> Pilot:
+    batch_id, state, reason = ([*line.split("|"), "", ""])[:3]
+    reason = "" if reason in ("None", "(null)") else reason
+    return Pilot(batch_id.strip(), state.strip().split()[0] if state.strip() else "UNKNOWN", reason)

@@ -1,0 +1,129 @@
+"""`bt-dispatcher`: keeps runner pilots on a batch farm, with a live screen of jobs and pilots.
+
+The loop lives here (it runs in the main thread: there is no thread that could die silently);
+each pass is `bt.dispatch.Dispatcher.step()`. SIGINT and SIGTERM stop it between passes;
+`--cancel-on-exit` then cancels every pilot and waits until the batch system confirms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Sequence
+from types import FrameType
+
+from rich.console import Console
+from rich.live import Live
+
+from bt.cli.common import (
+    LOG_FORMAT,
+    RET_ERROR,
+    RET_OK,
+    add_common_arguments,
+    run_main,
+    settings_from,
+    setup_logging,
+)
+from bt.client import Brownthrower
+from bt.dispatch import Dispatcher, options
+from shell.dispatcher_screen import screen
+
+PROGRAM = "bt-dispatcher"
+log = logging.getLogger("bt.dispatch")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="Keep brownthrower runner pilots on a batch farm: a fixed number (static) "
+        "or as many as the runnable jobs need (on-demand), with a live screen.",
+    )
+    add_common_arguments(parser)
+    options.add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `bt-dispatcher`."""
+    return run_main(PROGRAM, lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = settings_from(args)
+    with Brownthrower.open(settings=settings) as app:
+        dispatcher = options.build(args, app, settings)
+        _setup_logging(args, dispatcher)
+        stop = _stop_on_signals()
+        try:
+            return _run(dispatcher, args, stop)
+        finally:
+            if args.cancel_on_exit:
+                _cancel_all(dispatcher, args)
+
+
+def _run(dispatcher: Dispatcher, args: argparse.Namespace, stop: threading.Event) -> int:
+    title = f"Brownthrower dispatcher {dispatcher.policy.mode}"
+    if args.once:
+        snapshot = dispatcher.step()
+        Console().print(screen(snapshot, title))
+        blind = snapshot.report.pilots is None or snapshot.bt_counts is None
+        return RET_ERROR if blind else RET_OK
+    if args.no_ui:
+        for label, value in dispatcher.settings():
+            log.info("%s: %s", label, value)
+        while not stop.is_set():
+            log.info(dispatcher.step().summary())
+            stop.wait(args.interval)
+        return RET_OK
+    return _live(dispatcher, title, args.interval, stop)
+
+
+def _live(dispatcher: Dispatcher, title: str, interval: float, stop: threading.Event) -> int:
+    warnings: deque[str] = deque(maxlen=5)
+    with Live(console=Console(), auto_refresh=False) as live:
+        while not stop.is_set():
+            snapshot = dispatcher.step()
+            warnings.extend(f"{snapshot.at.astimezone():%H:%M:%S} {w}" for w in snapshot.warnings)
+            live.update(screen(snapshot, title, list(warnings)), refresh=True)
+            stop.wait(interval)
+    return RET_OK
+
+
+def _cancel_all(dispatcher: Dispatcher, args: argparse.Namespace) -> None:
+    log.info("cancelling every pilot of %s", dispatcher.dispatcher_id)
+    snapshot = dispatcher.shutdown(timeout=max(60.0, 3 * args.interval))
+    log.info("pilots left: %s", snapshot.batch_counts or "none")
+    if not args.no_ui and not args.once:
+        print(f"{PROGRAM}: pilots cancelled; batch status now: {snapshot.batch_counts}")
+
+
+def _setup_logging(args: argparse.Namespace, dispatcher: Dispatcher) -> None:
+    """Log lines on stderr with --no-ui/--once; under the live screen, to a file instead."""
+    if args.no_ui or args.once:
+        setup_logging(args.verbose)
+        log.setLevel(logging.INFO)
+        return
+    path = dispatcher.state_dir / "dispatcher.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, filename=path)
+
+
+def _stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM: the loop stops between passes, never mid-pass."""
+    stop = threading.Event()
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+if __name__ == "__main__":
+    sys.exit(main())

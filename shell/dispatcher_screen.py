@@ -1,0 +1,79 @@
+"""The dispatcher's screen: settings over two boxes side by side, BT status and batch status.
+
+Pure functions from a `bt.dispatch.Snapshot` to rich renderables, shared by the live screen of
+`bt-dispatcher`, its `--once` output and the shell's `dispatcher status`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from bt.dispatch.dispatcher import BT_STATUSES, Snapshot
+
+LABEL_STYLE = "bold red"
+MAX_WARNINGS = 5
+
+
+def settings_grid(settings: Sequence[tuple[str, str]]) -> Table:
+    """Label/value rows: runner command, database, batch system, eligible tasks."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style=LABEL_STYLE, no_wrap=True, min_width=16)
+    grid.add_column(overflow="fold")
+    for label, value in settings:
+        grid.add_row(f"{label}:", value)
+    return grid
+
+
+def counts_box(title: str, counts: Mapping[str, int] | None, width: int) -> Panel:
+    """A boxed two-column table of `STATE  count` rows (`unavailable` when None)."""
+    table = Table.grid(padding=(0, 1), expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(justify="right", no_wrap=True)
+    if counts is None:
+        table.add_row(Text("unavailable", style="yellow"), "")
+    elif not counts:
+        table.add_row(Text("none", style="dim"), "")
+    for state, count in (counts or {}).items():
+        table.add_row(state, str(count))
+    return Panel(table, title=title, width=width, title_align="left")
+
+
+def bt_counts(counts: Mapping[str, int] | None) -> dict[str, int] | None:
+    """The statuses the BT status box shows, in its order."""
+    return None if counts is None else {s: counts.get(s, 0) for s in BT_STATUSES}
+
+
+def boxes(snapshot: Snapshot) -> Table:
+    """**BT status** and **batch status**, side by side."""
+    batch = None if snapshot.report.pilots is None else snapshot.batch_counts
+    row = Table.grid(padding=(0, 2))
+    row.add_row(
+        counts_box("BT status", bt_counts(snapshot.bt_counts), 24),
+        counts_box("batch status", batch, 26),
+    )
+    return row
+
+
+def footer(snapshot: Snapshot, warnings: Sequence[str] = ()) -> Group:
+    """When the pass ran, what it did, and the latest warnings."""
+    desired = "?" if snapshot.report.desired is None else str(snapshot.report.desired)
+    line = f"last pass {snapshot.at.astimezone():%H:%M:%S}: desired {desired} pilots"
+    if snapshot.report.submitted:
+        line += f", submitted {len(snapshot.report.submitted)}"
+    if snapshot.report.cancelled:
+        line += f", cancelled {len(snapshot.report.cancelled)}"
+    shown = list(warnings or snapshot.warnings)[-MAX_WARNINGS:]
+    return Group(Text(line, style="dim"), *(Text(f"warning: {w}", style="yellow") for w in shown))
+
+
+def screen(snapshot: Snapshot, title: str, warnings: Sequence[str] = ()) -> Group:
+    """The whole screen: header, settings, the two boxes, footer."""
+    header = Text(f" {title} ", style="black on dark_cyan")
+    return Group(
+        header, settings_grid(snapshot.settings), boxes(snapshot), footer(snapshot, warnings)
+    )
