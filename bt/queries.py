@@ -73,6 +73,11 @@ def subjob_outputs(job_id: int) -> Select[int, str, str | None]:
     return select(Job.id, Job.name, Job.output).where(Job.super_id == job_id).order_by(Job.id)
 
 
+def held_tokens(job_ids: Sequence[int]) -> Select[int, str | None]:
+    """The current claim token of each of `job_ids` (the runner's abort poll)."""
+    return select(Job.id, Job.token).where(Job.id.in_(job_ids))
+
+
 def orphaned_jobs(
     lost_runners: Select[int],
 ) -> Select[int, int | None, str | None, int, int]:

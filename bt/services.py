@@ -6,7 +6,7 @@ scripts share the same rules and none of them builds SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bt import bulk, control, jobs, links, listing, tags, views, work
 from bt.db import Database
@@ -163,19 +163,50 @@ class WorkService:
     def claim_job(self, job_id: int, runner_id: int, *, submit: bool = False) -> work.Claim:
         return self._db.write(lambda s: work.claim_job(s, job_id, runner_id, submit_first=submit))
 
-    def finish(self, claim: work.Claim, result: work.RunResult) -> Status:
-        return self._db.write(lambda s: work.finish(s, claim, result))
+    def finish(
+        self,
+        claim: work.Claim,
+        result: work.RunResult,
+        tags: Mapping[str, str] | None = None,
+        *,
+        clear_stale: bool = False,
+    ) -> Status:
+        """Record a successful phase and its run `tags` in one transaction."""
+        return self._db.write(
+            lambda s: work.finish(s, claim, result, tags, clear_stale=clear_stale)
+        )
 
     def fail(
-        self, claim: work.Claim, reason: str, traceback: str, exit_code: int | None = None
+        self,
+        claim: work.Claim,
+        reason: str,
+        traceback: str,
+        exit_code: int | None = None,
+        *,
+        tags: Mapping[str, str] | None = None,
+        clear_stale: bool = False,
     ) -> Status:
-        return self._db.write(lambda s: work.fail(s, claim, reason, traceback, exit_code))
+        """Record a failed run with its reason, traceback, exit code and run `tags`."""
+        return self._db.write(
+            lambda s: work.fail(
+                s, claim, reason, traceback, exit_code, tags=tags, clear_stale=clear_stale
+            )
+        )
 
-    def requeue(self, claim: work.Claim) -> Status:
-        return self._db.write(lambda s: work.requeue(s, claim))
+    def requeue(self, claim: work.Claim, *, clear_tags: bool = False) -> Status:
+        return self._db.write(lambda s: work.requeue(s, claim, clear_tags=clear_tags))
 
     def put_tag(self, claim: work.Claim, name: str, value: str) -> None:
         self._db.write(lambda s: work.put_run_tag(s, claim, name, value))
+
+    def put_tags(self, claim: work.Claim, tags: Mapping[str, str]) -> None:
+        """Several run tags at once, fenced by the claim token (`TokenMismatch`)."""
+        self._db.write(lambda s: work.put_run_tags(s, claim, tags))
+
+    def released(self, claims: Sequence[work.Claim]) -> list[int]:
+        """Ids of the claimed jobs no longer held by these claims (aborted meanwhile)."""
+        with self._db.read() as s:
+            return work.released(s, claims)
 
     def recover_lost(self) -> list[tuple[int, Status]]:
         return self._db.write(work.recover_lost)

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bt import errors, queries, tagnames
+from bt import errors, queries, tagnames, yamlio
 from bt.bulk import NodeSpec, create_graph
 from bt.control import submit
 from bt.db import affected
 from bt.jobs import JobSpec
 from bt.lifecycle import JobState, after_transition, apply, read_state
-from bt.models import Job, Runner
+from bt.models import Job, Runner, Tag
 from bt.sqltypes import db_now
 from bt.status import Action, Status
-from bt.tags import put_tag
+from bt.tags import check_tag_name, put_tag
 
 LOST_REASON = "runner lost"
 
@@ -215,13 +217,25 @@ def _load_claim(session: Session, row: Any, token: str) -> Claim:
     )
 
 
-def finish(session: Session, claim: Claim, result: RunResult) -> Status:
-    """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE)."""
+def finish(
+    session: Session,
+    claim: Claim,
+    result: RunResult,
+    tags: Mapping[str, str] | None = None,
+    *,
+    clear_stale: bool = False,
+) -> Status:
+    """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE).
+
+    `tags` (captured output, exit code, ...) are written in the same transaction; with
+    `clear_stale`, run tags of an earlier run that `tags` does not replace are removed.
+    """
     _check_token(session, claim)
     if result.children:
         _create_declared(
             session, result.children, result.links, claim.super_id, parent=claim.job_id
         )
+    _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
     if result.subjobs:
         status = apply(session, claim.state, Action.SPAWN, token=claim.token)
         _create_declared(session, result.subjobs, result.links, claim.job_id)
@@ -232,32 +246,81 @@ def finish(session: Session, claim: Claim, result: RunResult) -> Status:
 
 
 def fail(
-    session: Session, claim: Claim, reason: str, traceback: str, exit_code: int | None = None
+    session: Session,
+    claim: Claim,
+    reason: str,
+    traceback: str,
+    exit_code: int | None = None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    clear_stale: bool = False,
 ) -> Status:
-    """Record a failed run with its reason, traceback and exit code."""
+    """Record a failed run with its reason, traceback, exit code and other run `tags`."""
     status = apply(session, claim.state, Action.FAIL, token=claim.token)
-    put_tag(session, claim.job_id, tagnames.REASON, reason, system=True)
-    put_tag(session, claim.job_id, tagnames.TRACEBACK, traceback, system=True)
+    values = {**(tags or {}), tagnames.REASON: reason, tagnames.TRACEBACK: traceback}
     if exit_code is not None:
-        put_tag(session, claim.job_id, tagnames.EXIT_CODE, str(exit_code), system=True)
+        values[tagnames.EXIT_CODE] = str(exit_code)
+    _put_run_tags(session, claim.job_id, values, clear_stale=clear_stale)
     return status
 
 
-def requeue(session: Session, claim: Claim) -> Status:
-    """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
-    return apply(
+def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Status:
+    """Give a pre-empted job back to the queue; the interrupted attempt does not count.
+
+    With `clear_tags`, the interrupted run's tags (partial output, ...) are removed.
+    """
+    status = apply(
         session,
         claim.state,
         Action.REQUEUE,
         token=claim.token,
         values={"attempts": Job.attempts - 1},
     )
+    if clear_tags:
+        _put_run_tags(session, claim.job_id, {}, clear_stale=True)
+    return status
 
 
 def put_run_tag(session: Session, claim: Claim, name: str, value: str) -> None:
     """A tag written during a run (captured output, user tags): dropped if the claim is gone."""
     _check_token(session, claim)
     put_tag(session, claim.job_id, name, value, system=True)
+
+
+def put_run_tags(session: Session, claim: Claim, tags: Mapping[str, str]) -> None:
+    """Several run tags in one statement; `TokenMismatch` if the claim is gone."""
+    _check_token(session, claim)
+    _put_run_tags(session, claim.job_id, tags)
+
+
+def released(session: Session, claims: Sequence[Claim]) -> list[int]:
+    """Ids of the `claims` whose job is no longer held by them (aborted, recovered, removed)."""
+    if not claims:
+        return []
+    held = dict(session.execute(queries.held_tokens([c.job_id for c in claims])).tuples().all())
+    return [c.job_id for c in claims if held.get(c.job_id) != c.token]
+
+
+def _put_run_tags(
+    session: Session, job_id: int, tags: Mapping[str, str], *, clear_stale: bool = False
+) -> None:
+    if clear_stale:
+        stale = [name for name in tagnames.RUN_TAGS if name not in tags]
+        session.execute(delete(Tag).where(Tag.job_id == job_id, Tag.name.in_(stale)))
+    if not tags:
+        return
+    for name, value in tags.items():
+        check_tag_name(name, system=True)
+        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
+    is_pg = session.get_bind().dialect.name == "postgresql"
+    stmt = (pg_insert if is_pg else sqlite_insert)(Tag).values(
+        [{"job_id": job_id, "name": name, "value": value} for name, value in tags.items()]
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["job_id", "name"], set_={"value": stmt.excluded.value}
+        )
+    )
 
 
 def recover_lost(session: Session) -> list[tuple[int, Status]]:

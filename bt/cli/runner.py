@@ -1,0 +1,190 @@
+"""`bt-runner`: the runner daemon's command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+from bt import errors
+from bt.cli.common import add_common_arguments, run_main, settings_from, setup_logging
+from bt.client import Brownthrower
+from bt.registry import TaskRegistry
+from bt.runner.daemon import Runner
+from bt.runner.forkserver import ForkServer
+from bt.runner.jobprocess import job_main
+from bt.runner.options import DEFAULT_GRACE, DEFAULT_LEASE, DEFAULT_POLL, RunnerOptions
+
+PROGRAM = "bt-runner"
+
+DESCRIPTION = """\
+Claim runnable jobs from the database and run each one in its own process, process group and
+working directory, capturing its output, keeping its traceback, and killing it when a user aborts
+it. Without --loop or --job, run until nothing is runnable, then exit 0 (drain mode).
+SIGTERM or SIGINT stops claiming, gives running jobs --grace seconds, then kills them and returns
+them to QUEUED, and exits 0; a second signal kills them at once.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROGRAM, description=DESCRIPTION)
+    add_common_arguments(parser)
+    work = parser.add_argument_group("what to run")
+    work.add_argument(
+        "-t", "--tasks", nargs="+", default=[], metavar="PATTERN",
+        help="only claim jobs of tasks matching one of these globs ('*', '?'); only tasks "
+        "installed here are ever claimed (default: every installed task)",
+    )  # fmt: skip
+    work.add_argument(
+        "-s", "--slots", type=_positive_int, default=1, metavar="N",
+        help="jobs run at once (default: 1)",
+    )  # fmt: skip
+    mode = work.add_mutually_exclusive_group()
+    mode.add_argument("-j", "--job", type=int, metavar="ID", help="run exactly this job, then exit")
+    mode.add_argument(
+        "-l", "--loop", action="store_true",
+        help="keep waiting for work instead of exiting when nothing is runnable",
+    )  # fmt: skip
+    work.add_argument(
+        "--submit", action="store_true", help="with --job: submit the job first (submit and run)"
+    )
+    _add_files(parser)
+    _add_timing(parser)
+    _add_debugging(parser)
+    return parser
+
+
+def _add_files(parser: argparse.ArgumentParser) -> None:
+    files = parser.add_argument_group("files")
+    files.add_argument(
+        "--log-dir", type=Path, default=Path("bt-logs"), metavar="DIR",
+        help="where each run's whole stdout, stderr and log go, as <job>.<attempt>.out/.err/.log "
+        "(default: ./bt-logs)",
+    )  # fmt: skip
+    files.add_argument(
+        "--work-dir", type=Path, default=Path("bt-work"), metavar="DIR",
+        help="each job runs in DIR/<job id>, removed if left empty (default: ./bt-work)",
+    )  # fmt: skip
+
+
+def _add_timing(parser: argparse.ArgumentParser) -> None:
+    timing = parser.add_argument_group("timing")
+    timing.add_argument(
+        "--lease", type=_seconds, default=DEFAULT_LEASE, metavar="SECONDS",
+        help="how long this runner's jobs stay its own without a heartbeat; another runner "
+        f"recovers them after that (default: {DEFAULT_LEASE:g}; beats every quarter lease)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--grace", type=_seconds, default=DEFAULT_GRACE, metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long running jobs may still finish before they are killed "
+        f"and requeued (default: {DEFAULT_GRACE:g})",
+    )  # fmt: skip
+    timing.add_argument(
+        "--poll", type=_seconds, default=DEFAULT_POLL, metavar="SECONDS",
+        help="longest wait between checks for new work and for aborts on SQLite; PostgreSQL is "
+        f"woken by NOTIFY and polls 5 times less often (default: {DEFAULT_POLL:g})",
+    )  # fmt: skip
+
+
+def _add_debugging(parser: argparse.ArgumentParser) -> None:
+    debug = parser.add_argument_group("debugging and profiling")
+    debug.add_argument(
+        "--pdb", action="store_true",
+        help="post-mortem debugging (pdb) on the terminal when task code raises; one slot, "
+        "output not captured",
+    )  # fmt: skip
+    debug.add_argument(
+        "--debugpy", metavar="[HOST:]PORT",
+        help="before running task code, wait for a remote debugger (VS Code, ...) to attach "
+        "on this address; one slot; needs the 'debug' extra (pip install brownthrower[debug])",
+    )  # fmt: skip
+    debug.add_argument(
+        "--profile", action="store_true",
+        help="profile task code with cProfile: a sorted summary in tag bt_profile, the stats "
+        "in <log dir>/<job>.<attempt>.pstats",
+    )  # fmt: skip
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds, not negative")
+    return value
+
+
+def options_from(args: argparse.Namespace) -> RunnerOptions:
+    """The runner's options; one slot when debugging interactively."""
+    if args.submit and args.job is None:
+        raise errors.InvalidValue("--submit needs --job ID.")
+    if args.lease < 1:
+        raise errors.InvalidValue("--lease must be at least 1 second.")
+    debugpy = args.debugpy
+    if debugpy is not None:
+        if importlib.util.find_spec("debugpy") is None:
+            raise errors.ConfigError("--debugpy needs debugpy: pip install 'brownthrower[debug]'.")
+        debugpy = debugpy if ":" in debugpy else f"127.0.0.1:{debugpy}"
+    one_slot = args.pdb or debugpy is not None
+    return RunnerOptions(
+        tasks=tuple(args.tasks),
+        slots=1 if one_slot else args.slots,
+        job_id=args.job,
+        submit=args.submit,
+        loop=args.loop,
+        log_dir=args.log_dir,
+        work_dir=args.work_dir,
+        lease=args.lease,
+        grace=args.grace,
+        poll=max(args.poll, 0.05),
+        pdb=args.pdb,
+        debugpy=debugpy,
+        profile=args.profile,
+    )
+
+
+def runner_logging(verbosity: int) -> None:
+    """The runner's own action lines at INFO by default; -v adds DEBUG, -vv SQL."""
+    setup_logging(verbosity)
+    logging.getLogger("bt.runner").setLevel(logging.DEBUG if verbosity else logging.INFO)
+
+
+def start(args: argparse.Namespace) -> int:
+    """Load the plugins, fork the fork server, then open the database and run."""
+    options = options_from(args)
+    settings = settings_from(args)
+    registry = TaskRegistry()
+    tasks = registry.matching(options.tasks)
+    if not tasks:
+        wanted = " ".join(options.tasks) or "*"
+        raise errors.TaskNotFound(f"no installed task matching {wanted}")
+    options.log_dir.mkdir(parents=True, exist_ok=True)
+    options.work_dir.mkdir(parents=True, exist_ok=True)
+    server = ForkServer.start(lambda fds, request: job_main(registry, fds, request))
+    try:
+        app = Brownthrower.open(settings=settings, registry=registry)
+    except BaseException:
+        server.stop()
+        raise
+    try:
+        return Runner(app, server, options, tasks).run()
+    finally:
+        app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    runner_logging(args.verbose)
+    return run_main(PROGRAM, lambda: start(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

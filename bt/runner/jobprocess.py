@@ -1,0 +1,177 @@
+"""The job process: what runs between the fork server's fork() and os._exit().
+
+It isolates itself (own session and process group, own working directory, the documented
+environment, stdout/stderr on the runner's pipes, Python logging on its control pipe), reads its
+`JobOrder`, runs the task's phase and reports the result on the control pipe. It never touches
+the database: the runner writes everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bt import tags, yamlio
+from bt.cli.common import LOG_FORMAT
+from bt.registry import TaskRegistry
+from bt.runner import osutil
+from bt.runner.phases import Terminated, execute, failure
+from bt.runner.protocol import LOG, RESULT, TAG, JobOrder, Message, encode
+from bt.task import JobOutput, TaskContext
+
+EXIT_TERMINATED = 128 + signal.SIGTERM
+
+
+class Control:
+    """The job's end of its control pipe: log records, tags and the result, one line each."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        data = memoryview(encode(message))
+        with self._lock:
+            while data:
+                data = data[os.write(self.fd, data) :]
+
+    def tag(self, name: str, value: str) -> None:
+        """The `TaskContext.tag` sink: checked here, so task code gets the error."""
+        tags.check_tag_name(name)
+        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
+        self.send({"k": TAG, "name": name, "value": value})
+
+
+class ControlHandler(logging.Handler):
+    """Sends the job's Python logging to the runner (the `bt_log` tag and the .log file)."""
+
+    def __init__(self, control: Control) -> None:
+        super().__init__()
+        self.control = control
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.control.send({"k": LOG, "text": self.format(record) + "\n"})
+        except Terminated:
+            raise
+        except Exception:  # noqa: BLE001 - logging must never break the job
+            self.handleError(record)
+
+
+def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoReturn:
+    """Entry point of a job process (called by the fork server in the forked child)."""
+    order_fd, ctl_fd, *streams = fds
+    isolate(streams, own_group=bool(request["own_group"]))
+    control = Control(ctl_fd)
+    code, work_dir = 0, None
+    try:
+        order = JobOrder.from_json(read_all(order_fd))
+        enter(order, control)
+        work_dir = order.work_dir
+        result = run(registry, order, control)
+    except Terminated:
+        result, code = {"k": RESULT, "terminated": True}, EXIT_TERMINATED
+    except BaseException as exc:  # noqa: BLE001 - report whatever went wrong
+        result = failure(exc)
+    finish(control, result, code, work_dir)
+
+
+def isolate(streams: list[int], *, own_group: bool) -> None:
+    """Own session and process group, killed with the fork server, stdio on the runner's pipes."""
+    if own_group:
+        os.setsid()
+    osutil.die_with_parent()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    if streams:
+        out, err = streams
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        for source, target in ((devnull, 0), (out, 1), (err, 2)):
+            os.dup2(source, target)
+            os.close(source)
+    for stream in (sys.stdout, sys.stderr):
+        stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr)
+
+
+def _on_sigterm(_signum: int, _frame: Any) -> None:
+    raise Terminated
+
+
+def read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    os.close(fd)
+    return b"".join(chunks)
+
+
+def enter(order: JobOrder, control: Control) -> None:
+    """The documented environment, the working directory, and logging to the control pipe."""
+    os.environ.update(order.environ)
+    Path(order.work_dir).mkdir(parents=True, exist_ok=True)
+    os.chdir(order.work_dir)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(ControlHandler(control))
+    root.setLevel(logging.INFO)
+    if order.debugpy:
+        wait_for_debugger(order.debugpy)
+
+
+def wait_for_debugger(address: str) -> None:
+    """Listen for a remote debugger (debugpy, the `debug` extra) and wait until it attaches."""
+    import debugpy
+
+    host, _, port = address.rpartition(":")
+    debugpy.listen((host or "127.0.0.1", int(port)))
+    logging.getLogger("bt.runner").warning("debugpy_waiting address=%s", address)
+    debugpy.wait_for_client()
+
+
+def run(registry: TaskRegistry, order: JobOrder, control: Control) -> Message:
+    """Build the task's context and run its phase."""
+    task = registry.get(order.task)()
+    ctx = TaskContext(
+        job_id=order.job_id,
+        task=order.task,
+        config=yamlio.parse(order.config, what="config"),
+        input=yamlio.parse(order.input, what="input"),
+        parents=[_job_output(p, "parent") for p in order.parents],
+        subjobs=[_job_output(s, "subjob") for s in order.subjobs],
+        work_dir=Path(order.work_dir),
+        logger=logging.getLogger(f"bt.task.{order.task}"),
+        tag_sink=control.tag,
+    )
+    return execute(task, ctx, order)
+
+
+def _job_output(row: tuple[int, str, str | None], what: str) -> JobOutput:
+    job_id, name, output = row
+    return JobOutput(job_id, name, yamlio.parse(output, what=f"output of {what} {job_id}"))
+
+
+def finish(control: Control, result: Message, code: int, work_dir: str | None) -> NoReturn:
+    """Report, flush, leave the working directory (removed if empty) and exit at once."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        control.send(result)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # noqa: BLE001 - the runner sees the exit status instead
+        code = code or 1
+    if work_dir is not None:
+        try:
+            os.chdir("/")
+            os.rmdir(work_dir)
+        except OSError:
+            pass
+    os._exit(code)

@@ -1,0 +1,112 @@
+"""Starting a claimed job: its pipes, its order, its environment, and the fork server's fork."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from bt.config import mask_url
+from bt.runner.capture import LogFiles
+from bt.runner.forkserver import ForkServer
+from bt.runner.options import RunnerOptions
+from bt.runner.protocol import JobOrder
+from bt.runner.running import CTL, ERR, OUT, RunningJob, work_dir_of
+from bt.work import Claim
+
+#: the environment variables every job process gets (documented in the README)
+JOB_ENVIRONMENT = (
+    "BT_JOB_ID",
+    "BT_TASK",
+    "BT_ATTEMPT",
+    "BT_WORK_DIR",
+    "BT_LOG_DIR",
+    "BT_RUNNER_ID",
+    "BT_DATABASE_URL",
+)
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """What every job of one runner shares."""
+
+    server: ForkServer
+    options: RunnerOptions
+    runner_id: int
+    database_url: str
+    host: str = socket.gethostname()
+
+    def launch(self, key: int, claim: Claim) -> RunningJob:
+        """Fork the job process for `claim`; the job with its pipes open (order not yet sent)."""
+        files = LogFiles(self.options.log_dir, claim.job_id, claim.attempt)
+        job = RunningJob(key, claim, files, own_group=not self.options.pdb)
+        work_dir = work_dir_of(self.options.work_dir, claim.job_id)
+        job.runner_info = {
+            "host": self.host,
+            "runner": self.runner_id,
+            "runner_pid": os.getpid(),
+            "job_pid": None,
+            "work_dir": work_dir,
+        }
+        order = self.order(claim, work_dir, files)
+        ours, theirs = _pipes(self.options.capture)
+        try:
+            self.server.spawn(key, theirs, own_group=job.own_group)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        job.order_fd, *reads = ours
+        job.fds = dict(zip(reads, (CTL, OUT, ERR), strict=False))
+        job.order = memoryview(order.to_json())
+        return job
+
+    def order(self, claim: Claim, work_dir: Path, files: LogFiles) -> JobOrder:
+        return JobOrder(
+            job_id=claim.job_id,
+            task=claim.name,
+            attempt=claim.attempt,
+            epilog=claim.epilog,
+            config=claim.config,
+            input=claim.input,
+            parents=list(claim.parents),
+            subjobs=list(claim.subjobs),
+            work_dir=str(work_dir),
+            environ=self.environment(claim, work_dir),
+            profile=str(files.path("pstats")) if self.options.profile else None,
+            pdb=self.options.pdb,
+            debugpy=self.options.debugpy,
+        )
+
+    def environment(self, claim: Claim, work_dir: Path) -> dict[str, str]:
+        values = (
+            claim.job_id,
+            claim.name,
+            claim.attempt,
+            work_dir,
+            self.options.log_dir.absolute(),
+            self.runner_id,
+            mask_url(self.database_url),
+        )
+        env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT, values, strict=True)}
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+
+def _pipes(capture: bool) -> tuple[list[int], list[int]]:
+    """(runner's ends, job's ends): order, control[, stdout, stderr]."""
+    order_r, order_w = os.pipe()
+    ctl_r, ctl_w = os.pipe()
+    ours, theirs = [order_w, ctl_r], [order_r, ctl_w]
+    if capture:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        ours += [out_r, err_r]
+        theirs += [out_w, err_w]
+    for fd in ours:
+        os.set_blocking(fd, False)
+    return ours, theirs

@@ -1,0 +1,65 @@
+"""What travels between the runner, the fork server and a job process: JSON, one message per line.
+
+The runner sends a job process its `JobOrder` over a pipe; the job process answers on its control
+pipe with log records, user tags and finally one result. All values are plain text and numbers, so
+nothing is unpickled from task code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+Message = dict[str, Any]
+
+#: message kinds on a job's control pipe
+LOG = "log"
+TAG = "tag"
+RESULT = "result"
+
+
+def encode(message: Message) -> bytes:
+    """One message as a line of JSON."""
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+class LineReader:
+    """Splits a byte stream into decoded messages, one per complete line."""
+
+    def __init__(self) -> None:
+        self._partial = b""
+
+    def feed(self, data: bytes) -> list[Message]:
+        lines = (self._partial + data).split(b"\n")
+        self._partial = lines.pop()
+        return [json.loads(line) for line in lines if line]
+
+
+@dataclass(frozen=True)
+class JobOrder:
+    """Everything a job process needs to run one phase of one job."""
+
+    job_id: int
+    task: str
+    attempt: int
+    epilog: bool
+    config: str | None
+    input: str | None
+    parents: list[tuple[int, str, str | None]]
+    subjobs: list[tuple[int, str, str | None]]
+    work_dir: str
+    environ: dict[str, str] = field(default_factory=dict)
+    profile: str | None = None  #: where to dump cProfile stats, if profiling
+    pdb: bool = False  #: post-mortem on the terminal on an exception in task code
+    debugpy: str | None = None  #: "host:port" to listen on for a remote debugger
+
+    def to_json(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes) -> JobOrder:
+        raw = json.loads(data)
+        raw["parents"] = [tuple(p) for p in raw["parents"]]
+        raw["subjobs"] = [tuple(s) for s in raw["subjobs"]]
+        return cls(**raw)

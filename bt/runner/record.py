@@ -1,0 +1,89 @@
+"""Recording how a job's run ended: the one write the runner makes when a job process is done.
+
+Every write is fenced by the claim token: if the job was aborted or recovered meanwhile, the
+write changes nothing and the result is discarded (`job_result_discarded`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bt import errors
+from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
+from bt.services import WorkService
+from bt.status import Status
+from bt.work import DeclaredJob, RunResult
+
+log = logging.getLogger("bt.runner")
+
+TERMINATED_REASON = "The job process was terminated by SIGTERM from outside the runner."
+
+
+def record(work: WorkService, job: RunningJob) -> Status | None:
+    """Write the end of `job`'s run; its new status, or None when nothing was written."""
+    claim = job.claim
+    if job.kill_reason in (ABORTED, ABANDONED):
+        log.info("job_%s job=%d exit_code=%s", job.kill_reason, claim.job_id, job.exit_code)
+        return None
+    result = job.result or {}
+    try:
+        if job.kill_reason == PREEMPTED and "ok" not in result:
+            status = work.requeue(claim, clear_tags=True)
+            log.info("job_requeued job=%d (pre-empted)", claim.job_id)
+            return status
+        if result.get("ok"):
+            return _finish(work, job)
+        return _fail(work, job)
+    except errors.TokenMismatch:
+        log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
+        return None
+
+
+def _finish(work: WorkService, job: RunningJob) -> Status:
+    result = job.result or {}
+    run = RunResult(
+        output=result.get("output"),
+        subjobs=[_declared(d) for d in result.get("subjobs", ())],
+        children=[_declared(d) for d in result.get("children", ())],
+        links=[(int(p), int(c)) for p, c in result.get("links", ())],
+    )
+    status = work.finish(job.claim, run, job.final_tags(), clear_stale=_may_be_stale(job))
+    word = "job_standby" if status is Status.STAND_BY else "job_finished"
+    log.info("%s job=%d status=%s", word, job.job_id, status)
+    return status
+
+
+def _fail(work: WorkService, job: RunningJob) -> Status:
+    result = job.result or {}
+    if "ok" in result:
+        reason, trace = str(result["reason"]), str(result["traceback"])
+    elif result.get("terminated"):
+        reason, trace = "terminated", TERMINATED_REASON
+    else:
+        reason, trace = job.crash_report()
+    tags = job.final_tags()
+    status = work.fail(
+        job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=_may_be_stale(job)
+    )
+    log.info("job_failed job=%d reason=%s", job.job_id, reason)
+    return status
+
+
+def _declared(data: dict[str, object]) -> DeclaredJob:
+    return DeclaredJob(
+        key=int(str(data["key"])),
+        task=str(data["task"]),
+        config=_text(data.get("config")),
+        input=_text(data.get("input")),
+        submit=bool(data.get("submit", True)),
+        description=str(data.get("description") or ""),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _may_be_stale(job: RunningJob) -> bool:
+    """Whether an earlier run of this submission may have left tags (retry, epilog)."""
+    return job.claim.attempt > 1 or job.claim.epilog
