@@ -38,6 +38,9 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+#: A runnable job, as SQL with literal values: partial indexes only match literal predicates.
+RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0"
+
 STATUS_TYPE = Enum(
     Status,
     name="status",
@@ -92,8 +95,8 @@ class Job(Base):
             "ix_job_runnable",
             text("priority DESC"),
             "id",
-            postgresql_where=text("status = 'QUEUED' AND pending_parents = 0"),
-            sqlite_where=text("status = 'QUEUED' AND pending_parents = 0"),
+            postgresql_where=text(RUNNABLE_SQL),
+            sqlite_where=text(RUNNABLE_SQL),
         ),
     )
 

@@ -1,0 +1,167 @@
+"""How the core scales: bulk creation, listing a huge history, subjob completion, claiming.
+
+Prints its figures; it asserts nothing. Usage:
+    .venv/bin/python bench/scale.py [--db sqlite postgresql] [--history 1000000]
+PostgreSQL runs on a throwaway cluster with default durability that this script starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text, update
+
+from bench.common import databases, fresh_app, percentile, timed
+from bt import Brownthrower
+from bt.bulk import NodeSpec
+from bt.jobs import JobSpec
+from bt.models import Job
+from bt.status import Status
+from bt.work import DeclaredJob, RunResult
+
+BATCH = 20_000
+
+
+def bulk_create(app: Brownthrower, count: int, *, submit: bool, task: str = "noop") -> float:
+    """Seconds to create (and submit) `count` jobs through the service, in batches."""
+
+    def run() -> None:
+        for start in range(0, count, BATCH):
+            size = min(BATCH, count - start)
+            app.jobs.create_graph([NodeSpec(i, JobSpec(task), submit) for i in range(size)])
+
+    return timed(run)
+
+
+def measure_bulk(url: str, count: int) -> None:
+    app = fresh_app(url)
+    seconds = bulk_create(app, count, submit=True)
+    print(
+        f"  bulk create + submit of {count:,} jobs: {count / seconds:,.0f} jobs/s ({seconds:.1f} s)"
+    )
+    app.close()
+
+
+def measure_listing(url: str, history: int) -> None:
+    app = fresh_app(url)
+    bulk_create(app, history // 2, submit=False, task="noop")
+    bulk_create(app, history - history // 2, submit=False, task="echo")
+    app.db.write(
+        lambda s: s.execute(update(Job).where(Job.id % 97 == 0).values(status=Status.FAILED))
+    )
+    app.db.write(lambda s: s.execute(text("ANALYZE")) if app.db.is_postgresql else None)
+    for terms, newest in (
+        (["status=FAILED"], True),
+        (["name=ech*"], False),
+        (["status=STASHED", "name=noop"], True),
+        ([], True),
+    ):
+        app.jobs.list(terms, limit=50, newest_first=newest)  # warm
+        times = [
+            timed(lambda t=terms, n=newest: app.jobs.list(t, limit=50, newest_first=n))
+            for _ in range(20)
+        ]
+        label = " ".join(terms) or "(no filter)"
+        print(
+            f"  job list {label:<28} first page of 50 at {history:,} jobs: "
+            f"p50 {percentile(times, 0.5) * 1e3:.1f} ms, p99 {percentile(times, 0.99) * 1e3:.1f} ms"
+        )
+    app.close()
+
+
+def make_superjob(app: Brownthrower, subjobs: int) -> tuple[int, int]:
+    """A superjob whose prolog declared `subjobs` queued noop subjobs; (its id, a runner id)."""
+    runner = app.work.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600)
+    parent = app.jobs.create(JobSpec("noop"), submit=True).id
+    claim = app.work.claim(runner.id, ["noop"])
+    assert claim is not None and claim.job_id == parent
+    declared = [DeclaredJob(i, "noop") for i in range(subjobs)]
+    app.work.finish(claim, RunResult(subjobs=declared))
+    return parent, runner.id
+
+
+def measure_subjob_completion(url: str, subjobs: int, measured: int) -> None:
+    """Complete the last `measured` subjobs of a superjob of `subjobs` through claim + finish;
+    the ones before are marked DONE directly (set-up, not measured)."""
+    app = fresh_app(url)
+    parent, runner = make_superjob(app, subjobs)
+    head = subjobs - measured
+    if head:
+        app.db.write(
+            lambda s: s.execute(
+                text(
+                    "UPDATE job SET status = 'DONE' WHERE id IN "
+                    "(SELECT id FROM job WHERE super_id = :p ORDER BY id LIMIT :n)"
+                ),
+                {"p": parent, "n": head},
+            )
+        )
+        app.db.write(lambda s: s.execute(update(Job).where(Job.id == parent).values(sub_done=head)))
+
+    def complete_all() -> None:
+        while (claim := app.work.claim(runner, ["noop"])) is not None and claim.job_id != parent:
+            app.work.finish(claim, RunResult(output="1"))
+
+    seconds = timed(complete_all)
+    assert app.jobs.info(parent).status in (Status.QUEUED, Status.RUNNING)
+    print(
+        f"  completing {measured:,} subjobs of a superjob of {subjobs:,}: "
+        f"{seconds / measured * 1000:.2f} ms per subjob (claim + finish + derivation)"
+    )
+    app.close()
+
+
+def measure_claim(url: str, blocked: int) -> None:
+    """Latency of claiming the one runnable job with `blocked` QUEUED jobs waiting on a parent."""
+    app = fresh_app(url)
+    parent = app.jobs.create(JobSpec("noop")).id
+    for start in range(0, blocked, BATCH):
+        size = min(BATCH, blocked - start)
+        app.jobs.create_graph(
+            [NodeSpec(i, JobSpec("noop"), True) for i in range(size)],
+            existing_parents=[(parent, i) for i in range(size)],
+        )
+    app.jobs.create(JobSpec("noop"), submit=True)
+    runner = app.work.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600).id
+    times = []
+    for _ in range(200):
+        claimed = None
+
+        def claim() -> None:
+            nonlocal claimed
+            claimed = app.work.claim(runner, ["noop"])
+
+        times.append(timed(claim))
+        assert claimed is not None
+        app.work.requeue(claimed)
+    print(
+        f"  claim with {blocked:,} blocked QUEUED jobs: p50 {percentile(times, 0.5) * 1000:.2f} ms,"
+        f" p99 {percentile(times, 0.99) * 1000:.2f} ms"
+    )
+    app.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument("--history", type=int, default=1_000_000, help="jobs for the listing")
+    parser.add_argument("--bulk", type=int, default=100_000)
+    parser.add_argument("--subjobs", type=int, default=100_000)
+    args = parser.parse_args()
+    with databases(args.db) as urls:
+        for name, url in urls.items():
+            print(f"{name}:")
+            measure_bulk(url, args.bulk)
+            measure_subjob_completion(url, 1_000, 1_000)
+            measure_subjob_completion(url, args.subjobs, 1_000)
+            measure_claim(url, 0)
+            measure_claim(url, args.bulk)
+            measure_listing(url, args.history)
+
+
+if __name__ == "__main__":
+    main()
