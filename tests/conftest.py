@@ -110,6 +110,14 @@ def registry() -> TaskRegistry:
 
 
 @pytest.fixture
+def pg_url(pg_template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database only, for what exists on PostgreSQL alone (NOTIFY)."""
+    url = new_pg_database(pg_template)
+    yield url
+    drop_pg_database(url)
+
+
+@pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
     """A `Database` on the fresh test database, disposed afterwards."""
     db = Database(db_url)
