@@ -19,7 +19,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypedDict, Unpack
 
 
 class Task:
@@ -97,6 +97,15 @@ class Declarations:
 TagSink = Callable[[str, str], None]
 
 
+class JobOptions(TypedDict, total=False):
+    """What task code may set on a job it declares."""
+
+    config: Any
+    input: Any
+    submit: bool
+    description: str
+
+
 @dataclass
 class TaskContext:
     """Everything task code gets: its data, a logger, and ways to tag and declare jobs."""
@@ -125,32 +134,23 @@ class TaskContext:
             raise RuntimeError("this context cannot store tags")
         self.tag_sink(name, str(value))
 
-    def subjob(
-        self,
-        task: str,
-        *,
-        config: Any = None,
-        input: Any = None,
-        submit: bool = True,
-        description: str = "",
-    ) -> NewJob:
-        """Declare a subjob (prolog only); the job then waits in STAND-BY for its subjobs."""
-        job = NewJob(self.declared.next_key(), task, config, input, submit, description)
-        self.declared.subjobs.append(job)
-        return job
+    def subjob(self, task: str, **options: Unpack[JobOptions]) -> NewJob:
+        """Declare a subjob (prolog only); the job then waits in STAND-BY for its subjobs.
 
-    def child(
-        self,
-        task: str,
-        *,
-        config: Any = None,
-        input: Any = None,
-        submit: bool = True,
-        description: str = "",
-    ) -> NewJob:
-        """Declare a follow-up job that runs after this one is DONE (a sibling it is linked to)."""
-        job = NewJob(self.declared.next_key(), task, config, input, submit, description)
-        self.declared.children.append(job)
+        Options: `config` and `input` (plain data), `submit` (default True), `description`.
+        """
+        return self._declare(self.declared.subjobs, task, options)
+
+    def child(self, task: str, **options: Unpack[JobOptions]) -> NewJob:
+        """Declare a follow-up job that runs after this one is DONE (a sibling it is linked to).
+
+        Options as for `subjob`.
+        """
+        return self._declare(self.declared.children, task, options)
+
+    def _declare(self, into: list[NewJob], task: str, options: JobOptions) -> NewJob:
+        job = NewJob(self.declared.next_key(), task, **options)
+        into.append(job)
         return job
 
     def link(self, parent: NewJob, child: NewJob) -> None:
