@@ -34,13 +34,20 @@ class LocalBackend:
     """Pilots as detached subprocesses, recorded under `state_dir/pilots`."""
 
     def __init__(
-        self, state_dir: Path, pilot_name: str, *, log_dir: Path | None = None, keep: float = 300
+        self,
+        state_dir: Path,
+        pilot_name: str,
+        *,
+        log_dir: Path | None = None,
+        keep: float = 300,
+        kill_wait: float = 30,
     ) -> None:
         self.pilot_name = pilot_name
         self.records = state_dir / "pilots"
         self.log_dir = log_dir or state_dir / "logs"
         self.work_dir = state_dir
         self.keep = keep  #: seconds an ended pilot stays listed (like Slurm's MinJobAge)
+        self.kill_wait = kill_wait  #: seconds from SIGTERM to SIGKILL (like Slurm's KillWait)
         self.description = f"local (detached processes on {os.uname().nodename})"
 
     def script(self, command: Sequence[str]) -> str:
@@ -106,6 +113,7 @@ class LocalBackend:
         if record is None or record.get("name") != self.pilot_name:
             return None
         if _alive(record):
+            self._enforce_cancel(key, record)
             return Pilot(key, "RUNNING")
         rc = self._exit_code(key)
         if self._expired(key):
@@ -117,6 +125,14 @@ class LocalBackend:
             return Pilot(key, "COMPLETED")
         reason = "vanished without an exit code" if rc == LOST else f"exit code {rc}"
         return Pilot(key, "FAILED", reason)
+
+    def _enforce_cancel(self, key: str, record: Mapping[str, Any]) -> None:
+        """SIGKILL a cancelled pilot still alive after `kill_wait` (a SIGTERM can also be lost
+        when it lands between a fork and an exec)."""
+        marker = self._cancel_marker(key)
+        if marker.exists() and time.time() - marker.stat().st_mtime > self.kill_wait:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(record.get("group") or record["pid"], signal.SIGKILL)
 
     def _exit_code(self, key: str) -> str:
         path = self._rc(key)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bt.dispatch.backend import FAILED_STATES, BatchError, Pilot
 from bt.dispatch.script import child_environment, render_script
+from bt.errors import ConfigError
 
 TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
 _SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
@@ -49,6 +50,7 @@ class SlurmBackend:
             parts.append("sbatch " + " ".join(self.sbatch_args))
         self.description = ", ".join(parts)
         self._explained: dict[str, str] = {}
+        self.directives()  # refuse unusable values now, not at the first submission
 
     def directives(self) -> list[str]:
         """The `#SBATCH` lines of every pilot of this dispatcher."""
@@ -63,7 +65,7 @@ class SlurmBackend:
         }
         for name, value in options.items():
             if value is not None and not _SAFE.match(value):
-                raise BatchError(f"Unusable value for sbatch --{name}: {value!r}")
+                raise ConfigError(f"Unusable value for sbatch --{name}: {value!r}")
         return [f"#SBATCH --{name}={value}" for name, value in options.items() if value]
 
     def script(self, command: Sequence[str]) -> str:

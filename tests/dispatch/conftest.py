@@ -69,7 +69,7 @@ def pilot_name() -> str:
 
 
 def make_local(state: Path, name: str | None = None) -> LocalBackend:
-    return LocalBackend(state, name or pilot_name())
+    return LocalBackend(state, name or pilot_name(), kill_wait=2)
 
 
 def make_slurm(state: Path, name: str | None = None, **options: object) -> SlurmBackend:
@@ -93,12 +93,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     cancel_everything(made)
 
 
-def cancel_everything(backend: Backend) -> None:
+def cancel_everything(backend: Backend, timeout: float = 20.0) -> None:
+    """Cancel every live pilot of `backend` and wait until none is left."""
     with contextlib.suppress(BatchError):
         for pilot in backend.status():
             if pilot.live:
                 with contextlib.suppress(BatchError):
                     backend.cancel(pilot.batch_id)
+        deadline = time.monotonic() + timeout
+        while any(not p.final for p in backend.status()) and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def wait_for(what: Callable[[], T], timeout: float = 30.0, every: float = 0.2) -> T:

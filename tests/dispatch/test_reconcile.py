@@ -1,0 +1,150 @@
+"""The reconciliation pass, on real backends with stand-in pilots (processes that just wait)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from bt.dispatch.backend import Backend
+from bt.dispatch.local import LocalBackend
+from bt.dispatch.reconcile import Policy, Reconciler
+from tests.dispatch.conftest import cancel_everything, make_local, make_slurm, wait_for
+
+WAITER = ["/bin/sh", "-c", "exec sleep 300"]
+ENV = {"BT_DATABASE_URL": "sqlite:////nowhere/bt.db"}
+STATIC_2 = Policy("static", pilots=2)
+
+
+def reconciler(backend: Backend, policy: Policy = STATIC_2) -> Reconciler:
+    return Reconciler(backend, policy, WAITER, ENV)
+
+
+def live(backend: Backend) -> list[str]:
+    return sorted(p.batch_id for p in backend.status() if p.live)
+
+
+def test_static_submits_the_missing_pilots(backend: Backend) -> None:
+    report = reconciler(backend).reconcile(None)
+    assert len(report.submitted) == 2
+    assert live(backend) == sorted(report.submitted)
+
+
+def test_static_keeps_the_number_once_reached(backend: Backend) -> None:
+    keeper = reconciler(backend)
+    keeper.reconcile(None)
+    report = keeper.reconcile(None)
+    assert report.submitted == [] and report.cancelled == []
+
+
+def test_a_killed_pilot_is_reported_and_replaced(tmp_path: Path) -> None:
+    backend = make_local(tmp_path)
+    keeper = reconciler(backend)
+    first = keeper.reconcile(None).submitted
+    os.killpg(_group(tmp_path, first[0]), signal.SIGKILL)
+    wait_for(lambda: len(live(backend)) == 1)
+    report = keeper.reconcile(None)
+    assert any(first[0] in w and "FAILED" in w for w in report.warnings)
+    assert len(report.submitted) == 1 and len(live(backend)) == 2
+    cancel_everything(backend)
+
+
+def test_a_restarted_dispatcher_adopts_its_pilots(backend: Backend) -> None:
+    reconciler(backend).reconcile(None)
+    report = reconciler(backend).reconcile(None)  # a new reconciler, as after a restart
+    assert report.submitted == [] and report.live == 2
+
+
+def test_surplus_pilots_are_cancelled(backend: Backend) -> None:
+    reconciler(backend).reconcile(None)
+    report = reconciler(backend, Policy("static", pilots=1)).reconcile(None)
+    assert len(report.cancelled) == 1
+    wait_for(lambda: len(live(backend)) == 1)
+
+
+def test_on_demand_never_cancels_a_running_pilot(backend: Backend) -> None:
+    reconciler(backend).reconcile(None)
+    wait_for(lambda: all(p.state == "RUNNING" for p in backend.status()))
+    report = reconciler(backend, Policy("on-demand", max_pilots=5)).reconcile({"RUNNABLE": 0})
+    assert report.cancelled == []
+
+
+@pytest.mark.slurm
+def test_a_failing_sbatch_is_a_warning_and_the_next_pass_retries(
+    slurm_cluster: Path, tmp_path: Path
+) -> None:
+    backend = make_slurm(tmp_path, partition="nosuch")
+    report = reconciler(backend).reconcile(None)
+    assert report.submitted == []
+    assert any("cannot submit a pilot" in w and "sbatch" in w for w in report.warnings)
+
+
+@pytest.mark.slurm
+def test_a_pilot_cancelled_behind_the_dispatchers_back_is_replaced(
+    slurm_cluster: Path, tmp_path: Path
+) -> None:
+    backend = make_slurm(tmp_path)
+    keeper = reconciler(backend)
+    first = keeper.reconcile(None).submitted
+    backend.cancel(first[0])
+    wait_for(lambda: any(p.batch_id == first[0] and p.final for p in backend.status()))
+    report = keeper.reconcile(None)
+    assert any(first[0] in w and "CANCELLED" in w for w in report.warnings)
+    assert len(report.submitted) == 1
+    cancel_everything(backend)
+
+
+def test_a_batch_system_that_cannot_answer_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no squeue, no sbatch
+    report = reconciler(make_slurm(tmp_path)).reconcile(None)
+    assert report.pilots is None and report.submitted == []
+    assert any("cannot list pilots" in w for w in report.warnings)
+
+
+class Forgetful(LocalBackend):
+    """A batch system that loses a pilot between listing it and cancelling it."""
+
+    def cancel(self, batch_id: str) -> None:
+        record = self.records / f"{batch_id}.json"
+        record.rename(record.with_suffix(".lost"))
+        try:
+            super().cancel(batch_id)
+        finally:
+            record.with_suffix(".lost").rename(record)
+
+
+def test_cancelling_a_pilot_the_batch_system_forgot_is_a_warning(tmp_path: Path) -> None:
+    backend = Forgetful(tmp_path, "bt-pilot-forgetful")
+    reconciler(backend).reconcile(None)
+    report = reconciler(backend, Policy("static", pilots=0)).reconcile(None)
+    cancel_everything(make_local(tmp_path, "bt-pilot-forgetful"))
+    assert report.cancelled == []
+    assert sum("cannot cancel pilot" in w and "Unknown" in w for w in report.warnings) == 2
+
+
+@pytest.mark.parametrize(
+    ("runnable", "wanted"), [(0, 0), (1, 1), (4, 1), (5, 2), (12, 3), (100, 3)]
+)
+def test_on_demand_wants_one_pilot_per_k_runnable_jobs_up_to_the_max(
+    runnable: int, wanted: int
+) -> None:
+    policy = Policy("on-demand", max_pilots=3, jobs_per_pilot=4)
+    assert policy.desired({"RUNNABLE": runnable}) == wanted
+
+
+def test_on_demand_without_counts_changes_nothing() -> None:
+    assert Policy("on-demand").desired(None) is None
+
+
+def test_static_wants_its_number_whatever_the_work() -> None:
+    assert Policy("static", pilots=3).desired({"RUNNABLE": 0}) == 3
+
+
+def _group(state: Path, key: str) -> int:
+    record = json.loads((state / "pilots" / f"{key}.json").read_text())
+    return int(record["group"])
