@@ -88,7 +88,8 @@ class Dispatcher:
     def settings(self) -> list[tuple[str, str]]:
         """What the screen's header shows (secrets masked)."""
         return [
-            ("Dispatcher", f"{self.dispatcher_id} ({self.policy.describe()})"),
+            ("Dispatcher", self.dispatcher_id),
+            ("Pilots", self.policy.describe()),
             ("Runner command", mask_argv(self.command)),
             ("Database", self.database),
             ("Batch system", self.backend.description),

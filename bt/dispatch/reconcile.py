@@ -54,10 +54,10 @@ class Policy:
 
     def describe(self) -> str:
         if self.mode == "static":
-            return f"static: keep {self.pilots} looping pilots"
+            return f"static: keep {_pilots(self.pilots)}, looping"
         return (
-            f"on-demand: one draining pilot per {self.jobs_per_pilot} runnable jobs, "
-            f"at most {self.max_pilots}"
+            f"on-demand: one pilot per {self.jobs_per_pilot} runnable job(s), "
+            f"at most {_pilots(self.max_pilots)}, draining"
         )
 
 
@@ -175,6 +175,10 @@ def _note_end(pilot: Pilot, cancelled_by_us: bool, report: PassReport) -> None:
         report.warnings.append(f"pilot {pilot.batch_id} ended {pilot.state}{detail}")
     else:
         report.events.append(f"pilot {pilot.batch_id} ended {pilot.state}{detail}")
+
+
+def _pilots(count: int) -> str:
+    return f"{count} pilot" if count == 1 else f"{count} pilots"
 
 
 def _newest_first(pilot: Pilot) -> tuple[int, str]:

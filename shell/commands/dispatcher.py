@@ -1,0 +1,48 @@
+"""`dispatcher status`: the dispatcher's two boxes, BT status and batch status, printed once.
+
+It looks at the pilots of the dispatcher named by `--name`/`--backend` on this shell's database
+(the same identity `bt-dispatcher` uses), and changes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cmd2
+from rich.console import Group
+from rich.text import Text
+
+from bt.dispatch import options
+from shell.commands.args import new_parser
+from shell.commands.base import ShellCommands
+from shell.core import CommandError
+from shell.dispatcher_screen import boxes, settings_grid
+
+dispatcher_parser = new_parser("Dispatchers of runner pilots on a batch farm.")
+dispatcher_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
+status_parser = new_parser(
+    "Show a dispatcher's job counts (eligible tasks) beside its pilots' batch states, once."
+)
+options.add_identity_arguments(status_parser)
+
+
+class DispatcherCommands(ShellCommands):
+    """The `dispatcher` command."""
+
+    DEFAULT_CATEGORY = "Runners"
+
+    @cmd2.with_argparser(dispatcher_parser)
+    def do_dispatcher(self, args: argparse.Namespace) -> None:
+        """Dispatchers of runner pilots on a batch farm."""
+        args.cmd2_subcommand_func(args)
+
+    @cmd2.as_subcommand_to("dispatcher", "status", status_parser, help="jobs and pilots, once")
+    def dispatcher_status(self, args: argparse.Namespace) -> None:
+        settings = self._cmd.settings
+        if settings is None:
+            raise CommandError("This shell has no database settings.")
+        snapshot = options.look_only(args, self.bt, settings).look()
+        rows = [row for row in snapshot.settings if row[0] not in ("Pilots", "Runner command")]
+        notes = [Text(f"warning: {w}", style="yellow") for w in snapshot.warnings]
+        self.show(Group(settings_grid(rows), boxes(snapshot), *notes))
+        self.result(snapshot)
