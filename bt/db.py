@@ -74,8 +74,8 @@ class Database:
         for attempt in range(1, attempts + 1):
             try:
                 return self._write_once(operation)
-            except errors.ConflictError:
-                if attempt == attempts:
+            except errors.ConflictError as exc:
+                if attempt == attempts or isinstance(exc, errors.ChangedMeanwhile):
                     raise
                 delay = random.uniform(0, BACKOFF_BASE * 2**attempt)
                 log.debug("write conflict, retry %d in %.3fs", attempt, delay)

@@ -35,6 +35,13 @@ class ConflictError(StoreError):
     """Another client kept changing the same jobs; the operation was retried and then given up."""
 
 
+class ChangedMeanwhile(ConflictError):
+    """Another client changed the job while it was being edited; nothing was overwritten.
+
+    Unlike other conflicts it is not retried: the user must look at the new value first.
+    """
+
+
 class SchemaError(StoreError):
     """The database schema is not at the version this brownthrower needs; run `db upgrade`."""
 

@@ -135,7 +135,7 @@ def edit(
     job = _get(session, job_id, lock=True)
     current = getattr(job, field)
     if expected is not ... and current != expected:
-        raise errors.ConflictError(f"Job {job_id}'s {field} was changed by another client.")
+        raise errors.ChangedMeanwhile(f"Job {job_id}'s {field} was changed by another client.")
     if field == "description":
         yamlio.check_size(text, yamlio.MAX_DESCRIPTION_BYTES, "description")
         new_value: str | None = text or ""

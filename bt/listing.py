@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bt import filters
@@ -17,6 +17,7 @@ from bt.views import SUMMARY_COLUMNS, JobInfo, info_from_row, job_info, job_info
 
 RUNNABLE = "RUNNABLE"  #: pseudo-status in counts: QUEUED with every parent DONE
 MAX_PAGE = 10_000
+MAX_ID_DIGITS = 10  #: an INTEGER id has at most 10 digits
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,24 @@ def list_jobs(
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
+
+
+def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobInfo]:
+    """Jobs whose id starts with the digits `prefix`, newest first (all jobs for ""), for TAB
+    completion: the prefix becomes id ranges (1, 10-19, 100-199, ...), so only index ranges are read.
+    """
+    if prefix and not prefix.isdigit():
+        return []
+    query = select(*SUMMARY_COLUMNS)
+    if prefix:
+        start = int(prefix)
+        ranges = [
+            Job.id.between(start * 10**k, (start + 1) * 10**k - 1)
+            for k in range(MAX_ID_DIGITS - len(prefix) + 1)
+        ]
+        query = query.where(or_(*ranges))
+    rows = session.execute(query.order_by(Job.id.desc()).limit(max(1, min(limit, MAX_PAGE))))
+    return [info_from_row(row) for row in rows]
 
 
 def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, int]:

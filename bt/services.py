@@ -79,6 +79,11 @@ class JobService:
         with self._db.read() as s:
             return views.job_info(s, job_id)
 
+    def suggest_ids(self, prefix: str, *, limit: int = 40) -> list[views.JobInfo]:
+        """Jobs whose id starts with `prefix`, newest first: cheap, for TAB completion."""
+        with self._db.read() as s:
+            return listing.suggest_ids(s, prefix, limit=limit)
+
     def list(
         self,
         terms: Sequence[str] = (),

@@ -1,0 +1,1 @@
+"""The `(brownthrower):` shell: a thin cmd2 adapter over the core library `bt`."""

@@ -1,0 +1,122 @@
+"""`brownthrower`: the interactive shell, and the same commands from argv, files or a pipe.
+
+    brownthrower                      # the (brownthrower): prompt
+    brownthrower "job list" "status"  # run commands, then exit
+    brownthrower < batch.bt           # a batch file: no prompts, exit status 1 if any failed
+    brownthrower @batch.bt            # the same, from a file
+
+Command sets are registered in one place, `command_sets()`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import cmd2
+import platformdirs
+
+from bt import __version__, errors
+from bt.cli.common import add_common_arguments, settings_from, setup_logging
+from bt.config import APP_NAME, Settings
+from shell.commands.db import DbCommands
+from shell.commands.job import JobCommands
+from shell.commands.job_control import JobControlCommands
+from shell.commands.job_edit import JobEditCommands
+from shell.commands.job_graph import JobGraphCommands
+from shell.commands.job_live import JobLiveCommands
+from shell.commands.job_output import JobOutputCommands
+from shell.commands.runner import RunnerCommands
+from shell.commands.status import StatusCommands
+from shell.commands.task import TaskCommands
+from shell.core import Shell
+
+PROGRAM = "brownthrower"
+
+
+def command_sets() -> list[cmd2.CommandSet[Any]]:
+    """Every command set of the shell. `JobCommands` first: the others add `job` subcommands."""
+    return [
+        JobCommands(),
+        JobControlCommands(),
+        JobOutputCommands(),
+        JobGraphCommands(),
+        JobEditCommands(),
+        JobLiveCommands(),
+        TaskCommands(),
+        RunnerCommands(),
+        StatusCommands(),
+        DbCommands(),
+    ]
+
+
+def build_shell(settings: Settings | None, **options: Any) -> Shell:
+    """A shell with every command set registered."""
+    return Shell(settings, command_sets=command_sets(), **options)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROGRAM,
+        description="The brownthrower shell: create, inspect and control jobs. With COMMANDs, "
+        "runs them and exits; otherwise reads commands from the terminal or from stdin.",
+    )
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--stop-on-error",
+        "-e",
+        action="store_true",
+        help="in scripts and piped input, stop at the first failing command",
+    )
+    parser.add_argument(
+        "--interactive",
+        "-i",
+        action="store_true",
+        help="after running COMMANDs, stay at the prompt",
+    )
+    parser.add_argument("commands", nargs="*", metavar="COMMAND", help="commands to run")
+    return parser
+
+
+def history_file() -> str:
+    """Where the command history persists between sessions."""
+    state = Path(platformdirs.user_state_dir(APP_NAME))
+    state.mkdir(parents=True, exist_ok=True)
+    return str(state / "history")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the shell as the options say; the exit status."""
+    interactive = sys.stdin.isatty() and (args.interactive or not args.commands)
+    shell = build_shell(
+        settings_from(args),
+        history_file=history_file() if interactive else "",
+        scripted=not interactive,
+    )
+    shell.stop_on_error = args.stop_on_error
+    try:
+        if args.commands and not args.interactive:
+            shell.runcmds_plus_hooks(args.commands, add_to_history=False)
+            return shell.exit_code
+        if shell.runcmds_plus_hooks(args.commands):
+            return shell.exit_code
+        return shell.cmdloop()
+    finally:
+        shell.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `brownthrower`."""
+    args = build_parser().parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return run(args)
+    except errors.BrownthrowerError as exc:
+        print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+__all__ = ["PROGRAM", "__version__", "build_shell", "command_sets", "main"]

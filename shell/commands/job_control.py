@@ -1,0 +1,98 @@
+"""`job submit|reset|abort|remove|link|unlink`: status operations and dependencies.
+
+Each takes several ids and ranges (`job submit 10-20 25`) and reports every outcome on its own
+line; the rules themselves (which status allows what) are the core's.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cmd2
+
+from shell import ids
+from shell.commands.args import add_job_ids, new_parser
+from shell.commands.base import ShellCommands
+from shell.complete import Completers
+
+submit_parser = new_parser(
+    "Queue STASHED or FAILED jobs for execution; a superjob resubmits its unfinished subjobs."
+)
+add_job_ids(submit_parser, "jobs to submit")
+reset_parser = new_parser("Return QUEUED or FAILED jobs to the stash, where they can be edited.")
+add_job_ids(reset_parser, "jobs to reset")
+abort_parser = new_parser(
+    "Abort QUEUED or RUNNING jobs (a running job's process is killed); a superjob aborts its "
+    "active subjobs."
+)
+add_job_ids(abort_parser, "jobs to abort")
+remove_parser = new_parser(
+    "Delete unlinked top-level STASHED or FAILED jobs, with all their subjobs."
+)
+add_job_ids(remove_parser, "jobs to remove")
+
+
+def _link_parser(description: str) -> cmd2.Cmd2ArgumentParser:
+    parser = new_parser(description)
+    for name in ("parent", "child"):
+        parser.add_argument(
+            name,
+            type=ids.job_id,
+            metavar=name.upper(),
+            help=f"the {name} job",
+            choices_provider=Completers.job_id_choices,
+        )
+    return parser
+
+
+link_parser = _link_parser("Make CHILD wait until PARENT is DONE (both top-level or siblings).")
+unlink_parser = _link_parser("Remove the dependency of CHILD on PARENT.")
+
+
+class JobControlCommands(ShellCommands):
+    """Subcommands of `job` that change status and dependencies."""
+
+    @cmd2.as_subcommand_to("job", "submit", submit_parser, help="queue jobs for execution")
+    def job_submit(self, args: argparse.Namespace) -> None:
+        def submit(job_id: int) -> str:
+            status = self.bt.jobs.submit(job_id)
+            return f"Job {job_id} has been submitted ({status.value})."
+
+        self.for_each(ids.flatten(args.ids), submit)
+
+    @cmd2.as_subcommand_to("job", "reset", reset_parser, help="return jobs to the stash")
+    def job_reset(self, args: argparse.Namespace) -> None:
+        def reset(job_id: int) -> str:
+            self.bt.jobs.reset(job_id)
+            return f"Job {job_id} has been returned to the stash."
+
+        self.for_each(ids.flatten(args.ids), reset)
+
+    @cmd2.as_subcommand_to("job", "abort", abort_parser, help="abort queued or running jobs")
+    def job_abort(self, args: argparse.Namespace) -> None:
+        def abort(job_id: int) -> str:
+            status = self.bt.jobs.abort(job_id)
+            return f"Job {job_id} has been aborted ({status.value})."
+
+        self.for_each(ids.flatten(args.ids), abort)
+
+    @cmd2.as_subcommand_to("job", "remove", remove_parser, help="delete jobs")
+    def job_remove(self, args: argparse.Namespace) -> None:
+        def remove(job_id: int) -> str:
+            count = self.bt.jobs.remove(job_id)
+            extra = f" with its {count - 1} subjobs" if count > 1 else ""
+            return f"Job {job_id} has been removed{extra}."
+
+        self.for_each(ids.flatten(args.ids), remove)
+
+    @cmd2.as_subcommand_to("job", "link", link_parser, help="add a parent-child dependency")
+    def job_link(self, args: argparse.Namespace) -> None:
+        self.bt.jobs.link(args.parent, args.child)
+        self._cmd.ok(f"Job {args.child} now depends on job {args.parent}.")
+        self.result([args.parent, args.child])
+
+    @cmd2.as_subcommand_to("job", "unlink", unlink_parser, help="remove a dependency")
+    def job_unlink(self, args: argparse.Namespace) -> None:
+        self.bt.jobs.unlink(args.parent, args.child)
+        self._cmd.ok(f"Job {args.child} no longer depends on job {args.parent}.")
+        self.result([args.parent, args.child])

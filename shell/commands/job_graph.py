@@ -1,0 +1,99 @@
+"""`job graph`: a job's parents, children, superjob and subjobs; its hierarchy; its DAG."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+from pathlib import Path
+
+import cmd2
+
+from shell import render
+from shell.commands.args import add_job_id, new_parser
+from shell.commands.base import ShellCommands
+from shell.core import CommandError
+from shell.render_graph import dot, graph_dict, graph_tables, job_tree
+
+DOT_TIMEOUT = 60.0
+
+graph_parser = new_parser(
+    "Show a job's neighbourhood as the original's two tables (PARENT/CHILD JOBS, SUPER/SUB "
+    "JOBS); --tree shows the whole subjob hierarchy, --dot/--svg write the dependency graph."
+)
+add_job_id(graph_parser)
+how = graph_parser.add_mutually_exclusive_group()
+how.add_argument("--tree", "-t", action="store_true", help="the super/sub hierarchy as a tree")
+how.add_argument("--dot", metavar="FILE", help="write the dependency graph as DOT (- = stdout)")
+how.add_argument("--svg", metavar="FILE", help="draw the dependency graph as SVG (needs dot)")
+how.add_argument("--json", action="store_true", help="machine-readable output")
+graph_parser.add_argument(
+    "--max-children",
+    type=int,
+    default=20,
+    metavar="N",
+    help="with --tree: subjobs shown per level; the rest are counted (default 20)",
+)
+
+
+class JobGraphCommands(ShellCommands):
+    """`job graph`."""
+
+    @cmd2.as_subcommand_to("job", "graph", graph_parser, help="show a job's relatives")
+    def job_graph(self, args: argparse.Namespace) -> None:
+        if args.tree:
+            root = self.bt.jobs.subtree(args.job_id, max_children=max(1, args.max_children))
+            self.result(root)
+            self.show(job_tree(root))
+        elif args.dot or args.svg:
+            self._draw(args.job_id, args.dot, args.svg)
+        else:
+            graph = self.bt.jobs.neighbourhood(args.job_id)
+            self.result(graph)
+            if args.json:
+                self.text(render.as_json(graph_dict(graph)))
+            else:
+                self.show(graph_tables(graph))
+
+    def _draw(self, job_id: int, dot_file: str | None, svg_file: str | None) -> None:
+        dag = self.bt.jobs.dag(job_id)
+        source = dot(dag, job_id)
+        self.result(dag)
+        if dot_file == "-":
+            self.text(source.rstrip("\n"))
+        elif dot_file:
+            _write(Path(dot_file), source)
+            self._cmd.ok(f"Wrote the graph of {len(dag.jobs)} jobs to {dot_file}.")
+        elif svg_file:
+            render_svg(source, Path(svg_file))
+            self._cmd.ok(f"Drew the graph of {len(dag.jobs)} jobs in {svg_file}.")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"Cannot write {path}: {exc.strerror}.") from exc
+
+
+def render_svg(source: str, path: Path) -> None:
+    """Run Graphviz's `dot` to draw `source` into `path`."""
+    program = shutil.which("dot")
+    if program is None:
+        raise CommandError(
+            "Graphviz's `dot` program is not installed (e.g. `apt-get install graphviz`); "
+            "`job graph ID --dot FILE` writes the graph source instead."
+        )
+    try:
+        done = subprocess.run(
+            [program, "-Tsvg", "-o", str(path)],
+            input=source,
+            text=True,
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise CommandError(f"Cannot run dot: {exc}.") from exc
+    if done.returncode != 0:
+        raise CommandError(f"dot failed: {done.stderr.strip() or done.returncode}.")

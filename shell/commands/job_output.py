@@ -1,0 +1,172 @@
+"""`job log` (captured output, optionally followed live) and `job wait` (until jobs finish)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import cmd2
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from bt import tagnames
+from bt.status import Status
+from bt.views import JobDetails
+from shell import ids, render
+from shell.commands.args import add_job_id, add_job_ids, new_parser
+from shell.commands.base import ShellCommands
+from shell.complete import Completers
+from shell.core import CommandError
+
+STREAMS = {"stdout": tagnames.STDOUT, "stderr": tagnames.STDERR, "log": tagnames.LOG}
+FINAL = (Status.DONE, Status.FAILED)
+OVERLAP = 200  #: characters of already-printed output searched for when a stream was truncated
+
+log_parser = new_parser(
+    "Show a job's captured standard output, standard error and log; --follow streams a "
+    "running job's output until it ends (Ctrl-C to stop following)."
+)
+add_job_id(log_parser)
+log_parser.add_argument("--follow", "-f", action="store_true", help="stream new output live")
+log_parser.add_argument(
+    "--stream", "-s", choices=tuple(STREAMS), action="append", help="only these streams"
+)
+log_parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+
+wait_parser = new_parser(
+    "Wait until jobs (and their subjobs) finish, with a progress bar; fails unless every job "
+    "ends in the expected status (DONE by default)."
+)
+add_job_ids(wait_parser, "jobs to wait for")
+wait_parser.add_argument("--timeout", type=float, help="give up after this many seconds")
+wait_parser.add_argument(
+    "--expect",
+    default=Status.DONE.value,
+    type=lambda text: Status.parse(text).value,
+    help="the status every job must end in (default DONE)",
+    choices_provider=Completers.status_choices,
+)
+wait_parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+
+
+def new_text(old: str, new: str) -> str:
+    """What `new` adds to already-printed `old`, even when the stream was truncated meanwhile."""
+    if new.startswith(old):
+        return new[len(old) :]
+    tail = old[-OVERLAP:]
+    where = new.rfind(tail) if tail else -1
+    if where >= 0:
+        return new[where + len(tail) :]
+    return "\n[... output truncated ...]\n" + new
+
+
+def finished(job: JobDetails) -> bool:
+    """Whether a job and all its subjobs are done with (DONE or FAILED, nothing active)."""
+    settled = job.subjobs_done + job.subjobs_failed == job.subjobs
+    return job.status in FINAL and (settled or job.status is Status.DONE)
+
+
+class JobOutputCommands(ShellCommands):
+    """`job log` and `job wait`."""
+
+    @cmd2.as_subcommand_to("job", "log", log_parser, help="show (or follow) a job's output")
+    def job_log(self, args: argparse.Namespace) -> None:
+        names = [STREAMS[s] for s in (args.stream or STREAMS)]
+        if args.follow:
+            self._follow(args.job_id, names, args.interval)
+            return
+        tags = {t.name: t.value for t in self.bt.tags.list(args.job_id) if t.name in names}
+        self.result(tags)
+        if not tags:
+            self._cmd.warn(f"Job {args.job_id} has no captured output.")
+        for name in names:
+            if name in tags:
+                self.show(render.title(f"### {name}:"))
+                self.text(tags[name].rstrip("\n"))
+
+    def _follow(self, job_id: int, names: list[str], interval: float) -> None:
+        printed = dict.fromkeys(names, "")
+        while True:
+            status = self.bt.jobs.info(job_id).status
+            tags = {t.name: t.value for t in self.bt.tags.list(job_id) if t.name in names}
+            for name in names:
+                chunk = new_text(printed[name], tags.get(name, ""))
+                printed[name] = tags.get(name, printed[name])
+                if chunk:
+                    self._cmd.poutput(chunk, end="")
+            if status not in (Status.QUEUED, Status.RUNNING):
+                break
+            time.sleep(interval)
+        self.result(printed)
+        self._cmd.pfeedback(f"Job {job_id} is {status.value}.")
+
+    @cmd2.as_subcommand_to("job", "wait", wait_parser, help="wait until jobs finish")
+    def job_wait(self, args: argparse.Namespace) -> None:
+        pending = ids.flatten(args.ids)
+        deadline = time.monotonic() + args.timeout if args.timeout else None
+        ended = self._poll(pending, deadline, args.interval)
+        for job_id, status in ended.items():
+            if status.value == args.expect:
+                self._cmd.ok(f"Job {job_id} is {status.value}.")
+            else:
+                self._cmd.fail(f"Job {job_id} is {status.value}, not {args.expect}.")
+        self.result(ended)
+
+    def _poll(
+        self, pending: list[int], deadline: float | None, interval: float
+    ) -> dict[int, Status]:
+        ended: dict[int, Status] = {}
+        with self._progress() as update:
+            while True:
+                jobs = [self.bt.jobs.get(job_id) for job_id in pending if job_id not in ended]
+                for job in jobs:
+                    if finished(job) or job.status is Status.STASHED:
+                        ended[job.id] = job.status
+                update(jobs, len(ended), len(pending))
+                if len(ended) == len(pending):
+                    return {job_id: ended[job_id] for job_id in pending}
+                if deadline is not None and time.monotonic() > deadline:
+                    waiting = " ".join(str(j) for j in pending if j not in ended)
+                    raise CommandError(f"Timed out waiting for jobs {waiting}.")
+                time.sleep(interval)
+
+    def _progress(self) -> _ProgressBar:
+        console = self._cmd.console()
+        return _ProgressBar(console if console.is_terminal else None)
+
+
+class _ProgressBar:
+    """A transient rich progress bar on a terminal; nothing elsewhere."""
+
+    def __init__(self, console: Console | None) -> None:
+        self._progress = (
+            Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            )
+            if console is not None
+            else None
+        )
+        self._task = self._progress.add_task("waiting", total=None) if self._progress else None
+
+    def __enter__(self) -> Callable[[list[JobDetails], int, int], None]:
+        if self._progress is not None:
+            self._progress.start()
+        return self._update
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def _update(self, jobs: list[JobDetails], ended: int, total: int) -> None:
+        if self._progress is None or self._task is None:
+            return
+        subjobs = sum(job.subjobs for job in jobs)
+        settled = sum(job.subjobs_done + job.subjobs_failed for job in jobs)
+        text = f"jobs {ended}/{total}" + (f", subjobs {settled:,}/{subjobs:,}" if subjobs else "")
+        self._progress.update(self._task, description=text, completed=ended, total=total)

@@ -1,0 +1,101 @@
+"""TAB completion from the database and the task registry: cheap (a LIMIT) and failing soft.
+
+`Completers` is mixed into the shell, so argparse arguments name these methods as their
+`choices_provider`/`completer`. A database error during completion becomes a `CompletionError`
+(one line under the prompt), never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+import cmd2
+
+from bt import errors
+from bt.filters import FIELDS
+from bt.jobs import EDIT_FIELDS
+from bt.status import Status
+
+if TYPE_CHECKING:
+    from bt.client import Brownthrower
+    from bt.registry import TaskRegistry
+
+ID_CHOICES = 40  #: job ids offered at once, newest first
+T = TypeVar("T")
+
+
+def _soft(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except errors.BrownthrowerError as exc:
+        raise cmd2.CompletionError(f"cannot complete: {exc}") from exc
+
+
+def _typed(arg_tokens: Mapping[str, Sequence[str]], dest: str) -> str:
+    values = arg_tokens.get(dest) or [""]
+    return values[-1]
+
+
+class Completers:
+    """Completion sources shared by every command set (mixed into `Shell`)."""
+
+    registry: TaskRegistry
+
+    if TYPE_CHECKING:
+
+        @property
+        def client(self) -> Brownthrower: ...
+
+    def _job_id_items(self, prefix: str) -> cmd2.Choices:
+        if prefix and not prefix.isdigit():
+            return cmd2.Choices(items=[])
+        jobs = _soft(lambda: self.client.jobs.suggest_ids(prefix, limit=ID_CHOICES))
+        items = [
+            cmd2.CompletionItem(job.id, display_meta=f"{job.status.value} {job.name}")
+            for job in jobs
+        ]
+        return cmd2.Choices(items=items, is_sorted=True)
+
+    def job_id_choices(self, arg_tokens: Mapping[str, Sequence[str]]) -> cmd2.Choices:
+        """Job ids matching what is typed, newest first, with status and name beside them."""
+        typed = ""
+        for dest in ("job_id", "ids", "parent", "child"):
+            if dest in arg_tokens:
+                typed = _typed(arg_tokens, dest)
+        return self._job_id_items(typed)
+
+    def task_choices(self) -> cmd2.Choices:
+        """Installed task names with their summaries (broken plugins marked)."""
+        entries = _soft(self.registry.entries)
+        items = [
+            cmd2.CompletionItem(
+                entry.name,
+                display_meta=entry.task.summary() if entry.task else "(cannot be loaded)",
+            )
+            for entry in entries
+        ]
+        return cmd2.Choices(items=items)
+
+    def status_choices(self) -> cmd2.Choices:
+        """Every status."""
+        return cmd2.Choices.from_values([s.value for s in Status])
+
+    def edit_field_choices(self) -> cmd2.Choices:
+        """What `job edit` can change."""
+        return cmd2.Choices.from_values(EDIT_FIELDS)
+
+    def filter_completer(self, text: str, line: str, begidx: int, endidx: int) -> cmd2.Completions:
+        """`job list` terms: field names, then statuses after `status=`, tasks after `name=`."""
+        for op in ("!=", "="):
+            field, sep, value = text.partition(op)
+            if sep and field in ("status", "name"):
+                values = (
+                    [s.value for s in Status] if field == "status" else _soft(self.registry.names)
+                )
+                matches = [f"{field}{op}{v}" for v in values if v.startswith(value)]
+                return cmd2.Completions.from_values(matches)
+        fields = [f"{name}=" for name in FIELDS if name.startswith(text)]
+        return cmd2.Completions(
+            items=[cmd2.CompletionItem(f) for f in fields], allow_finalization=False
+        )

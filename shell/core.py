@@ -1,0 +1,215 @@
+"""`Shell`: the cmd2 application behind the `(brownthrower):` prompt, without its commands.
+
+It owns what every command shares: the connection to the core library (opened lazily, so a
+database that is down costs one error line, not the session), the error guard (a failing command
+prints one line and the shell carries on), failure accounting for scripts (non-zero exit status,
+`stop_on_error`) and rich output at a sensible width. Commands live in `shell.commands`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import cmd2
+from cmd2.parsing import StatementParser
+from cmd2.rich_utils import Cmd2BaseConsole
+from rich.console import Console, RenderableType
+from rich.measure import Measurement
+from rich.text import Text
+
+from bt import errors
+from bt.client import Brownthrower
+from bt.config import Settings
+from bt.filters import FIELDS
+from bt.registry import TaskRegistry
+from shell.complete import Completers
+
+PROMPT = "(brownthrower): "
+#: a `job list` filter term glued together (`id>=5`): `>` in it is not output redirection
+_FILTER_TERM = re.compile(rf"^({'|'.join(FIELDS)})(>=|>)\S+$")
+MAX_PLAIN_WIDTH = 400  #: widest line written to a file or pipe
+
+
+class CommandError(Exception):
+    """A shell-level failure with a message for the user (bad argument, missing program...)."""
+
+
+class ShellStatementParser(StatementParser):
+    """cmd2's parser, except that filter terms like `id>=5` keep their `>`."""
+
+    def split_on_punctuation(self, tokens: list[str]) -> list[str]:
+        result: list[str] = []
+        for token in tokens:
+            if _FILTER_TERM.match(token):
+                result.append(token)
+            else:
+                result.extend(super().split_on_punctuation([token]))
+        return result
+
+
+class Shell(Completers, cmd2.Cmd):
+    """The brownthrower shell; `client` is opened on first use from `settings`."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        client: Brownthrower | None = None,
+        registry: TaskRegistry | None = None,
+        open_client: Callable[[Settings, TaskRegistry], Brownthrower] | None = None,
+        history_file: str = "",
+        scripted: bool | None = None,
+        width: int | None = None,
+        **cmd2_options: Any,
+    ) -> None:
+        cmd2_options.setdefault("allow_cli_args", False)
+        cmd2_options.setdefault("include_py", False)
+        super().__init__(persistent_history_file=history_file, **cmd2_options)
+        self.statement_parser = ShellStatementParser(
+            terminators=self.statement_parser.terminators,
+            multiline_commands=self.statement_parser.multiline_commands,
+            aliases=self.statement_parser.aliases,
+            shortcuts=dict(self.statement_parser.shortcuts),
+        )
+        self.prompt = PROMPT
+        self.settings = settings
+        self._client = client
+        self.registry = client.registry if client else registry or TaskRegistry()
+        self._open_client = open_client or _open
+        self.scripted = (not self.stdin.isatty()) if scripted is None else scripted
+        self.width = width
+        self.stop_on_error = False
+        self.page_size = 50
+        self.failures = 0
+        self._command_failed = False
+        self.default_error = "{} is not a command; type `help` for the list."
+        self.add_settable(
+            cmd2.Settable(
+                "stop_on_error", bool, "In scripts, stop at the first failing command", self
+            )
+        )
+        self.add_settable(cmd2.Settable("page_size", _positive, "Rows per `job list` page", self))
+
+    # -- the core library ------------------------------------------------------------------
+
+    @property
+    def client(self) -> Brownthrower:
+        """The core library on the configured database, opened on first use."""
+        if self._client is None:
+            if self.settings is None:
+                raise CommandError("No database is configured.")
+            self._client = self._open_client(self.settings, self.registry)
+        return self._client
+
+    @property
+    def has_client(self) -> bool:
+        """Whether the core library is open already."""
+        return self._client is not None
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    # -- output ----------------------------------------------------------------------------
+
+    def show(self, renderable: RenderableType) -> None:
+        """Print a rich renderable; to a file or pipe at its natural width, never wrapped."""
+        width = self.width or self._plain_width(renderable)
+        if width is None:
+            self.poutput(renderable, soft_wrap=False)
+            return
+        console = Cmd2BaseConsole(
+            file=self.stdout, width=width, emoji=False, markup=False, highlight=False
+        )
+        with console.capture() as captured:
+            console.print(renderable, soft_wrap=False)
+        lines = (line.rstrip() for line in captured.get().splitlines())
+        with contextlib.suppress(BrokenPipeError):
+            self.stdout.write("\n".join(lines) + "\n")
+
+    def console(self) -> Console:
+        """The rich console that prints to the shell's stdout."""
+        return self._get_core_print_console(
+            file=self.stdout, emoji=False, markup=False, highlight=False
+        )
+
+    def _plain_width(self, renderable: RenderableType) -> int | None:
+        console = self.console()
+        if console.is_terminal:
+            return None
+        options = console.options.update_width(MAX_PLAIN_WIDTH)
+        return max(Measurement.get(console, options, renderable).maximum, 1)
+
+    def ok(self, message: str) -> None:
+        """A success line (green on a terminal)."""
+        self.poutput(Text(message, style="green"))
+
+    def fail(self, message: str) -> None:
+        """An error line (red on a terminal); marks the current command as failed."""
+        self.perror(f"ERROR: {message}")
+
+    def warn(self, message: str) -> None:
+        """A warning line; does not fail the command."""
+        self.print_to(sys.stderr, f"WARNING: {message}", style=cmd2.Cmd2Style.WARNING)
+
+    def perror(self, *objects: Any, **kwargs: Any) -> None:
+        """Every error printed fails the command that printed it (for exit status and scripts)."""
+        self._command_failed = True
+        super().perror(*objects, **kwargs)
+
+    def pwarning(self, *objects: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("style", cmd2.Cmd2Style.WARNING)
+        self.print_to(sys.stderr, *objects, **kwargs)
+
+    # -- the error guard and failure accounting -----------------------------------------------
+
+    def onecmd(self, statement: cmd2.Statement | str, *, add_to_history: bool = True) -> bool:
+        """Run one command; whatever it raises becomes one error line and the shell goes on."""
+        try:
+            return bool(super().onecmd(statement, add_to_history=add_to_history))
+        except cmd2.Cmd2ArgparseError:
+            self._command_failed = True
+            raise
+        except (errors.BrownthrowerError, CommandError) as exc:
+            self.fail(str(exc))
+        except KeyboardInterrupt:
+            self.fail("Interrupted.")
+        except Exception as exc:  # noqa: BLE001 - the shell must survive any command
+            self.fail(f"{type(exc).__name__}: {exc}")
+            if self.debug:
+                self.pexcept(exc)
+        return False
+
+    def onecmd_plus_hooks(self, line: str, **kwargs: Any) -> bool:
+        """Run a line; in a script, a failure sets the exit status and may stop the script."""
+        self._command_failed = False
+        if line.strip() and line != "_eof":
+            self.last_result = None
+        stop = super().onecmd_plus_hooks(line, **kwargs)
+        if self._command_failed:
+            self.failures += 1
+            if self.scripted:
+                self.exit_code = 1
+                stop = stop or self.stop_on_error
+        return stop
+
+    def default(self, statement: cmd2.Statement) -> bool | None:
+        self.perror(self.default_error.format(statement.command), style=None)
+        return None
+
+
+def _open(settings: Settings, registry: TaskRegistry) -> Brownthrower:
+    return Brownthrower.open(settings=settings, registry=registry)
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise ValueError("must be at least 1")
+    return number

@@ -1,0 +1,107 @@
+"""Editing a job's config, input or description in the user's `$EDITOR`.
+
+The file the user sees is a header of `#` comments (what is being edited, the task's help and its
+samples), a marker line, and the stored text exactly as it is. Everything up to the marker is
+dropped on save, so the user's own comments and key order below it are stored verbatim.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from bt.registry import TaskRegistry
+from bt.task import Task
+from bt.views import JobDetails
+from shell.core import CommandError
+
+MARKER = "# ---- everything above this line is help and is removed when you save ----"
+DEFAULT_EDITOR = "vi"
+
+
+def comment(lines: Iterable[str]) -> list[str]:
+    return [f"# {line}".rstrip() for line in lines]
+
+
+def header(job: JobDetails, field: str, registry: TaskRegistry) -> str:
+    """The help block above the marker: what is edited, how to cancel, the task's docs."""
+    lines = [
+        f"brownthrower: the {field} of job {job.id} ({job.name}, {job.status.value}).",
+        "Save and quit to apply it; quit without changes to cancel.",
+        "",
+    ]
+    task = _task(registry, job.name)
+    if field == "description":
+        lines.append("Free text describing the job.")
+    elif task is None:
+        lines.append(f"NOTE: task '{job.name}' is not available in this environment.")
+    else:
+        lines += task.help().splitlines()
+        sample = task.config_sample if field == "config" else task.input_sample
+        if sample:
+            lines += ["", f"Sample {field}:", *("    " + s for s in sample.rstrip().splitlines())]
+    return "\n".join([*comment(lines), MARKER]) + "\n"
+
+
+def _task(registry: TaskRegistry, name: str) -> type[Task] | None:
+    if name not in registry:
+        return None
+    entry = registry.entry(name)
+    return entry.task
+
+
+def body_of(text: str, head: str) -> str:
+    """What the user wrote: the text after the marker (or after the untouched header)."""
+    lines = text.splitlines(keepends=True)
+    for index, line in enumerate(lines):
+        if line.strip() == MARKER:
+            return "".join(lines[index + 1 :])
+    return text[len(head) :] if text.startswith(head) else text
+
+
+def stored(body: str, field: str) -> str | None:
+    """The value to store for a body: empty config/input is NULL, a description is text."""
+    if field == "description":
+        return body.rstrip("\n")
+    return body if body.strip() else None
+
+
+def shown(value: str | None, field: str) -> str:
+    """The body the editor starts from for a stored value."""
+    if not value:
+        return ""
+    return value + "\n" if field == "description" and not value.endswith("\n") else value
+
+
+def run_editor(text: str, *, suffix: str) -> str:
+    """Let the user edit `text` in `$EDITOR` (default vi); the saved text.
+
+    The editor gets the environment of the shell unchanged, and a private temporary file.
+    """
+    editor = os.environ.get("EDITOR") or DEFAULT_EDITOR
+    handle, name = tempfile.mkstemp(prefix="bt-edit-", suffix=suffix, text=True)
+    path = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        _launch([*shlex.split(editor), str(path)], editor)
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _launch(argv: list[str], editor: str) -> None:
+    try:
+        done = subprocess.run(argv, check=False)
+    except OSError as exc:
+        raise CommandError(
+            f"Cannot start the editor {editor!r} ({exc.strerror}); set $EDITOR."
+        ) from exc
+    if done.returncode != 0:
+        raise CommandError(
+            f"The editor {editor!r} exited with status {done.returncode}; nothing was changed."
+        )
