@@ -181,6 +181,31 @@ class WorkService:
             lambda s: work.finish(s, claim, result, tags, clear_stale=clear_stale)
         )
 
+    def finish_and_claim(
+        self,
+        done: work.Claim,
+        result: work.RunResult,
+        tags: Mapping[str, str] | None,
+        *,
+        clear_stale: bool,
+        runner_id: int,
+        tasks: Sequence[str],
+    ) -> tuple[Status, work.Claim | None]:
+        """Record a successful phase and claim the runner's next job, in one transaction."""
+        pg = self._db.is_postgresql
+        return self._db.write(
+            lambda s: work.finish_and_claim(
+                s,
+                done,
+                result,
+                tags,
+                clear_stale=clear_stale,
+                runner_id=runner_id,
+                tasks=tasks,
+                is_postgresql=pg,
+            )
+        )
+
     def fail(
         self,
         claim: work.Claim,

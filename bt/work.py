@@ -10,9 +10,9 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -230,7 +230,8 @@ def finish(
     `tags` (captured output, exit code, ...) are written in the same transaction; with
     `clear_stale`, run tags of an earlier run that `tags` does not replace are removed.
     """
-    _check_token(session, claim)
+    if result.children or result.subjobs:
+        _check_token(session, claim)  # before creating jobs; otherwise `apply` fences alone
     if result.children:
         _create_declared(
             session, result.children, result.links, claim.super_id, parent=claim.job_id
@@ -243,6 +244,26 @@ def finish(
     return apply(
         session, claim.state, Action.FINISH, token=claim.token, values={"output": result.output}
     )
+
+
+def finish_and_claim(
+    session: Session,
+    done: Claim,
+    result: RunResult,
+    tags: Mapping[str, str] | None,
+    *,
+    clear_stale: bool,
+    runner_id: int,
+    tasks: Sequence[str],
+    is_postgresql: bool,
+) -> tuple[Status, Claim | None]:
+    """Record a successful phase and take the runner's next job in the same transaction.
+
+    The runner's hot path: one commit per job instead of two. If recording raises, nothing
+    is claimed either.
+    """
+    status = finish(session, done, result, tags, clear_stale=clear_stale)
+    return status, claim(session, runner_id, tasks, is_postgresql=is_postgresql)
 
 
 def fail(
@@ -313,7 +334,7 @@ def _put_run_tags(
         check_tag_name(name, system=True)
         yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
     is_pg = session.get_bind().dialect.name == "postgresql"
-    stmt = (pg_insert if is_pg else sqlite_insert)(Tag).values(
+    stmt = (pg_insert if is_pg else sqlite_insert)(cast(Table, Tag.__table__)).values(
         [{"job_id": job_id, "name": name, "value": value} for name, value in tags.items()]
     )
     session.execute(

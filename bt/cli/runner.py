@@ -14,7 +14,6 @@ from bt.client import Brownthrower
 from bt.registry import TaskRegistry
 from bt.runner.daemon import Runner
 from bt.runner.forkserver import ForkServer
-from bt.runner.jobprocess import job_main
 from bt.runner.options import DEFAULT_GRACE, DEFAULT_LEASE, DEFAULT_POLL, RunnerOptions
 
 PROGRAM = "bt-runner"
@@ -167,7 +166,7 @@ def start(args: argparse.Namespace) -> int:
         raise errors.TaskNotFound(f"no installed task matching {wanted}")
     options.log_dir.mkdir(parents=True, exist_ok=True)
     options.work_dir.mkdir(parents=True, exist_ok=True)
-    server = ForkServer.start(lambda fds, request: job_main(registry, fds, request))
+    server = ForkServer.start(tasks)
     try:
         app = Brownthrower.open(settings=settings, registry=registry)
     except BaseException:

@@ -20,9 +20,9 @@ from bt import errors
 from bt.cli.common import RET_ERROR, RET_OK
 from bt.client import Brownthrower
 from bt.runner.forkserver import EXITED, STARTED, ForkServer
-from bt.runner.launch import Launcher
+from bt.runner.launch import Launcher, Spare
 from bt.runner.options import FLUSH_INTERVAL, PG_POLL_FACTOR, RunnerOptions
-from bt.runner.record import record
+from bt.runner.record import ClaimNext, record
 from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
 from bt.runner.threads import Event, Heartbeat, Listener, Mailbox
 from bt.status import Status
@@ -62,6 +62,7 @@ class Runner:
         self.grace_end: float | None = None
         self.signals = self.signals_seen = 0
         self.info = RunnerInfo(0, "")
+        self.spare: Spare | None = None
         self.heartbeat: Heartbeat | None = None
         self.listener: Listener | None = None
 
@@ -114,6 +115,8 @@ class Runner:
             if thread is not None:
                 thread.stopped.set()
         self._requeue_left()
+        if self.spare is not None:
+            self.spare.close()
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, signal.SIG_DFL)
@@ -187,10 +190,8 @@ class Runner:
                 self._begin(self._claim_single(self.options.job_id))
             return
         while self._may_claim() and time.monotonic() >= self.next_claim:
-            claim = self._claim()
-            if claim is None:
+            if self._claim() is None:
                 return
-            self._begin(claim)
 
     def _claim(self) -> Claim | None:
         try:
@@ -198,12 +199,17 @@ class Runner:
         except errors.BrownthrowerError as exc:
             log.warning("claim_failed: %s", exc)
             claim = None
+        return self._after_claim(claim)
+
+    def _after_claim(self, claim: Claim | None) -> Claim | None:
+        """Note whether work was found; start the claimed job, if any."""
         if claim is None:
             self.idle = True
             self.next_claim = time.monotonic() + self.backoff
             self.backoff = min(self.backoff * 2, self.poll)
             return None
         self.idle, self.backoff = False, FIRST_BACKOFF
+        self._begin(claim)
         return claim
 
     def _claim_single(self, job_id: int) -> Claim:
@@ -216,7 +222,12 @@ class Runner:
         return self.work.claim_job(job_id, self.info.id, submit=self.options.submit)
 
     def _begin(self, claim: Claim) -> None:
-        job = self.launcher.launch(next(self.keys), claim)
+        spare, self.spare = self.spare, None
+        if spare is None or spare.exit_code is not None:
+            if spare is not None:
+                spare.close()
+            spare = self.launcher.spawn(next(self.keys))
+        job = self.launcher.assign(spare, claim)
         self.jobs[job.key] = job
         assert job.order_fd is not None
         for fd in [*job.fds, job.order_fd]:
@@ -224,6 +235,8 @@ class Runner:
         for fd in job.fds:
             self._watch(fd, self._on_pipe)
         self._send_order(job)
+        if self.stopping is None and self.options.job_id is None:
+            self.spare = self.launcher.spawn(next(self.keys))
         log.info(
             "job_claimed job=%d task=%s attempt=%d phase=%s",
             claim.job_id, claim.name, claim.attempt, "epilog" if claim.epilog else "run",
@@ -274,7 +287,11 @@ class Runner:
 
     def _on_server(self, _fd: int) -> None:
         for message in self.server.receive():
-            job = self.jobs.get(int(message["key"]))
+            key = int(message["key"])
+            if self.spare is not None and key == self.spare.key:
+                self._on_spare(message)
+                continue
+            job = self.jobs.get(key)
             if job is None:
                 continue
             if message["op"] == STARTED:
@@ -282,6 +299,13 @@ class Runner:
             elif message["op"] == EXITED:
                 job.on_exited(int(message["code"]))
                 self._maybe_done(job)
+
+    def _on_spare(self, message: dict[str, Any]) -> None:
+        assert self.spare is not None
+        if message["op"] == STARTED:
+            self.spare.pid = int(message["pid"])
+        elif message["op"] == EXITED:
+            self.spare.exit_code = int(message["code"])
 
     def _maybe_done(self, job: RunningJob, *, force: bool = False) -> None:
         if not (job.done or force):
@@ -293,18 +317,22 @@ class Runner:
         job.close()
         del self.jobs[job.key]
         self.next_claim = 0.0
-        self._record(job)
+        self._record(job, claim_next=self._may_claim())
 
-    def _record(self, job: RunningJob) -> None:
+    def _record(self, job: RunningJob, *, claim_next: bool = False) -> None:
+        following = ClaimNext(self.info.id, self.tasks) if claim_next else None
         try:
-            self.last_status = record(self.work, job)
+            recorded = record(self.work, job, following)
         except errors.BrownthrowerError as exc:
             log.error("job_record_failed job=%d: %s (will retry)", job.job_id, exc)
             if job not in self.unrecorded:
                 self.unrecorded.append(job)
             return
+        self.last_status = recorded.status
         if job in self.unrecorded:
             self.unrecorded.remove(job)
+        if recorded.tried:
+            self._after_claim(recorded.next)
 
     def _on_mail(self, _fd: int) -> None:
         for event in self.mailbox.take():

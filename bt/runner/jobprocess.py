@@ -16,8 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bt import tags, yamlio
-from bt.cli.common import LOG_FORMAT
+from bt import errors, yamlio
 from bt.registry import TaskRegistry
 from bt.runner import osutil
 from bt.runner.phases import Terminated, execute, failure
@@ -25,6 +24,8 @@ from bt.runner.protocol import LOG, RESULT, TAG, JobOrder, Message, encode
 from bt.task import JobOutput, TaskContext
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+TAG_NAME_LENGTH = 255  #: bt.models.TAG_NAME_LENGTH (not imported: no SQLAlchemy in job processes)
 
 
 class Control:
@@ -42,7 +43,10 @@ class Control:
 
     def tag(self, name: str, value: str) -> None:
         """The `TaskContext.tag` sink: checked here, so task code gets the error."""
-        tags.check_tag_name(name)
+        if not name or len(name) > TAG_NAME_LENGTH or not name.isprintable() or " " in name:
+            raise errors.InvalidValue(
+                f"Tag name {name!r} must be 1 to {TAG_NAME_LENGTH} printable characters, no spaces."
+            )
         yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
         self.send({"k": TAG, "name": name, "value": value})
 
@@ -71,7 +75,10 @@ def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoRetu
     control = Control(ctl_fd)
     code, work_dir = 0, None
     try:
-        order = JobOrder.from_json(read_all(order_fd))
+        data = read_all(order_fd)
+        if not data:  # a spare process the runner no longer needs
+            os._exit(0)
+        order = JobOrder.from_json(data)
         enter(order, control)
         work_dir = order.work_dir
         result = run(registry, order, control)

@@ -27,6 +27,21 @@ JOB_ENVIRONMENT = (
 )
 
 
+@dataclass
+class Spare:
+    """A forked job process still waiting for its order."""
+
+    key: int
+    order_fd: int
+    fds: dict[int, str]
+    pid: int | None = None
+    exit_code: int | None = None
+
+    def close(self) -> None:
+        for fd in [self.order_fd, *self.fds]:
+            os.close(fd)
+
+
 @dataclass(frozen=True)
 class Launcher:
     """What every job of one runner shares."""
@@ -37,10 +52,25 @@ class Launcher:
     database_url: str
     host: str = socket.gethostname()
 
-    def launch(self, key: int, claim: Claim) -> RunningJob:
-        """Fork the job process for `claim`; the job with its pipes open (order not yet sent)."""
-        files = LogFiles(self.options.log_dir, claim.job_id, claim.attempt)
-        job = RunningJob(key, claim, files, own_group=not self.options.pdb)
+    def spawn(self, key: int) -> Spare:
+        """Fork a job process that waits for its order (off the critical path of the next job)."""
+        ours, theirs = _pipes(self.options.capture)
+        try:
+            self.server.spawn(key, theirs, own_group=not self.options.pdb)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        order_fd, *reads = ours
+        return Spare(key, order_fd, dict(zip(reads, (CTL, OUT, ERR), strict=False)))
+
+    def assign(self, spare: Spare, claim: Claim) -> RunningJob:
+        """Make `spare` the process of `claim`: the job, with its order ready to be sent."""
+        files = LogFiles(self.options.log_dir.absolute(), claim.job_id, claim.attempt)
+        job = RunningJob(spare.key, claim, files, own_group=not self.options.pdb)
         work_dir = work_dir_of(self.options.work_dir, claim.job_id)
         job.runner_info = {
             "host": self.host,
@@ -49,20 +79,12 @@ class Launcher:
             "job_pid": None,
             "work_dir": work_dir,
         }
-        order = self.order(claim, work_dir, files)
-        ours, theirs = _pipes(self.options.capture)
-        try:
-            self.server.spawn(key, theirs, own_group=job.own_group)
-        except BaseException:
-            for fd in ours:
-                os.close(fd)
-            raise
-        finally:
-            for fd in theirs:
-                os.close(fd)
-        job.order_fd, *reads = ours
-        job.fds = dict(zip(reads, (CTL, OUT, ERR), strict=False))
-        job.order = memoryview(order.to_json())
+        job.order_fd, job.fds = spare.order_fd, spare.fds
+        job.order = memoryview(self.order(claim, work_dir, files).to_json())
+        if spare.pid is not None:
+            job.on_started(spare.pid)
+        if spare.exit_code is not None:
+            job.on_exited(spare.exit_code)
         return job
 
     def order(self, claim: Claim, work_dir: Path, files: LogFiles) -> JobOrder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import signal
 
@@ -10,11 +11,19 @@ PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 
 
-def _prctl(option: int, value: int) -> bool:
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return bool(libc.prctl(option, value, 0, 0, 0) == 0)
-    except (OSError, AttributeError):
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+
+
+def _prctl(option: int, value: int) -> bool:
+    libc = _libc()
+    try:
+        return libc is not None and bool(libc.prctl(option, value, 0, 0, 0) == 0)
+    except AttributeError:
         return False
 
 
@@ -44,11 +53,11 @@ def signal_job(pid: int, sig: int, *, group: bool) -> bool:
 
 
 def describe_exit(code: int) -> str:
-    """`exited with status 3` or `killed by signal 11 (SIGSEGV)` for an exit code (-N = signal)."""
+    """`exited with status 3` or `was killed by signal 11 (SIGSEGV)` (exit code -N = signal N)."""
     if code >= 0:
         return f"exited with status {code}"
     try:
         name = signal.Signals(-code).name
     except ValueError:
         name = "unknown signal"
-    return f"killed by signal {-code} ({name})"
+    return f"was killed by signal {-code} ({name})"

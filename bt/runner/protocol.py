@@ -8,7 +8,7 @@ nothing is unpickled from task code.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 Message = dict[str, Any]
@@ -55,7 +55,7 @@ class JobOrder:
     debugpy: str | None = None  #: "host:port" to listen on for a remote debugger
 
     def to_json(self) -> bytes:
-        return json.dumps(asdict(self)).encode()
+        return json.dumps(self.__dict__).encode()
 
     @classmethod
     def from_json(cls, data: bytes) -> JobOrder:

@@ -7,39 +7,58 @@ write changes nothing and the result is discarded (`job_result_discarded`).
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bt import errors
 from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
 from bt.services import WorkService
 from bt.status import Status
-from bt.work import DeclaredJob, RunResult
+from bt.work import Claim, DeclaredJob, RunResult
 
 log = logging.getLogger("bt.runner")
 
 TERMINATED_REASON = "The job process was terminated by SIGTERM from outside the runner."
 
 
-def record(work: WorkService, job: RunningJob) -> Status | None:
-    """Write the end of `job`'s run; its new status, or None when nothing was written."""
+@dataclass(frozen=True)
+class ClaimNext:
+    """Who claims, and what, when a finished job's slot is taken again in the same commit."""
+
+    runner_id: int
+    tasks: Sequence[str]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The job's new status (None when nothing was written) and the next job claimed, if any."""
+
+    status: Status | None
+    next: Claim | None = None
+    tried: bool = False  #: whether a next job was looked for
+
+
+def record(work: WorkService, job: RunningJob, claim_next: ClaimNext | None = None) -> Recorded:
+    """Write the end of `job`'s run (claiming the next job in the same commit if asked)."""
     claim = job.claim
     if job.kill_reason in (ABORTED, ABANDONED):
         log.info("job_%s job=%d exit_code=%s", job.kill_reason, claim.job_id, job.exit_code)
-        return None
+        return Recorded(None)
     result = job.result or {}
     try:
         if job.kill_reason == PREEMPTED and "ok" not in result:
             status = work.requeue(claim, clear_tags=True)
             log.info("job_requeued job=%d (pre-empted)", claim.job_id)
-            return status
+            return Recorded(status)
         if result.get("ok"):
-            return _finish(work, job)
-        return _fail(work, job)
+            return _finish(work, job, claim_next)
+        return Recorded(_fail(work, job))
     except errors.TokenMismatch:
         log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
-        return None
+        return Recorded(None)
 
 
-def _finish(work: WorkService, job: RunningJob) -> Status:
+def _finish(work: WorkService, job: RunningJob, claim_next: ClaimNext | None) -> Recorded:
     result = job.result or {}
     run = RunResult(
         output=result.get("output"),
@@ -47,10 +66,22 @@ def _finish(work: WorkService, job: RunningJob) -> Status:
         children=[_declared(d) for d in result.get("children", ())],
         links=[(int(p), int(c)) for p, c in result.get("links", ())],
     )
-    status = work.finish(job.claim, run, job.final_tags(), clear_stale=_may_be_stale(job))
+    tags, stale = job.final_tags(), _may_be_stale(job)
+    following = None
+    if claim_next is None:
+        status = work.finish(job.claim, run, tags, clear_stale=stale)
+    else:
+        status, following = work.finish_and_claim(
+            job.claim,
+            run,
+            tags,
+            clear_stale=stale,
+            runner_id=claim_next.runner_id,
+            tasks=claim_next.tasks,
+        )
     word = "job_standby" if status is Status.STAND_BY else "job_finished"
     log.info("%s job=%d status=%s", word, job.job_id, status)
-    return status
+    return Recorded(status, following, tried=claim_next is not None)
 
 
 def _fail(work: WorkService, job: RunningJob) -> Status:
