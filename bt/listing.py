@@ -17,7 +17,8 @@ from bt.views import SUMMARY_COLUMNS, JobInfo, info_from_row, job_info, job_info
 
 RUNNABLE = "RUNNABLE"  #: pseudo-status in counts: QUEUED with every parent DONE
 MAX_PAGE = 10_000
-MAX_ID_DIGITS = 10  #: an INTEGER id has at most 10 digits
+MAX_ID = 2**31 - 1  #: the largest INTEGER id
+MAX_ID_DIGITS = len(str(MAX_ID))
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobIn
         return []
     query = select(*SUMMARY_COLUMNS)
     if prefix:
-        start = int(prefix)
-        ranges = [
-            Job.id.between(start * 10**k, (start + 1) * 10**k - 1)
-            for k in range(MAX_ID_DIGITS - len(prefix) + 1)
-        ]
+        start, ranges = int(prefix), []
+        for k in range(MAX_ID_DIGITS - len(prefix) + 1):
+            low, high = start * 10**k, min((start + 1) * 10**k - 1, MAX_ID)
+            if low > MAX_ID:
+                break
+            ranges.append(Job.id.between(low, high))
         query = query.where(or_(*ranges))
     rows = session.execute(query.order_by(Job.id.desc()).limit(max(1, min(limit, MAX_PAGE))))
     return [info_from_row(row) for row in rows]

@@ -33,8 +33,17 @@ def _soft(read: Callable[[], T]) -> T:
 
 
 def _typed(arg_tokens: Mapping[str, Sequence[str]], dest: str) -> str:
+    """The text being completed for `dest`.
+
+    cmd2 4.3 appends it to the very list of values already consumed for `dest`, which then
+    filters out a choice equal to the typed text (TAB after a complete id offers nothing); it is
+    taken back out here.
+    """
     values = arg_tokens.get(dest) or [""]
-    return values[-1]
+    typed = values[-1]
+    if isinstance(values, list) and len(values) > 0:
+        values.pop()
+    return typed
 
 
 class Completers:
@@ -59,11 +68,8 @@ class Completers:
 
     def job_id_choices(self, arg_tokens: Mapping[str, Sequence[str]]) -> cmd2.Choices:
         """Job ids matching what is typed, newest first, with status and name beside them."""
-        typed = ""
-        for dest in ("job_id", "ids", "parent", "child"):
-            if dest in arg_tokens:
-                typed = _typed(arg_tokens, dest)
-        return self._job_id_items(typed)
+        dest = next((d for d in ("child", "parent", "ids", "job_id") if d in arg_tokens), "")
+        return self._job_id_items(_typed(arg_tokens, dest) if dest else "")
 
     def task_choices(self) -> cmd2.Choices:
         """Installed task names with their summaries (broken plugins marked)."""

@@ -51,13 +51,16 @@ wait_parser.add_argument("--interval", type=float, default=1.0, help="seconds be
 
 
 def new_text(old: str, new: str) -> str:
-    """What `new` adds to already-printed `old`, even when the stream was truncated meanwhile."""
+    """What `new` adds to already-printed `old`, even when the stream was truncated meanwhile
+    (the runner keeps the head and tail of long output): printing resumes after the last
+    already-printed text found in `new`."""
     if new.startswith(old):
         return new[len(old) :]
-    tail = old[-OVERLAP:]
-    where = new.rfind(tail) if tail else -1
-    if where >= 0:
-        return new[where + len(tail) :]
+    last_line = old.rstrip("\n").rsplit("\n", 1)[-1][-OVERLAP:]
+    for seen in (old[-OVERLAP:], last_line + "\n" if old.endswith("\n") else last_line):
+        where = new.rfind(seen) if seen.strip() else -1
+        if where >= 0:
+            return new[where + len(seen) :]
     return "\n[... output truncated ...]\n" + new
 
 

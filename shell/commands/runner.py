@@ -28,6 +28,7 @@ from shell.core import CommandError
 
 START_TIMEOUT = 10.0  #: seconds a new runner has to register itself
 RUNNER_PROGRAM = "bt-runner"
+TASKS_WIDTH = 40  #: characters of a runner's task list shown by `runner list`
 
 runner_parser = new_parser("Runner daemons: start one here, list live ones, stop one.")
 runner_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
@@ -99,12 +100,14 @@ def _alive(pid: int) -> bool:
 
 def runners_table(runners: list[LiveRunner]) -> Table:
     """`runner list`."""
-    table = render.plain_table("id", "host", "pid", "slots", "jobs", "heartbeat", "tasks", "state")
+    table = render.plain_table("id", "host", "pid", "slots", "jobs", "heartbeat", "state", "tasks")
+    table.columns[-1].max_width = TASKS_WIDTH
+    table.columns[-1].overflow = "ellipsis"
     for r in runners:
         state = "stopping" if r.stop_requested else "running"
         jobs = " ".join(map(str, r.jobs))
         beat = render.timestamp(r.heartbeat_at)
-        table.add_row(str(r.id), r.host, str(r.pid), str(r.slots), jobs, beat, r.tasks, state)
+        table.add_row(str(r.id), r.host, str(r.pid), str(r.slots), jobs, beat, state, r.tasks)
     return table
 
 
