@@ -1,0 +1,75 @@
+"""Acceptance tests of the installed `brownthrower` program: in a real terminal (pexpect) and
+with piped scripts. Each test gets its own database (SQLite, then PostgreSQL) and its own XDG
+directories, so no history or config of the machine leaks in.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from bt import Brownthrower
+from bt.db import Database
+
+PROGRAM = Path(sys.executable).with_name("brownthrower")
+PROMPT = r"\(brownthrower\):"  # prompt_toolkit draws the trailing space as a cursor move
+FAKE_EDITOR = Path(__file__).parents[1] / "shell" / "fake_editor.py"
+
+
+@pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The program's environment: the test database, private XDG dirs, a real-ish terminal."""
+    if not PROGRAM.exists():
+        pytest.skip(f"{PROGRAM} is not installed (scripts/bootstrap)")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BT_", "XDG_"))}
+    return {
+        **base,
+        "BT_DATABASE_URL": db_url,
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "TERM": "xterm-256color",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "COLUMNS": "160",
+    }
+
+
+@pytest.fixture
+def client(db_url: str) -> Iterator[Brownthrower]:
+    """The core library on the same database, to arrange and check."""
+    app = Brownthrower(Database(db_url))
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def terminal(env: dict[str, str]) -> Iterator[pexpect.spawn]:
+    """`brownthrower` in a pseudo-terminal, at its first prompt."""
+    child = pexpect.spawn(str(PROGRAM), env=env, encoding="utf-8", dimensions=(40, 160), timeout=15)
+    child.expect(PROMPT)
+    yield child
+    if child.isalive():
+        child.terminate(force=True)
+
+
+def piped(
+    env: dict[str, str], script: str, *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`brownthrower ARGS` with `script` on its standard input."""
+    return subprocess.run(
+        [str(PROGRAM), *args],
+        input=script,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )

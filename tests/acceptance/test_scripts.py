@@ -1,0 +1,91 @@
+"""Batch files piped into the shell, commands on the command line, scripts run with @file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bt import Brownthrower, Status
+from tests.acceptance.conftest import piped
+
+PIPELINE = """\
+# a comment line
+job create add2 --input "[1, 2]"
+job create add2 --input "[3, 4]"
+job create add2
+job link 1 3
+job link 2 3
+job submit 1-3
+job list id>=1
+"""
+
+
+def test_a_piped_batch_runs_every_command_without_prompts(
+    env: dict[str, str], client: Brownthrower
+) -> None:
+    done = piped(env, PIPELINE)
+    assert done.returncode == 0, done.stderr
+    assert "(brownthrower)" not in done.stdout and done.stderr == ""
+    assert client.jobs.get(3).parents == (1, 2)
+    assert client.jobs.info(3).status is Status.QUEUED
+
+
+def test_a_failing_command_makes_the_exit_status_non_zero(env: dict[str, str]) -> None:
+    done = piped(env, "job show 99\nstatus\n")
+    assert done.returncode == 1
+    assert done.stderr.strip() == "ERROR: Job 99 does not exist."
+    assert "RUNNABLE" in done.stdout  # the next command still ran
+
+
+def test_a_bad_argument_in_a_pipe_fails_too(env: dict[str, str]) -> None:
+    assert piped(env, "job submit ten\n").returncode == 1
+
+
+def test_stop_on_error_stops_at_the_first_failure(env: dict[str, str]) -> None:
+    done = piped(env, "job show 99\nstatus\n", "--stop-on-error")
+    assert done.returncode == 1 and "RUNNABLE" not in done.stdout
+
+
+def test_stop_on_error_can_be_set_in_the_script(env: dict[str, str]) -> None:
+    done = piped(env, "set stop_on_error true\njob show 99\nstatus\n")
+    assert done.returncode == 1 and "RUNNABLE" not in done.stdout
+
+
+def test_commands_on_the_command_line_run_then_exit(env: dict[str, str]) -> None:
+    done = piped(env, "", "job create noop", "job list --json")
+    assert done.returncode == 0 and '"name": "noop"' in done.stdout
+
+
+def test_command_line_failures_set_the_exit_status(env: dict[str, str]) -> None:
+    assert piped(env, "", "job show 1").returncode == 1
+
+
+def test_a_script_file_with_at(env: dict[str, str], tmp_path: Path, client: Brownthrower) -> None:
+    (tmp_path / "batch.bt").write_text(PIPELINE)
+    done = piped(env, "", f"@{tmp_path / 'batch.bt'}")
+    assert done.returncode == 0, done.stderr
+    assert client.jobs.info(3).status is Status.QUEUED
+
+
+def test_a_script_file_with_a_failure(env: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "batch.bt").write_text("job show 5\nstatus\n")
+    assert piped(env, f"run_script {tmp_path / 'batch.bt'}\n").returncode == 1
+
+
+def test_json_output_is_clean_for_other_programs(env: dict[str, str]) -> None:
+    import json
+
+    piped(env, "job create noop\n")
+    done = piped(env, "job show 1 --json\n")
+    assert json.loads(done.stdout)["name"] == "noop"
+
+
+def test_version(env: dict[str, str]) -> None:
+    done = piped(env, "", "--version")
+    assert done.returncode == 0 and done.stdout.startswith("brownthrower ")
+
+
+def test_an_unreachable_database_is_one_line(env: dict[str, str]) -> None:
+    bad = "postgresql://bt:s3cret@127.0.0.1:1/bt"
+    done = piped({**env, "BT_DATABASE_URL": bad}, "status\n")
+    assert done.returncode == 1 and "s3cret" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "ERROR:" in done.stderr

@@ -1,0 +1,130 @@
+"""A person at a terminal: prompt, TAB completion, the editor, Ctrl-C, quit."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pexpect
+
+from bt import Brownthrower
+from tests.acceptance.conftest import FAKE_EDITOR, PROGRAM, PROMPT
+from tests.factories import job
+
+
+def test_prompt_then_quit_exits_zero(terminal: pexpect.spawn) -> None:
+    terminal.sendline("quit")
+    terminal.expect(pexpect.EOF)
+    terminal.close()
+    assert terminal.exitstatus == 0
+
+
+def test_end_of_input_exits(terminal: pexpect.spawn) -> None:
+    terminal.sendeof()
+    terminal.expect(pexpect.EOF)
+
+
+def test_tab_completes_a_command(terminal: pexpect.spawn) -> None:
+    terminal.send("sta\t")
+    terminal.expect("tus")  # the completed rest of the word
+    terminal.send("\r")
+    terminal.expect("RUNNABLE")
+    terminal.expect(PROMPT)
+
+
+def test_tab_completes_a_task_name(terminal: pexpect.spawn, client: Brownthrower) -> None:
+    terminal.send("job create su\t")
+    terminal.expect("m4")
+    terminal.send("\r")
+    terminal.expect("A new job for task 'sum4' with id 1 has been created")
+    terminal.expect(PROMPT)
+    assert client.jobs.info(1).name == "sum4"
+
+
+def test_tab_completes_a_job_id(terminal: pexpect.spawn, client: Brownthrower) -> None:
+    for _ in range(11):
+        job(client, "noop")
+    terminal.send("job submit 1\t")
+    terminal.expect("11")
+    terminal.expect("STASHED noop")  # the menu shows status and name beside each id
+    terminal.send("1\t")
+    terminal.expect("1 ")
+    terminal.send("\r")
+    terminal.expect("Job 11 has been submitted")
+    terminal.expect(PROMPT)
+
+
+def test_ctrl_c_at_the_prompt_clears_the_line(terminal: pexpect.spawn) -> None:
+    terminal.send("job li")
+    terminal.send("\x03")
+    terminal.expect(PROMPT)
+    terminal.sendline("quit")
+    terminal.expect(pexpect.EOF)
+    terminal.close()
+    assert terminal.exitstatus == 0
+
+
+def test_ctrl_c_stops_a_long_command(terminal: pexpect.spawn, client: Brownthrower) -> None:
+    job_id = job(client, "noop", submit=True)
+    terminal.sendline(f"job wait {job_id}")
+    terminal.expect("jobs 0/1")  # the progress bar
+    terminal.send("\x03")
+    terminal.expect("Interrupted.")
+    terminal.expect(PROMPT)
+
+
+def test_errors_are_one_line_and_the_shell_goes_on(terminal: pexpect.spawn) -> None:
+    terminal.sendline("job show 404")
+    terminal.expect("Job 404 does not exist.")
+    terminal.expect(PROMPT)
+    terminal.sendline("status")
+    terminal.expect("RUNNABLE")
+
+
+def edit_session(
+    env: dict[str, str], tmp_path: Path, steps: list[dict[str, object]]
+) -> pexpect.spawn:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(steps))
+    editor_env = {**env, "EDITOR": f"{sys.executable} {FAKE_EDITOR}", "FAKE_EDITOR_PLAN": str(plan)}
+    child = pexpect.spawn(
+        str(PROGRAM), env=editor_env, encoding="utf-8", dimensions=(40, 160), timeout=15
+    )
+    child.expect(PROMPT)
+    return child
+
+
+def test_edit_with_invalid_yaml_returns_to_the_editor(
+    env: dict[str, str], tmp_path: Path, client: Brownthrower
+) -> None:
+    job_id = job(client, "add2")
+    child = edit_session(env, tmp_path, [{"body": "[1, 2\n"}, {"body": "[1, 2]  # fixed\n"}])
+    child.sendline(f"job edit input {job_id}")
+    child.expect("not valid YAML")
+    child.expect(r"Your choice \[r/u/d\]:")
+    child.sendline("r")
+    child.expect("successfully modified")
+    child.expect(PROMPT)
+    assert client.jobs.get(job_id).input == "[1, 2]  # fixed\n"
+
+
+def test_edit_after_a_concurrent_change_refreshes(
+    env: dict[str, str], tmp_path: Path, client: Brownthrower, db_url: str
+) -> None:
+    job_id = job(client, "add2", input="[1, 2]\n")
+    change = [
+        sys.executable, "-c",
+        "import sys; from bt import Brownthrower; a = Brownthrower.open(sys.argv[1]); "
+        "a.jobs.edit(int(sys.argv[2]), 'input', '[3, 4]\\n'); a.close()",
+        db_url, str(job_id),
+    ]  # fmt: skip
+    steps = [{"run": change, "body": "[5, 6]\n"}, {"append": "# after theirs\n"}]
+    child = edit_session(env, tmp_path, steps)
+    child.sendline(f"job edit input {job_id}")
+    child.expect("concurrent modification")
+    child.expect(r"\[r/d\]:")
+    child.sendline("r")
+    child.expect("successfully modified")
+    child.expect(PROMPT)
+    assert client.jobs.get(job_id).input == "[3, 4]\n# after theirs\n"
