@@ -1,0 +1,124 @@
+"""Runners as real processes: start them, wait for what they do, look at jobs and processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from bt import Brownthrower, Status
+from bt.jobs import JobSpec
+
+TIMEOUT = 60.0  #: seconds any wait may take before the test fails
+
+
+@dataclass
+class Runners:
+    """Starts `bt-runner` processes on the test database, with files under `tmp`."""
+
+    url: str
+    tmp: Path
+    started: list[subprocess.Popen[str]] = field(default_factory=list)
+
+    def command(self, *args: str) -> list[str]:
+        return [
+            sys.executable, "-m", "bt.cli.runner", "-u", self.url,
+            "--log-dir", str(self.logs), "--work-dir", str(self.work), *args,
+        ]  # fmt: skip
+
+    @property
+    def logs(self) -> Path:
+        return self.tmp / "logs"
+
+    @property
+    def work(self) -> Path:
+        return self.tmp / "work"
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a runner to its end (drain mode unless `args` say otherwise)."""
+        done = subprocess.run(
+            self.command(*args), capture_output=True, text=True, timeout=TIMEOUT, check=False
+        )
+        if check:
+            assert done.returncode == 0, done.stderr
+        return done
+
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """Start a runner in the background, its output going to `runner-<n>.log`."""
+        log = self.tmp / f"runner-{len(self.started)}.log"
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                self.command(*args), stdout=output, stderr=subprocess.STDOUT, text=True
+            )
+        self.started.append(process)
+        return process
+
+    def job_file(self, job_id: int, name: str) -> Path:
+        return self.work / str(job_id) / name
+
+    def stop_all(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+            process.communicate(timeout=TIMEOUT)
+
+
+@pytest.fixture
+def runners(db_url: str, tmp_path: Path) -> Iterator[Runners]:
+    started = Runners(db_url, tmp_path)
+    yield started
+    started.stop_all()
+
+
+def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT) -> object:
+    """Poll `condition` until it is truthy; its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def submit(app: Brownthrower, task: str, **spec: object) -> int:
+    """A new QUEUED job of `task`; its id."""
+    return app.jobs.create(JobSpec(task, **spec), submit=True).id  # type: ignore[arg-type]
+
+
+def status(app: Brownthrower, job_id: int) -> Status:
+    return app.jobs.info(job_id).status
+
+
+def tags(app: Brownthrower, job_id: int) -> dict[str, str]:
+    return {tag.name: tag.value for tag in app.tags.list(job_id)}
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` exists and is not a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def read_pids(path: Path) -> list[int]:
+    """The pids a task wrote to `path`, once it exists."""
+    wait_for(path.exists, f"{path}")
+    return [int(pid) for pid in path.read_text().split()]
+
+
+def gone(pids: list[int]) -> bool:
+    return not any(alive(pid) for pid in pids)
+
+
+def kill(process: subprocess.Popen[str], sig: int) -> None:
+    os.kill(process.pid, sig)

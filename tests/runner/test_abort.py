@@ -1,0 +1,42 @@
+"""Abort at any moment: the whole process group dies and the job stays FAILED "aborted"."""
+
+from __future__ import annotations
+
+from bt import Brownthrower, Status
+from tests.runner.conftest import Runners, gone, read_pids, status, submit, tags, wait_for
+
+
+def test_abort_kills_the_job_and_its_grandchildren(app: Brownthrower, runners: Runners) -> None:
+    job = submit(app, "spawner")
+    runner = runners.start()
+    pids = read_pids(runners.job_file(job, "pids"))
+    app.jobs.abort(job)
+    wait_for(lambda: gone(pids), "the job's processes to die")
+    assert runner.wait(timeout=60) == 0
+    assert status(app, job) is Status.FAILED
+    assert tags(app, job)["bt_reason"] == "aborted"
+
+
+def test_a_job_ignoring_sigterm_is_killed_after_the_grace(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "stubborn")
+    runner = runners.start()
+    pids = read_pids(runners.job_file(job, "pid"))
+    app.jobs.abort(job)
+    wait_for(lambda: gone(pids), "SIGKILL")
+    assert runner.wait(timeout=60) == 0
+    assert status(app, job) is Status.FAILED
+
+
+def test_an_aborted_job_is_not_overwritten_by_its_late_result(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "progress")
+    runner = runners.start()
+    wait_for(lambda: status(app, job) is Status.RUNNING, "the job to start")
+    app.jobs.abort(job)
+    runners.job_file(job, "release").touch(exist_ok=True)
+    assert runner.wait(timeout=60) == 0
+    assert status(app, job) is Status.FAILED
+    assert tags(app, job)["bt_reason"] == "aborted"
