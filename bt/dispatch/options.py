@@ -142,8 +142,9 @@ def state_dir(ident: str, override: Path | None = None) -> Path:
 def make_backend(args: argparse.Namespace, ident: str, directory: Path) -> Backend:
     """The backend named by `--backend`, holding the pilots called `bt-pilot-<ident>`."""
     name = f"bt-pilot-{ident}"
+    kill_wait = getattr(args, "kill_wait", 60.0)
     if args.backend == "local":
-        return LocalBackend(directory, name)
+        return LocalBackend(directory, name, kill_wait=kill_wait)
     return SlurmBackend(
         name,
         log_dir=directory / "logs",
@@ -151,6 +152,7 @@ def make_backend(args: argparse.Namespace, ident: str, directory: Path) -> Backe
         partition=getattr(args, "partition", None),
         time_limit=getattr(args, "time_limit", None),
         sbatch_args=getattr(args, "sbatch_arg", []),
+        kill_wait=kill_wait,
     )
 
 

@@ -171,7 +171,7 @@ class Reconciler:
 
 def _note_end(pilot: Pilot, cancelled_by_us: bool, report: PassReport) -> None:
     detail = f" ({pilot.reason})" if pilot.reason else ""
-    if pilot.state in FAILED_STATES or (pilot.state == "CANCELLED" and not cancelled_by_us):
+    if not cancelled_by_us and (pilot.state in FAILED_STATES or pilot.state == "CANCELLED"):
         report.warnings.append(f"pilot {pilot.batch_id} ended {pilot.state}{detail}")
     else:
         report.events.append(f"pilot {pilot.batch_id} ended {pilot.state}{detail}")

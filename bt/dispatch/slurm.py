@@ -5,13 +5,20 @@ up), `squeue --states=all` filtered by the pilot job name and the user lists thi
 pilots (recently ended ones included, for as long as Slurm keeps them), `scancel` stops one, and
 `scontrol show job` explains a failure. The environment, which carries the database URL, is
 exported to the job by `--export=ALL`.
+
+A plain `scancel` sends SIGTERM to every process of the job, the runner's job processes
+included, which would fail the jobs it runs. So a running pilot is cancelled in two steps, like
+the local backend: SIGTERM to the batch shell only (the runner, which hands its jobs back and
+exits), then a plain `scancel` if the pilot is still there `kill_wait` seconds later.
 """
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import re
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +27,7 @@ from bt.dispatch.script import child_environment, render_script
 from bt.errors import ConfigError
 
 TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
+FORMAT = "%i|%T|%r"  #: squeue columns: job id, state, reason
 _SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
 
 
@@ -35,6 +43,7 @@ class SlurmBackend:
         partition: str | None = None,
         time_limit: str | None = None,
         sbatch_args: Sequence[str] = (),
+        kill_wait: float = 60.0,
     ) -> None:
         self.pilot_name = pilot_name
         self.log_dir = log_dir
@@ -42,6 +51,7 @@ class SlurmBackend:
         self.partition = partition
         self.time_limit = time_limit
         self.sbatch_args = list(sbatch_args)
+        self.kill_wait = kill_wait  #: seconds from the runner's SIGTERM to a plain scancel
         self.user = getpass.getuser()
         parts = [f"slurm, partition {partition or '(default)'}"]
         if time_limit:
@@ -50,6 +60,7 @@ class SlurmBackend:
             parts.append("sbatch " + " ".join(self.sbatch_args))
         self.description = ", ".join(parts)
         self._explained: dict[str, str] = {}
+        self._terminating: dict[str, float] = {}  #: batch id -> when the runner got SIGTERM
         self.directives()  # refuse unusable values now, not at the first submission
 
     def directives(self) -> list[str]:
@@ -87,27 +98,35 @@ class SlurmBackend:
 
     def status(self) -> list[Pilot]:
         """This dispatcher's jobs in `squeue` (all states Slurm still remembers)."""
-        out = self._run(
-            [
-                "squeue",
-                "-h",
-                "--states=all",
-                "-u",
-                self.user,
-                "-n",
-                self.pilot_name,
-                "-o",
-                "%i|%T|%r",
-            ]
-        )
-        pilots = [_parse_line(line) for line in out.splitlines() if line.strip()]
+        pilots = self._squeue("-n", self.pilot_name)
+        self._enforce_cancels(pilots)
         return [self._explain(p) if p.state in FAILED_STATES else p for p in pilots]
 
     def cancel(self, batch_id: str) -> None:
-        """`scancel`: SIGTERM to the pilot (SIGKILL after the cluster's KillWait)."""
+        """Stop a pilot: SIGTERM to its runner alone if it runs (`scancel --batch`), else
+        `scancel`; a runner still there after `kill_wait` seconds gets a plain `scancel`."""
         if not batch_id.isdigit():
             raise BatchError(f"Not a Slurm job id: {batch_id!r}")
-        self._run(["scancel", "--verbose", batch_id])
+        found = self._squeue("-j", batch_id)
+        if found and found[0].state == "RUNNING":
+            self._run(["scancel", "--verbose", "--batch", "--signal=TERM", batch_id])
+            self._terminating[batch_id] = time.monotonic()
+        else:
+            self._run(["scancel", "--verbose", batch_id])
+
+    def _squeue(self, *selection: str) -> list[Pilot]:
+        out = self._run(["squeue", "-h", "--states=all", "-u", self.user, *selection, "-o", FORMAT])
+        return [_parse_line(line) for line in out.splitlines() if line.strip()]
+
+    def _enforce_cancels(self, pilots: list[Pilot]) -> None:
+        live = {p.batch_id for p in pilots if p.live}
+        for batch_id, since in list(self._terminating.items()):
+            if batch_id not in live:
+                del self._terminating[batch_id]
+            elif time.monotonic() - since > self.kill_wait:
+                del self._terminating[batch_id]
+                with contextlib.suppress(BatchError):
+                    self._run(["scancel", "--verbose", batch_id])
 
     def _explain(self, pilot: Pilot) -> Pilot:
         """A failed pilot's reason with its exit code, from `scontrol show job` (asked once)."""

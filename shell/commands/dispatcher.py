@@ -12,10 +12,10 @@ import cmd2
 from rich.console import Group
 from rich.text import Text
 
+from bt.config import Settings
 from bt.dispatch import options
 from shell.commands.args import new_parser
 from shell.commands.base import ShellCommands
-from shell.core import CommandError
 from shell.dispatcher_screen import boxes, settings_grid
 
 dispatcher_parser = new_parser("Dispatchers of runner pilots on a batch farm.")
@@ -38,9 +38,7 @@ class DispatcherCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("dispatcher", "status", status_parser, help="jobs and pilots, once")
     def dispatcher_status(self, args: argparse.Namespace) -> None:
-        settings = self._cmd.settings
-        if settings is None:
-            raise CommandError("This shell has no database settings.")
+        settings = self._cmd.settings or Settings(self.bt.db.url, "the shell's database")
         snapshot = options.look_only(args, self.bt, settings).look()
         rows = [row for row in snapshot.settings if row[0] not in ("Pilots", "Runner command")]
         notes = [Text(f"warning: {w}", style="yellow") for w in snapshot.warnings]

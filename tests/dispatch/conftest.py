@@ -7,27 +7,28 @@ fail instead, so CI cannot go green by skipping.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 
-from bt.dispatch.backend import Backend, BatchError
-from bt.dispatch.local import LocalBackend
-from bt.dispatch.slurm import SlurmBackend
+from bt import Brownthrower
+from bt.dispatch.backend import Backend
 from tests.conftest import IN_CI
+from tests.dispatch.helpers import (
+    Dispatchers,
+    backend_of,
+    cancel_everything,
+    make_local,
+    make_slurm,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "slurm-cluster"
-T = TypeVar("T")
 
 
 def slurm_unavailable() -> str | None:
@@ -64,23 +65,6 @@ def slurm_cluster() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def pilot_name() -> str:
-    return f"bt-pilot-test-{uuid.uuid4().hex[:8]}"
-
-
-def make_local(state: Path, name: str | None = None) -> LocalBackend:
-    return LocalBackend(state, name or pilot_name(), kill_wait=2)
-
-
-def make_slurm(state: Path, name: str | None = None, **options: object) -> SlurmBackend:
-    return SlurmBackend(
-        name or pilot_name(),
-        log_dir=state / "logs",
-        work_dir=state,
-        **options,  # type: ignore[arg-type]
-    )
-
-
 @pytest.fixture(params=["local", pytest.param("slurm", marks=pytest.mark.slurm)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     """Each backend in turn (Slurm on the test cluster); its pilots are cancelled afterwards."""
@@ -93,25 +77,20 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     cancel_everything(made)
 
 
-def cancel_everything(backend: Backend, timeout: float = 20.0) -> None:
-    """Cancel every live pilot of `backend` and wait until none is left."""
-    with contextlib.suppress(BatchError):
-        for pilot in backend.status():
-            if pilot.live:
-                with contextlib.suppress(BatchError):
-                    backend.cancel(pilot.batch_id)
-        deadline = time.monotonic() + timeout
-        while any(not p.final for p in backend.status()) and time.monotonic() < deadline:
-            time.sleep(0.2)
+@pytest.fixture(params=["local", pytest.param("slurm", marks=pytest.mark.slurm)])
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each backend's name in turn (starting the test Slurm for `slurm`)."""
+    if request.param == "slurm":
+        request.getfixturevalue("slurm_cluster")
+    return str(request.param)
 
 
-def wait_for(what: Callable[[], T], timeout: float = 30.0, every: float = 0.2) -> T:
-    """Poll `what` until it returns something truthy; fail the test after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = what()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(every)
+@pytest.fixture
+def dispatchers(app: Brownthrower, db_url: str, tmp_path: Path) -> Iterator[Dispatchers]:
+    made = Dispatchers(app, db_url, tmp_path)
+    yield made
+    made.close()
+    for kind in ("local", "slurm"):
+        if kind == "local" or os.environ.get("SLURM_CONF"):
+            leftover = backend_of(db_url, tmp_path, kind)
+            cancel_everything(leftover)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from bt.dispatch.backend import Backend, BatchError, Pilot
-from tests.dispatch.conftest import make_local, make_slurm, wait_for
+from tests.dispatch.helpers import make_local, make_slurm, wait_for
 
+STANDIN = Path(__file__).with_name("standin_runner.py")
 SLEEPER = ["/bin/sh", "-c", 'echo "$BT_DATABASE_URL" > "$0"; exec sleep 300']
 ENV = {"BT_DATABASE_URL": "sqlite:////nowhere/bt.db"}
 
@@ -34,9 +36,28 @@ def test_a_pilot_gets_its_environment(backend: Backend, tmp_path: Path) -> None:
     assert (tmp_path / "env").read_text().strip() == ENV["BT_DATABASE_URL"]
 
 
-def test_a_cancelled_pilot_ends_cancelled(backend: Backend, tmp_path: Path) -> None:
+def test_a_cancelled_pilot_ends(backend: Backend, tmp_path: Path) -> None:
     batch_id = backend.submit([*SLEEPER, str(tmp_path / "env")], ENV)
     wait_for((tmp_path / "env").exists)
+    backend.cancel(batch_id)
+    assert wait_for(lambda: ended(backend, batch_id)).final
+
+
+def test_cancel_signals_the_runner_but_not_its_job_processes(
+    backend: Backend, tmp_path: Path
+) -> None:
+    batch_id = backend.submit([sys.executable, str(STANDIN), str(tmp_path)], ENV)
+    wait_for((tmp_path / "ready").exists)
+    backend.cancel(batch_id)
+    wait_for(lambda: ended(backend, batch_id))
+    assert (tmp_path / "runner-term").exists()
+    assert not (tmp_path / "job-term").exists()
+
+
+@pytest.mark.slurm
+def test_a_pending_pilot_can_be_cancelled(tmp_path: Path, slurm_cluster: Path) -> None:
+    backend = make_slurm(tmp_path, sbatch_args=["--hold"])
+    batch_id = backend.submit(["/bin/true"], ENV)
     backend.cancel(batch_id)
     assert wait_for(lambda: ended(backend, batch_id)).state == "CANCELLED"
 

@@ -12,7 +12,7 @@ import pytest
 from bt.dispatch.backend import Backend
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.reconcile import Policy, Reconciler
-from tests.dispatch.conftest import cancel_everything, make_local, make_slurm, wait_for
+from tests.dispatch.helpers import cancel_everything, make_local, make_slurm, wait_for
 
 WAITER = ["/bin/sh", "-c", "exec sleep 300"]
 ENV = {"BT_DATABASE_URL": "sqlite:////nowhere/bt.db"}
