@@ -54,7 +54,7 @@ def test_the_password_never_reaches_logs_or_jobs(app: Brownthrower, runners: Run
     job = submit(app, "environ")
     done = runners.run("-v")
     assert "s3cret-pw" not in done.stderr + done.stdout
-    assert "s3cret-pw" not in app.jobs.get(job).output
+    assert "s3cret-pw" not in str(app.jobs.get(job).output)
 
 
 def test_profile_keeps_a_sorted_summary_and_the_stats_file(
