@@ -12,6 +12,7 @@ import shlex
 import subprocess
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bt.registry import TaskRegistry
@@ -21,6 +22,34 @@ from shell.core import CommandError
 
 MARKER = "# ---- everything above this line is help and is removed when you save ----"
 DEFAULT_EDITOR = "vi"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One round in the editor: the help header, the text to start from, the stored value."""
+
+    field: str
+    head: str
+    original: str | None  #: the value stored when editing began (sent as `expected`)
+    text: str  #: what the editor starts with below the marker
+
+    @classmethod
+    def of(cls, job: JobDetails, field: str, registry: TaskRegistry) -> Draft:
+        original = getattr(job, field)
+        return cls(field, header(job, field, registry), original, shown(original, field))
+
+    @property
+    def unchanged(self) -> str:
+        """The body that means "no change"."""
+        return shown(self.original, self.field)
+
+    @property
+    def suffix(self) -> str:
+        return ".txt" if self.field == "description" else ".yaml"
+
+    def again(self, text: str) -> Draft:
+        """The next round, starting from `text`."""
+        return replace(self, text=text)
 
 
 def comment(lines: Iterable[str]) -> list[str]:

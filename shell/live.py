@@ -18,6 +18,7 @@ from typing import TextIO
 from rich.console import Console, RenderableType
 from rich.live import Live
 
+LISTEN_TIMEOUT = 5.0  #: seconds to wait for LISTEN before showing the view anyway
 QUIT_KEYS = {"q", "Q", "\x1b"}
 ViewFunction = Callable[[], RenderableType]
 
@@ -45,6 +46,7 @@ def wakeups(url: str | None) -> Iterator[int | None]:
     mailbox = Mailbox()
     listener = Listener(url, mailbox)
     listener.start()
+    listener.ready.wait(LISTEN_TIMEOUT)
     try:
         yield mailbox.read_fd
     finally:

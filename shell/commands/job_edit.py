@@ -14,7 +14,6 @@ import cmd2
 from bt import errors
 from bt.jobs import EditField
 from bt.status import Action, next_status
-from bt.views import JobDetails
 from shell import editor
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands
@@ -29,12 +28,12 @@ edit_parser.add_argument(
 )
 add_job_id(edit_parser)
 
-INVALID_CHOICES = {
+INVALID = {
     "r": "Return to the editor and continue editing",
     "u": "Undo all changes and edit again",
     "d": "Discard all changes and abort",
 }
-CONFLICT_CHOICES = {
+CONFLICT = {
     "r": "Refresh the new values and edit again",
     "d": "Discard all changes and abort",
 }
@@ -51,44 +50,38 @@ class JobEditCommands(ShellCommands):
 
     def edit(self, job_id: int, field: EditField) -> bool:
         """The edit loop; True when a change was stored."""
-        job = self._load(job_id, field)
-        head = editor.header(job, field, self._cmd.registry)
-        original = getattr(job, field)
-        draft = editor.shown(original, field)
+        draft = self._start(job_id, field)
         while True:
-            text = editor.run_editor(
-                head + draft, suffix=".txt" if field == "description" else ".yaml"
+            body = editor.body_of(
+                editor.run_editor(draft.head + draft.text, suffix=draft.suffix), draft.head
             )
-            body = editor.body_of(text, head)
-            if body == editor.shown(original, field):
+            if body == draft.unchanged:
                 self._cmd.warn("No changes were made.")
                 return False
             try:
-                self.bt.jobs.edit(job_id, field, editor.stored(body, field), expected=original)
+                self.bt.jobs.edit(
+                    job_id, field, editor.stored(body, field), expected=draft.original
+                )
             except errors.ChangedMeanwhile:
-                if (
-                    self._ask("This job has received a concurrent modification.", CONFLICT_CHOICES)
-                    == "d"
-                ):
+                if self._ask("This job has received a concurrent modification.", CONFLICT) == "d":
                     return self._discarded()
-                job = self._load(job_id, field)
-                head, original = editor.header(job, field, self._cmd.registry), getattr(job, field)
-                draft = editor.shown(original, field)
+                draft = self._start(job_id, field)
                 continue
             except errors.InvalidValue as exc:
-                answer = self._ask(f"The {field} is not valid: {exc}", INVALID_CHOICES)
+                answer = self._ask(f"The {field} is not valid: {exc}", INVALID)
                 if answer == "d":
                     return self._discarded()
-                draft = body if answer == "r" else editor.shown(original, field)
+                draft = draft.again(body if answer == "r" else draft.unchanged)
                 continue
             self._cmd.ok(f"The {field} of job {job_id} has been successfully modified.")
             return True
 
-    def _load(self, job_id: int, field: EditField) -> JobDetails:
+    def _start(self, job_id: int, field: EditField) -> editor.Draft:
+        """A draft of the job's current value (config and input only while STASHED)."""
         job = self.bt.jobs.get(job_id)
         if field != "description":
             next_status(job_id, job.status, Action.EDIT)
-        return job
+        return editor.Draft.of(job, field, self._cmd.registry)
 
     def _discarded(self) -> bool:
         self._cmd.warn("All changes have been discarded.")

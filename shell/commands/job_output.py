@@ -90,6 +90,17 @@ class JobOutputCommands(ShellCommands):
 
     def _follow(self, job_id: int, names: list[str], interval: float) -> None:
         printed = dict.fromkeys(names, "")
+        try:
+            status = self._stream(job_id, printed, interval)
+        except KeyboardInterrupt:  # Ctrl-C is how a user stops following: not a failure
+            self._cmd.poutput("")
+            status = self.bt.jobs.info(job_id).status
+        self.result(printed)
+        self._cmd.pfeedback(f"Job {job_id} is {status.value}.")
+
+    def _stream(self, job_id: int, printed: dict[str, str], interval: float) -> Status:
+        """Print new output until the job is no longer queued or running; its status."""
+        names = list(printed)
         while True:
             status = self.bt.jobs.info(job_id).status
             tags = {t.name: t.value for t in self.bt.tags.list(job_id) if t.name in names}
@@ -99,10 +110,8 @@ class JobOutputCommands(ShellCommands):
                 if chunk:
                     self._cmd.poutput(chunk, end="")
             if status not in (Status.QUEUED, Status.RUNNING):
-                break
+                return status
             time.sleep(interval)
-        self.result(printed)
-        self._cmd.pfeedback(f"Job {job_id} is {status.value}.")
 
     @cmd2.as_subcommand_to("job", "wait", wait_parser, help="wait until jobs finish")
     def job_wait(self, args: argparse.Namespace) -> None:

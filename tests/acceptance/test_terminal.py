@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,12 @@ import pexpect
 from bt import Brownthrower
 from tests.acceptance.conftest import FAKE_EDITOR, PROGRAM, PROMPT
 from tests.factories import job
+
+
+def words(*parts: str) -> str:
+    """A pattern for words on one line, with colours and cursor moves between them."""
+    gap = r"(?:\s|\x1b\[[0-9;?]*[A-Za-z])*"
+    return gap.join(re.escape(part) for part in parts)
 
 
 def test_prompt_then_quit_exits_zero(terminal: pexpect.spawn) -> None:
@@ -128,3 +135,24 @@ def test_edit_after_a_concurrent_change_refreshes(
     child.expect("successfully modified")
     child.expect(PROMPT)
     assert client.jobs.get(job_id).input == "[3, 4]\n# after theirs\n"
+
+
+def test_job_top_is_live_and_q_returns_to_the_prompt(
+    terminal: pexpect.spawn, client: Brownthrower
+) -> None:
+    job(client, "noop", submit=True)
+    terminal.sendline("job top --interval 0.2")
+    terminal.expect("brownthrower top")
+    terminal.expect(words("RUNNABLE", "1"))
+    terminal.send("q")
+    terminal.expect(PROMPT)
+    terminal.sendline("status")
+    terminal.expect("STASHED")
+
+
+def test_job_watch_ends_with_ctrl_c(terminal: pexpect.spawn, client: Brownthrower) -> None:
+    job_id = job(client, "noop")
+    terminal.sendline(f"job watch {job_id}")
+    terminal.expect(words(str(job_id), "noop", "STASHED"))
+    terminal.send("\x03")
+    terminal.expect(PROMPT)

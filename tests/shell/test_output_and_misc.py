@@ -129,3 +129,18 @@ def test_runner_start_list_and_stop(app: Brownthrower, db_url: str, tmp_path) ->
     while run("runner list").data and time.monotonic() < deadline:
         time.sleep(0.2)
     assert run("runner list").data == []
+
+
+def test_live_views_wake_up_on_postgresql_notifications(app: Brownthrower) -> None:
+    import select
+
+    from shell import live
+
+    with live.wakeups(app.db.url) as fd:
+        if not app.db.is_postgresql:
+            assert fd is None
+            return
+        assert fd is not None
+        job(app, "noop", submit=True)  # new runnable work: NOTIFY bt_work
+        ready, _, _ = select.select([fd], [], [], 10)
+        assert ready == [fd]
