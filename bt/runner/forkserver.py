@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -47,8 +46,9 @@ class ForkServerGone(Exception):
 class ForkServer:
     """The runner's handle on its fork server."""
 
-    def __init__(self, pid: int, sock: socket.socket) -> None:
-        self.pid = pid
+    def __init__(self, process: subprocess.Popen[bytes], sock: socket.socket) -> None:
+        self.process = process
+        self.pid = process.pid
         self._sock = sock
 
     @classmethod
@@ -58,7 +58,7 @@ class ForkServer:
         command = [sys.executable, "-m", "bt.runner.forkserver", str(theirs.fileno()), *tasks]
         process = subprocess.Popen(command, pass_fds=[theirs.fileno()], close_fds=True)
         theirs.close()
-        server = cls(process.pid, ours)
+        server = cls(process, ours)
         ours.settimeout(timeout)
         try:
             ready = ours.recv(MAX_PACKET)
@@ -99,16 +99,11 @@ class ForkServer:
     def stop(self, timeout: float = 3.0) -> None:
         """Close the connection (the server kills remaining jobs and exits) and reap it."""
         self._sock.close()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(self.pid, os.WNOHANG)[0]:
-                    return
-            except ChildProcessError:
-                return
-            time.sleep(0.01)
-        osutil.signal_job(self.pid, signal.SIGKILL, group=False)
-        os.waitpid(self.pid, 0)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class _Server:

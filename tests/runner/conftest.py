@@ -63,6 +63,11 @@ class Runners:
     def job_file(self, job_id: int, name: str) -> Path:
         return self.work / str(job_id) / name
 
+    def release(self, job_id: int) -> None:
+        """Let a `progress` job finish, once its working directory exists."""
+        wait_for(self.job_file(job_id, "").exists, f"job {job_id}'s working directory")
+        self.job_file(job_id, "release").touch(exist_ok=True)
+
     def stop_all(self) -> None:
         for process in self.started:
             if process.poll() is None:

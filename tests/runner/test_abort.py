@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from bt import Brownthrower, Status
 from tests.runner.conftest import Runners, gone, read_pids, status, submit, tags, wait_for
 
@@ -34,9 +36,10 @@ def test_an_aborted_job_is_not_overwritten_by_its_late_result(
 ) -> None:
     job = submit(app, "progress")
     runner = runners.start()
-    wait_for(lambda: status(app, job) is Status.RUNNING, "the job to start")
+    wait_for(runners.job_file(job, "").exists, "the job to start")
     app.jobs.abort(job)
-    runners.job_file(job, "release").touch(exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        runners.job_file(job, "release").touch()
     assert runner.wait(timeout=60) == 0
     assert status(app, job) is Status.FAILED
     assert tags(app, job)["bt_reason"] == "aborted"

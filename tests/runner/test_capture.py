@@ -16,7 +16,7 @@ def test_output_is_visible_in_tags_while_the_job_runs(app: Brownthrower, runners
     assert running["bt_stderr"] == "warning 1\n"
     assert "logged 1" in running["bt_log"]
     assert running["progress"] == "1"
-    runners.job_file(job, "release").touch()
+    runners.release(job)
     assert runner.wait(timeout=60) == 0
     assert tags(app, job)["bt_stdout"] == "step 1\nstep 2\n"
     assert (runners.logs / f"{job}.1.out").read_text() == "step 1\nstep 2\n"

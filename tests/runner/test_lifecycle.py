@@ -51,7 +51,7 @@ def test_a_job_ending_within_the_grace_is_recorded(app: Brownthrower, runners: R
     runner = runners.start("--grace", "30")
     wait_for(lambda: status(app, job) is Status.RUNNING, "the job to start")
     kill(runner, signal.SIGTERM)
-    runners.job_file(job, "release").touch(exist_ok=True)
+    runners.release(job)
     assert runner.wait(timeout=60) == 0
     assert status(app, job) is Status.DONE
 
