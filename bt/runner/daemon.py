@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bt import errors
+from bt import errors, tagnames
 from bt.cli.common import RET_ERROR, RET_OK
 from bt.client import Brownthrower
 from bt.runner.forkserver import EXITED, STARTED, ForkServer
@@ -402,7 +402,7 @@ class Runner:
             return
         tags = job.live_tags()
         if not job.runner_info.get("flushed"):
-            tags["bt_runner"] = job.runner_tag()
+            tags[tagnames.RUNNER] = job.runner_tag()
             job.runner_info["flushed"] = True
         try:
             self.work.put_tags(job.claim, tags)

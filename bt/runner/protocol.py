@@ -31,9 +31,18 @@ class LineReader:
         self._partial = b""
 
     def feed(self, data: bytes) -> list[Message]:
+        """The complete messages in `data` (after what was left over); garbled lines are skipped."""
         lines = (self._partial + data).split(b"\n")
         self._partial = lines.pop()
-        return [json.loads(line) for line in lines if line]
+        messages = []
+        for line in lines:
+            try:
+                message = json.loads(line) if line else None
+            except ValueError:
+                continue
+            if isinstance(message, dict):
+                messages.append(message)
+        return messages
 
 
 @dataclass(frozen=True)

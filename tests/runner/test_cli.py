@@ -77,3 +77,7 @@ def test_the_fork_server_does_not_load_the_database_layer() -> None:
     finally:
         server.stop()
     assert "sqlalchemy" not in maps and "psycopg" not in maps
+
+
+def test_a_garbled_control_line_is_skipped() -> None:
+    assert LineReader().feed(b'{"k": "lo\n{"k": "tag"}\n') == [{"k": "tag"}]
