@@ -22,9 +22,8 @@ PROMPT = r"\(brownthrower\):"  # prompt_toolkit draws the trailing space as a cu
 FAKE_EDITOR = Path(__file__).parents[1] / "shell" / "fake_editor.py"
 
 
-@pytest.fixture
-def env(db_url: str, tmp_path: Path) -> dict[str, str]:
-    """The program's environment: the test database, private XDG dirs, a real-ish terminal."""
+def program_env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """The program's environment: a database, private XDG dirs, a real-ish terminal."""
     if not PROGRAM.exists():
         pytest.skip(f"{PROGRAM} is not installed (scripts/bootstrap)")
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BT_", "XDG_"))}
@@ -42,6 +41,18 @@ def env(db_url: str, tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
+def env(db_url: str, tmp_path: Path) -> dict[str, str]:
+    """For tests that use the database: SQLite, then PostgreSQL."""
+    return program_env(db_url, tmp_path)
+
+
+@pytest.fixture
+def plain_env(tmp_path: Path) -> dict[str, str]:
+    """For tests of the shell alone (nothing reaches the database): SQLite only."""
+    return program_env(f"sqlite:///{tmp_path / 'bt.db'}", tmp_path)
+
+
+@pytest.fixture
 def client(db_url: str) -> Iterator[Brownthrower]:
     """The core library on the same database, to arrange and check."""
     app = Brownthrower(Database(db_url))
@@ -49,14 +60,27 @@ def client(db_url: str) -> Iterator[Brownthrower]:
     app.close()
 
 
-@pytest.fixture
-def terminal(env: dict[str, str]) -> Iterator[pexpect.spawn]:
+def spawn(env: dict[str, str]) -> pexpect.spawn:
     """`brownthrower` in a pseudo-terminal, at its first prompt."""
     child = pexpect.spawn(str(PROGRAM), env=env, encoding="utf-8", dimensions=(40, 160), timeout=15)
     child.expect(PROMPT)
+    return child
+
+
+@pytest.fixture
+def terminal(env: dict[str, str]) -> Iterator[pexpect.spawn]:
+    """The shell at a terminal, on the test database."""
+    child = spawn(env)
     yield child
-    if child.isalive():
-        child.terminate(force=True)
+    child.terminate(force=True)
+
+
+@pytest.fixture
+def plain_terminal(plain_env: dict[str, str]) -> Iterator[pexpect.spawn]:
+    """The shell at a terminal, for what needs no database."""
+    child = spawn(plain_env)
+    yield child
+    child.terminate(force=True)
 
 
 def piped(

@@ -36,8 +36,8 @@ def test_a_failing_command_makes_the_exit_status_non_zero(env: dict[str, str]) -
     assert "RUNNABLE" in done.stdout  # the next command still ran
 
 
-def test_a_bad_argument_in_a_pipe_fails_too(env: dict[str, str]) -> None:
-    assert piped(env, "job submit ten\n").returncode == 1
+def test_a_bad_argument_in_a_pipe_fails_too(plain_env: dict[str, str]) -> None:
+    assert piped(plain_env, "job submit ten\n").returncode == 1
 
 
 def test_stop_on_error_stops_at_the_first_failure(env: dict[str, str]) -> None:
@@ -79,8 +79,8 @@ def test_json_output_is_clean_for_other_programs(env: dict[str, str]) -> None:
     assert json.loads(done.stdout)["name"] == "noop"
 
 
-def test_version(env: dict[str, str]) -> None:
-    done = piped(env, "", "--version")
+def test_version(plain_env: dict[str, str]) -> None:
+    done = piped(plain_env, "", "--version")
     assert done.returncode == 0 and done.stdout.startswith("brownthrower ")
 
 

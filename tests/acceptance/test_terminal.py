@@ -10,7 +10,7 @@ from pathlib import Path
 import pexpect
 
 from bt import Brownthrower
-from tests.acceptance.conftest import FAKE_EDITOR, PROGRAM, PROMPT
+from tests.acceptance.conftest import FAKE_EDITOR, PROMPT, spawn
 from tests.factories import job
 
 
@@ -20,24 +20,24 @@ def words(*parts: str) -> str:
     return gap.join(re.escape(part) for part in parts)
 
 
-def test_prompt_then_quit_exits_zero(terminal: pexpect.spawn) -> None:
-    terminal.sendline("quit")
-    terminal.expect(pexpect.EOF)
-    terminal.close()
-    assert terminal.exitstatus == 0
+def test_prompt_then_quit_exits_zero(plain_terminal: pexpect.spawn) -> None:
+    plain_terminal.sendline("quit")
+    plain_terminal.expect(pexpect.EOF)
+    plain_terminal.close()
+    assert plain_terminal.exitstatus == 0
 
 
-def test_end_of_input_exits(terminal: pexpect.spawn) -> None:
-    terminal.sendeof()
-    terminal.expect(pexpect.EOF)
+def test_end_of_input_exits(plain_terminal: pexpect.spawn) -> None:
+    plain_terminal.sendeof()
+    plain_terminal.expect(pexpect.EOF)
 
 
-def test_tab_completes_a_command(terminal: pexpect.spawn) -> None:
-    terminal.send("sta\t")
-    terminal.expect("tus")  # the completed rest of the word
-    terminal.send("\r")
-    terminal.expect("RUNNABLE")
-    terminal.expect(PROMPT)
+def test_tab_completes_a_command(plain_terminal: pexpect.spawn) -> None:
+    plain_terminal.send("shortc\t")
+    plain_terminal.expect("uts")  # the completed rest of the word
+    plain_terminal.send("\r")
+    plain_terminal.expect("Shortcuts for other commands")
+    plain_terminal.expect(PROMPT)
 
 
 def test_tab_completes_a_task_name(terminal: pexpect.spawn, client: Brownthrower) -> None:
@@ -62,14 +62,14 @@ def test_tab_completes_a_job_id(terminal: pexpect.spawn, client: Brownthrower) -
     terminal.expect(PROMPT)
 
 
-def test_ctrl_c_at_the_prompt_clears_the_line(terminal: pexpect.spawn) -> None:
-    terminal.send("job li")
-    terminal.send("\x03")
-    terminal.expect(PROMPT)
-    terminal.sendline("quit")
-    terminal.expect(pexpect.EOF)
-    terminal.close()
-    assert terminal.exitstatus == 0
+def test_ctrl_c_at_the_prompt_clears_the_line(plain_terminal: pexpect.spawn) -> None:
+    plain_terminal.send("job li")
+    plain_terminal.send("\x03")
+    plain_terminal.expect(PROMPT)
+    plain_terminal.sendline("quit")
+    plain_terminal.expect(pexpect.EOF)
+    plain_terminal.close()
+    assert plain_terminal.exitstatus == 0
 
 
 def test_ctrl_c_stops_a_long_command(terminal: pexpect.spawn, client: Brownthrower) -> None:
@@ -95,11 +95,7 @@ def edit_session(
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps(steps))
     editor_env = {**env, "EDITOR": f"{sys.executable} {FAKE_EDITOR}", "FAKE_EDITOR_PLAN": str(plan)}
-    child = pexpect.spawn(
-        str(PROGRAM), env=editor_env, encoding="utf-8", dimensions=(40, 160), timeout=15
-    )
-    child.expect(PROMPT)
-    return child
+    return spawn(editor_env)
 
 
 def test_edit_with_invalid_yaml_returns_to_the_editor(
