@@ -69,12 +69,7 @@ class Shell(Completers, cmd2.Cmd):
         cmd2_options.setdefault("allow_cli_args", False)
         cmd2_options.setdefault("include_py", False)
         super().__init__(persistent_history_file=history_file, **cmd2_options)
-        self.statement_parser = ShellStatementParser(
-            terminators=self.statement_parser.terminators,
-            multiline_commands=self.statement_parser.multiline_commands,
-            aliases=self.statement_parser.aliases,
-            shortcuts=dict(self.statement_parser.shortcuts),
-        )
+        self.statement_parser = _filter_aware(self.statement_parser)
         self.prompt = PROMPT
         self.settings = settings
         self._client = client
@@ -85,14 +80,17 @@ class Shell(Completers, cmd2.Cmd):
         self.stop_on_error = False
         self.page_size = 50
         self.failures = 0
-        self._command_failed = False
+        self._command_failed = self._interrupted = False
         self.default_error = "{} is not a command; type `help` for the list."
-        self.add_settable(
-            cmd2.Settable(
-                "stop_on_error", bool, "In scripts, stop at the first failing command", self
-            )
-        )
-        self.add_settable(cmd2.Settable("page_size", _positive, "Rows per `job list` page", self))
+        self._add_settables()
+
+    def _add_settables(self) -> None:
+        """Settings a user changes with `set NAME VALUE`."""
+        for name, kind, description in (
+            ("stop_on_error", bool, "In scripts, stop at the first failing command"),
+            ("page_size", _positive, "Rows per `job list` page"),
+        ):
+            self.add_settable(cmd2.Settable(name, kind, description, self))
 
     # -- the core library ------------------------------------------------------------------
 
@@ -179,6 +177,7 @@ class Shell(Completers, cmd2.Cmd):
         except (errors.BrownthrowerError, CommandError) as exc:
             self.fail(str(exc))
         except KeyboardInterrupt:
+            self._interrupted = True
             self.fail("Interrupted.")
         except Exception as exc:  # noqa: BLE001 - the shell must survive any command
             self.fail(f"{type(exc).__name__}: {exc}")
@@ -188,7 +187,7 @@ class Shell(Completers, cmd2.Cmd):
 
     def onecmd_plus_hooks(self, line: str, **kwargs: Any) -> bool:
         """Run a line; in a script, a failure sets the exit status and may stop the script."""
-        self._command_failed = False
+        self._command_failed = self._interrupted = False
         if line.strip() and line != "_eof":
             self.last_result = None
         stop = super().onecmd_plus_hooks(line, **kwargs)
@@ -196,12 +195,21 @@ class Shell(Completers, cmd2.Cmd):
             self.failures += 1
             if self.scripted:
                 self.exit_code = 1
-                stop = stop or self.stop_on_error
+                stop = stop or self.stop_on_error or self._interrupted
         return stop
 
     def default(self, statement: cmd2.Statement) -> bool | None:
         self.perror(self.default_error.format(statement.command), style=None)
         return None
+
+
+def _filter_aware(parser: StatementParser) -> ShellStatementParser:
+    return ShellStatementParser(
+        terminators=parser.terminators,
+        multiline_commands=parser.multiline_commands,
+        aliases=parser.aliases,
+        shortcuts=dict(parser.shortcuts),
+    )
 
 
 def _open(settings: Settings, registry: TaskRegistry) -> Brownthrower:

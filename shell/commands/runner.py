@@ -35,11 +35,15 @@ runner_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required
 start_parser = new_parser(
     "Start a detached bt-runner --loop on this machine, against this shell's database."
 )
-start_parser.add_argument("--slots", "-s", type=int, default=1, help="jobs run at once")
+start_parser.add_argument("--slots", "-s", type=int, default=1, metavar="N", help="jobs at once")
 start_parser.add_argument("--tasks", "-t", nargs="+", metavar="PATTERN", help="task globs")
-start_parser.add_argument("--log-dir", type=Path, help="where job logs and the runner's go")
-start_parser.add_argument("--work-dir", type=Path, help="where jobs run")
-start_parser.add_argument("--lease", type=float, help="seconds of lease (heartbeat x 4)")
+start_parser.add_argument(
+    "--log-dir", type=Path, metavar="DIR", help="job logs and the runner's own output"
+)
+start_parser.add_argument("--work-dir", type=Path, metavar="DIR", help="where jobs run")
+start_parser.add_argument(
+    "--lease", type=float, metavar="SECONDS", help="lease of its jobs (heartbeat every quarter)"
+)
 list_parser = new_parser("List live runners: host, pid, slots, current jobs, last heartbeat.")
 add_json(list_parser)
 stop_parser = new_parser("Ask a runner to stop claiming and exit once its running jobs end.")

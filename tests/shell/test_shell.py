@@ -90,3 +90,14 @@ def test_interactive_failures_keep_exit_status_zero() -> None:
     shell = build_shell(None, scripted=False)
     Driver(shell)("task show nope")
     assert shell.exit_code == 0 and shell.failures == 1
+
+
+def test_ctrl_c_in_a_script_stops_it(tmp_path: Path, monkeypatch) -> None:
+    shell = script_shell(tmp_path, ["task list", "task show sum4"])
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shell.registry, "entries", interrupted)
+    result = Driver(shell)(f"run_script {tmp_path}/batch.bt")
+    assert "Interrupted." in result.err and "Add four numbers" not in result.out
