@@ -101,3 +101,14 @@ def test_ctrl_c_in_a_script_stops_it(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(shell.registry, "entries", interrupted)
     result = Driver(shell)(f"run_script {tmp_path}/batch.bt")
     assert "Interrupted." in result.err and "Add four numbers" not in result.out
+
+
+def test_db_info_and_upgrade_of_an_empty_database(tmp_path: Path) -> None:
+    from bt.config import Settings
+
+    run = Driver(build_shell(Settings(f"sqlite:///{tmp_path}/empty.db", "test"), scripted=True))
+    info = run("db info")
+    assert info.data["schema"] is None and "run `db upgrade`" in info.err
+    upgraded = run("db upgrade")
+    assert "upgraded from nothing to" in upgraded.out
+    assert run("db info").data["counts"]["RUNNABLE"] == 0
