@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bt import filters
 from bt.lifecycle import read_state
 from bt.links import children_of, parents_of
-from bt.models import Dependency, Job
+from bt.models import RUNNABLE_SQL, Dependency, Job
 from bt.status import Status
 from bt.views import SUMMARY_COLUMNS, JobInfo, info_from_row, job_info, job_infos
 
@@ -51,7 +51,8 @@ def list_jobs(
 
 def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobInfo]:
     """Jobs whose id starts with the digits `prefix`, newest first (all jobs for ""), for TAB
-    completion: the prefix becomes id ranges (1, 10-19, 100-199, ...), so only index ranges are read.
+    completion: the prefix becomes id ranges (1, 10-19, 100-199, ...), so only index ranges are
+    read.
     """
     if prefix and not prefix.isdigit():
         return []
@@ -72,7 +73,7 @@ def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, in
     """Jobs per status (every status present, zeros included) plus RUNNABLE."""
     scope = Job.name.in_(tasks) if tasks is not None else None
     by_status = select(Job.status, func.count()).group_by(Job.status)
-    runnable = select(func.count()).where(Job.status == Status.QUEUED, Job.pending_parents == 0)
+    runnable = select(func.count()).select_from(Job).where(text(RUNNABLE_SQL))
     if scope is not None:
         by_status, runnable = by_status.where(scope), runnable.where(scope)
     result = {status.value: 0 for status in Status}

@@ -9,11 +9,12 @@ each other; on SQLite writers are serialized by `BEGIN IMMEDIATE` and the same U
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Select, Update, select, update
+from sqlalchemy import Select, Update, literal_column, select, text, update
 
 from bt.lifecycle import side_effects
-from bt.models import Dependency, Job
+from bt.models import RUNNABLE_SQL, Dependency, Job
 from bt.status import TRANSITIONS, Action, Status
 
 CLAIMED_COLUMNS = (
@@ -31,16 +32,28 @@ def runnable(tasks: Sequence[str]) -> Select[int]:
     """Ids of runnable jobs of `tasks`, best first."""
     return (
         select(Job.id)
-        .where(Job.status == Status.QUEUED, Job.pending_parents == 0, Job.name.in_(tasks))
+        .where(text(RUNNABLE_SQL), Job.name.in_(tasks))
         .order_by(Job.priority.desc(), Job.id)
+    )
+
+
+def runnable_sqlite(tasks: Sequence[str]) -> Select[Any]:
+    """`runnable` forcing SQLite onto the partial index: without fresh statistics its planner
+    prefers `ix_job_status_id` and sorts every QUEUED job, blocked ones included."""
+    return (
+        select(literal_column("id"))
+        .select_from(text("job INDEXED BY ix_job_runnable"))
+        .where(text(RUNNABLE_SQL), literal_column("name").in_(tasks))
+        .order_by(text("priority DESC, id"))
     )
 
 
 def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: bool) -> Update:
     """Atomically move the best runnable job to RUNNING under `token`."""
-    best = runnable(tasks).limit(1)
     if is_postgresql:
-        best = best.with_for_update(skip_locked=True)
+        best = runnable(tasks).limit(1).with_for_update(skip_locked=True)
+    else:
+        best = runnable_sqlite(tasks).limit(1)
     return (
         update(Job)
         .where(Job.id == best.scalar_subquery(), Job.status == Status.QUEUED)

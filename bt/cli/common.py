@@ -23,13 +23,16 @@ LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """-u/--database-url, -v/--verbose and --version."""
     parser.add_argument(
-        "-u", "--database-url", metavar="URL",
+        "-u",
+        "--database-url",
+        metavar="URL",
         help="database URL (default: $BT_DATABASE_URL, the config file, or a SQLite file in "
-             "the user's data directory); prefer the environment or a 0600 config file for "
-             "URLs with a password, as command lines are visible to every user",
+        "the user's data directory); prefer the environment or a 0600 config file for "
+        "URLs with a password, as command lines are visible to every user",
     )
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv also logs SQL)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv also logs SQL)"
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
