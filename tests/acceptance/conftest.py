@@ -19,6 +19,7 @@ from bt.db import Database
 
 PROGRAM = Path(sys.executable).with_name("brownthrower")
 PROMPT = r"\(brownthrower\):"  # prompt_toolkit draws the trailing space as a cursor move
+STARTUP_TIMEOUT = 60  #: seconds to the first prompt on a busy machine
 FAKE_EDITOR = Path(__file__).parents[1] / "shell" / "fake_editor.py"
 
 
@@ -63,7 +64,7 @@ def client(db_url: str) -> Iterator[Brownthrower]:
 def spawn(env: dict[str, str]) -> pexpect.spawn:
     """`brownthrower` in a pseudo-terminal, at its first prompt."""
     child = pexpect.spawn(str(PROGRAM), env=env, encoding="utf-8", dimensions=(40, 160), timeout=15)
-    child.expect(PROMPT)
+    child.expect(PROMPT, timeout=STARTUP_TIMEOUT)
     return child
 
 
