@@ -54,6 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    options.check(args)
     settings = settings_from(args)
     with Brownthrower.open(settings=settings) as app:
         dispatcher = options.build(args, app, settings)

@@ -21,7 +21,12 @@ from bt.dispatch.backend import Backend
 from bt.dispatch.dispatcher import Dispatcher
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.reconcile import Policy
-from bt.dispatch.script import default_runner, pilot_environment, runner_command
+from bt.dispatch.script import (
+    check_runner_args,
+    default_runner,
+    pilot_environment,
+    runner_command,
+)
 from bt.dispatch.slurm import SlurmBackend
 from bt.errors import ConfigError
 
@@ -110,6 +115,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="slurm: one more sbatch option, e.g. --sbatch-arg=--mem=2G",
     )
     parser.add_argument(
+        "--kill-wait",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds a cancelled pilot's runner gets to hand its jobs back before the pilot "
+        "is killed; keep it above the runner's --grace (default: %(default)s)",
+    )
+    parser.add_argument(
         "--interval",
         type=float,
         default=5.0,
@@ -123,6 +136,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="cancel every pilot of this dispatcher when it stops",
     )
+
+
+def check(args: argparse.Namespace) -> None:
+    """Refuse bad options with one clear error before anything is opened or written."""
+    dispatcher_id(args.name, "sqlite://")
+    check_runner_args(_split(args.runner_args))
+    if args.backend == "slurm":
+        make_backend(args, "check", Path("."))
 
 
 def dispatcher_id(name: str, database_url: str) -> str:
@@ -142,7 +163,7 @@ def state_dir(ident: str, override: Path | None = None) -> Path:
 def make_backend(args: argparse.Namespace, ident: str, directory: Path) -> Backend:
     """The backend named by `--backend`, holding the pilots called `bt-pilot-<ident>`."""
     name = f"bt-pilot-{ident}"
-    kill_wait = getattr(args, "kill_wait", 60.0)
+    kill_wait = float(getattr(args, "kill_wait", 60.0))
     if args.backend == "local":
         return LocalBackend(directory, name, kill_wait=kill_wait)
     return SlurmBackend(

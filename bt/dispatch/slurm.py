@@ -28,6 +28,7 @@ from bt.errors import ConfigError
 
 TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
 FORMAT = "%i|%T|%r"  #: squeue columns: job id, state, reason
+ENDED_ALREADY = "already completing or completed"
 _SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
 
 
@@ -108,11 +109,15 @@ class SlurmBackend:
         if not batch_id.isdigit():
             raise BatchError(f"Not a Slurm job id: {batch_id!r}")
         found = self._squeue("-j", batch_id)
-        if found and found[0].state == "RUNNING":
-            self._run(["scancel", "--verbose", "--batch", "--signal=TERM", batch_id])
-            self._terminating[batch_id] = time.monotonic()
-        else:
-            self._run(["scancel", "--verbose", batch_id])
+        try:
+            if found and found[0].state == "RUNNING":
+                self._run(["scancel", "--verbose", "--batch", "--signal=TERM", batch_id])
+                self._terminating[batch_id] = time.monotonic()
+            else:
+                self._run(["scancel", "--verbose", batch_id])
+        except BatchError as exc:
+            if ENDED_ALREADY not in str(exc):  # it ended meanwhile: what cancel wanted
+                raise
 
     def _squeue(self, *selection: str) -> list[Pilot]:
         out = self._run(["squeue", "-h", "--states=all", "-u", self.user, *selection, "-o", FORMAT])

@@ -34,7 +34,7 @@ def argv(state: Path, backend: str, *more: str) -> list[str]:
     """Dispatcher arguments shared by every test (state dir, name, backend, runner args)."""
     return [
         "--state-dir", str(state), "--name", NAME, "--backend", backend,
-        f"--runner-args={RUNNER_ARGS}", *more,
+        f"--runner-args={RUNNER_ARGS}", "--kill-wait", "5", *more,
     ]  # fmt: skip
 
 
@@ -108,16 +108,32 @@ def cancel_everything(backend: Backend, timeout: float = 20.0) -> None:
             time.sleep(0.2)
 
 
-def wait_for(what: Callable[[], T], timeout: float = 30.0, every: float = 0.2) -> T:
-    """Poll `what` until it returns something truthy; fail the test after `timeout` seconds."""
+def wait_for(
+    what: Callable[[], T],
+    timeout: float = 30.0,
+    every: float = 0.2,
+    process: subprocess.Popen[str] | None = None,
+) -> T:
+    """Poll `what` until it returns something truthy; fail the test after `timeout` seconds
+    (with the output of `process`, a dispatcher being waited on, if given)."""
     deadline = time.monotonic() + timeout
     while True:
         value = what()
         if value:
             return value
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"the dispatcher exited {process.returncode}: {_output(process)}")
         if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+            output = _output(process) if process is not None else ""
+            pytest.fail(f"timed out after {timeout} s waiting for {what} {output}")
         time.sleep(every)
+
+
+def _output(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.kill()
+    out, err = process.communicate(timeout=30)
+    return out + err
 
 
 class Dispatchers:

@@ -1,0 +1,74 @@
+"""The dispatcher's screen, rendered from snapshots, and the shell's `dispatcher status`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from pathlib import Path
+
+from rich.console import Console, RenderableType
+
+from bt import Brownthrower
+from bt.dispatch import PassReport, Pilot, Snapshot
+from shell.app import build_shell, command_sets
+from shell.commands.dispatcher import DispatcherCommands
+from shell.dispatcher_screen import screen
+from tests.dispatch.helpers import Dispatchers, drive, running
+
+SETTINGS = [("Runner command", "bt-runner --loop"), ("Eligible tasks", "sum4 add2")]
+COUNTS = {"DONE": 13135, "FAILED": 2327, "QUEUED": 1, "RUNNABLE": 0, "RUNNING": 29, "STAND-BY": 2}
+PILOTS = [Pilot("1", "RUNNING"), Pilot("2", "RUNNING"), Pilot("3", "PENDING")]
+
+
+def text(renderable: RenderableType) -> str:
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(renderable)
+    return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def snapshot(counts: dict[str, int] | None = COUNTS, warnings: list[str] | None = None) -> Snapshot:
+    report = PassReport(pilots=PILOTS, desired=3, warnings=warnings or [])
+    return Snapshot(SETTINGS, counts, report, dt.datetime(2024, 1, 1, tzinfo=dt.UTC))
+
+
+def test_the_screen_shows_the_settings_over_the_two_boxes() -> None:
+    shown = text(screen(snapshot(), "Brownthrower dispatcher static")).splitlines()
+    assert shown[0].strip() == "Brownthrower dispatcher static"
+    assert shown[1].startswith("Runner command:") and "bt-runner --loop" in shown[1]
+    assert "BT status" in shown[3] and "batch status" in shown[3]
+
+
+def test_the_bt_status_box_counts_the_six_statuses_in_order() -> None:
+    shown = text(screen(snapshot(), "t"))
+    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:10]]
+    assert rows == [[s, str(COUNTS[s])] for s in COUNTS]
+
+
+def test_the_batch_status_box_counts_pilots_per_state() -> None:
+    shown = text(screen(snapshot(), "t")).splitlines()
+    assert shown[4].split("│")[3].split() == ["PENDING", "1"]
+    assert shown[5].split("│")[3].split() == ["RUNNING", "2"]
+
+
+def test_counts_the_database_could_not_give_show_as_unavailable() -> None:
+    assert "unavailable" in text(screen(snapshot(counts=None), "t"))
+
+
+def test_warnings_show_under_the_boxes() -> None:
+    shown = text(screen(snapshot(warnings=["cannot submit a pilot: sbatch failed"]), "t"))
+    assert "warning: cannot submit a pilot: sbatch failed" in shown
+
+
+def test_the_shell_prints_the_dispatchers_boxes_once(
+    dispatchers: Dispatchers, app: Brownthrower, tmp_path: Path
+) -> None:
+    drive(dispatchers.build("local", "--pilots", "1"), lambda s: running(s) == 1)
+    shell = build_shell(None, client=app, scripted=True, auto_suggest=False)
+    if not any(isinstance(s, DispatcherCommands) for s in command_sets()):
+        shell.register_command_set(DispatcherCommands())
+    shell.stdout = io.StringIO()
+    shell.onecmd_plus_hooks(f"dispatcher status --name t --state-dir {tmp_path}")
+    shown = shell.stdout.getvalue()
+    assert "BT status" in shown and "batch status" in shown
+    batch_rows = [line.split("│")[3].split() for line in shown.splitlines() if line.count("│") == 4]
+    assert ["RUNNING", "1"] in batch_rows
