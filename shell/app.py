@@ -23,6 +23,7 @@ from bt import __version__, errors
 from bt.cli.common import add_common_arguments, settings_from, setup_logging
 from bt.config import APP_NAME, Settings
 from shell.commands.db import DbCommands
+from shell.commands.dispatcher import DispatcherCommands
 from shell.commands.job import JobCommands
 from shell.commands.job_control import JobControlCommands
 from shell.commands.job_edit import JobEditCommands
@@ -48,6 +49,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
         JobLiveCommands(),
         TaskCommands(),
         RunnerCommands(),
+        DispatcherCommands(),
         StatusCommands(),
         DbCommands(),
     ]
