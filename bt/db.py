@@ -42,11 +42,16 @@ class Database:
         self.masked_url = mask_url(url)
         self.dialect = make_url(url).get_backend_name()
         self.engine = _create_engine(url, echo=echo)
-        self._write_engine = (
-            self.engine.execution_options(bt_write=True) if self.is_sqlite else self.engine
-        )
-        self._reader = sessionmaker(self.engine, expire_on_commit=False)
-        self._writer = sessionmaker(self._write_engine, expire_on_commit=False)
+        write_engine: Engine = self.engine
+        if self.is_sqlite:
+            self._read_engine = self.engine
+            write_engine = self.engine.execution_options(bt_write=True)
+        else:
+            # Reads cannot be replayed, so their pool checks connections before use; writes skip
+            # that round trip and are retried once if their connection turns out dead.
+            self._read_engine = _create_engine(url, echo=echo, pre_ping=True)
+        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._writer = sessionmaker(write_engine, expire_on_commit=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -59,6 +64,7 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (call after fork, and when done)."""
         self.engine.dispose()
+        self._read_engine.dispose()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -74,8 +80,8 @@ class Database:
         for attempt in range(1, attempts + 1):
             try:
                 return self._write_once(operation)
-            except errors.ConflictError as exc:
-                if attempt == attempts or isinstance(exc, errors.ChangedMeanwhile):
+            except (errors.ConflictError, errors.Disconnected) as exc:
+                if not _worth_retrying(exc, attempt, attempts):
                     raise
                 delay = random.uniform(0, BACKOFF_BASE * 2**attempt)
                 log.debug("write conflict, retry %d in %.3fs", attempt, delay)
@@ -96,7 +102,15 @@ class Database:
                 session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
 
-def _create_engine(url: str, *, echo: bool) -> Engine:
+def _worth_retrying(exc: errors.StoreError, attempt: int, attempts: int) -> bool:
+    """Conflicts are retried up to `attempts` times, a lost connection once, an edit conflict
+    never (the user must see the other client's change first)."""
+    if attempt == attempts or isinstance(exc, errors.ChangedMeanwhile):
+        return False
+    return not (isinstance(exc, errors.Disconnected) and attempt > 1)
+
+
+def _create_engine(url: str, *, echo: bool, pre_ping: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -106,7 +120,7 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=2, max_overflow=4)
+    return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_size=2, max_overflow=4)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -145,7 +159,7 @@ def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
     if isinstance(exc, IntegrityError):
         return errors.StoreError(f"The database refused the change: {detail}")
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_disconnect(exc)):
-        return errors.DatabaseUnavailable(f"Lost the connection to {where}: {detail}")
+        return errors.Disconnected(f"Lost the connection to {where}: {detail}")
     if isinstance(exc, OperationalError):
         return errors.DatabaseUnavailable(f"Cannot use the database {where}: {detail}")
     return errors.StoreError(f"Database error on {where}: {detail}")

@@ -31,6 +31,10 @@ class DatabaseUnavailable(StoreError):
     """The database cannot be reached; check the URL and that the server is running."""
 
 
+class Disconnected(DatabaseUnavailable):
+    """The connection to the database was lost; a write is retried once on a new connection."""
+
+
 class ConflictError(StoreError):
     """Another client kept changing the same jobs; the operation was retried and then given up."""
 

@@ -9,13 +9,12 @@ DONE, to its children's count of pending parents.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Exists, Table, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, tagnames
-from bt.db import affected
 from bt.models import Dependency, Job, Tag
 from bt.sqltypes import db_now
 from bt.status import Action, Status, SubjobCounts, bucket_deltas, derivation, next_status
@@ -24,6 +23,9 @@ WORK_CHANNEL = "bt_work"  #: NOTIFY channel: new runnable work may exist
 ABORT_CHANNEL = "bt_abort"  #: NOTIFY channel: payload is the id of a job aborted while RUNNING
 
 NOT_DERIVED = frozenset({Status.RUNNING, Status.DONE, Status.STASHED})
+#: The job table itself: hot-path updates go through SQLAlchemy Core, not the ORM (3x cheaper).
+JOB = cast(Table, Job.__table__)
+DEP = cast(Table, Dependency.__table__)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ def side_effects(action: Action) -> dict[str, Any]:
             "ts_started": db_now(),
             "ts_ended": None,
             "output": None,
-            "attempts": Job.attempts + 1,
+            "attempts": JOB.c.attempts + 1,
         },
         Action.FINISH: {"ts_ended": db_now(), **cleared},
         Action.FAIL: {"ts_ended": db_now(), **cleared},
@@ -88,23 +90,31 @@ def apply(
     in the state the caller saw (aborted, recovered or removed meanwhile).
     """
     new = next_status(job.id, job.status, action)
-    stmt = update(Job).where(Job.id == job.id, Job.status == job.status)
+    stmt = update(JOB).where(JOB.c.id == job.id, JOB.c.status == job.status)
     if token is not None:
-        stmt = stmt.where(Job.token == token)
+        stmt = stmt.where(JOB.c.token == token)
     stmt = stmt.values(status=new, **side_effects(action), **(values or {}))
-    if affected(session.execute(stmt.execution_options(synchronize_session=False))) != 1:
+    row = session.execute(stmt.returning(has_children(JOB.c.id))).one_or_none()
+    if row is None:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
-    after_transition(session, job, new)
+    after_transition(session, job, new, children=bool(row[0]))
     return new
 
 
-def after_transition(session: Session, job: JobState, new: Status) -> None:
-    """Propagate a status change that was just written."""
+def has_children(job_id: Any) -> Exists:
+    """Whether the job `job_id` (a column or a value) has dependent children."""
+    return exists().where(DEP.c.parent_id == job_id)
+
+
+def after_transition(
+    session: Session, job: JobState, new: Status, *, children: bool = True
+) -> None:
+    """Propagate a status change that was just written (`children`: whether it may have any)."""
     if new == job.status:
         return
     if job.super_id is not None:
         adjust_superjob(session, job.super_id, bucket_deltas(job.status, new))
-    if new is Status.DONE:
+    if new is Status.DONE and children:
         release_children(session, job.id)
     if new is Status.QUEUED:
         notify_later(session, WORK_CHANNEL, "")
@@ -115,16 +125,16 @@ def adjust_superjob(session: Session, super_id: int, delta: SubjobCounts) -> Non
     if delta == SubjobCounts():
         return
     stmt = (
-        update(Job)
-        .where(Job.id == super_id)
+        update(JOB)
+        .where(JOB.c.id == super_id)
         .values(
-            sub_total=Job.sub_total + delta.total,
-            sub_done=Job.sub_done + delta.done,
-            sub_failed=Job.sub_failed + delta.failed,
+            sub_total=JOB.c.sub_total + delta.total,
+            sub_done=JOB.c.sub_done + delta.done,
+            sub_failed=JOB.c.sub_failed + delta.failed,
         )
-        .returning(Job.status, Job.super_id, Job.sub_total, Job.sub_done, Job.sub_failed)
+        .returning(JOB.c.status, JOB.c.super_id, JOB.c.sub_total, JOB.c.sub_done, JOB.c.sub_failed)
     )
-    row = session.execute(stmt.execution_options(synchronize_session=False)).one()
+    row = session.execute(stmt).one()
     rederive(
         session,
         JobState(super_id, row.status, row.super_id),
@@ -151,14 +161,14 @@ def read_counts(session: Session, job_id: int) -> SubjobCounts:
 
 def release_children(session: Session, parent_id: int) -> None:
     """A parent became DONE: each child has one pending parent less (and may become runnable)."""
-    children = select(Dependency.child_id).where(Dependency.parent_id == parent_id)
+    children = select(DEP.c.child_id).where(DEP.c.parent_id == parent_id)
     stmt = (
-        update(Job)
-        .where(Job.id.in_(children))
-        .values(pending_parents=Job.pending_parents - 1)
-        .returning(Job.status, Job.pending_parents)
+        update(JOB)
+        .where(JOB.c.id.in_(children))
+        .values(pending_parents=JOB.c.pending_parents - 1)
+        .returning(JOB.c.status, JOB.c.pending_parents)
     )
-    rows = session.execute(stmt.execution_options(synchronize_session=False)).all()
+    rows = session.execute(stmt).all()
     if any(r.status is Status.QUEUED and r.pending_parents == 0 for r in rows):
         notify_later(session, WORK_CHANNEL, "")
 

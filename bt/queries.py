@@ -11,29 +11,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, Update, literal_column, select, text, update
+from sqlalchemy import Select, Update, exists, literal_column, select, text, update
 
-from bt.lifecycle import side_effects
-from bt.models import RUNNABLE_SQL, Dependency, Job
+from bt.lifecycle import DEP, JOB, side_effects
+from bt.models import RUNNABLE_SQL
 from bt.status import TRANSITIONS, Action, Status
 
 CLAIMED_COLUMNS = (
-    Job.id,
-    Job.name,
-    Job.super_id,
-    Job.attempts,
-    Job.sub_total,
-    Job.config,
-    Job.input,
+    JOB.c.id,
+    JOB.c.name,
+    JOB.c.super_id,
+    JOB.c.attempts,
+    JOB.c.sub_total,
+    JOB.c.config,
+    JOB.c.input,
+    exists().where(DEP.c.child_id == JOB.c.id).label("has_parents"),
 )
 
 
 def runnable(tasks: Sequence[str]) -> Select[int]:
     """Ids of runnable jobs of `tasks`, best first."""
     return (
-        select(Job.id)
-        .where(text(RUNNABLE_SQL), Job.name.in_(tasks))
-        .order_by(Job.priority.desc(), Job.id)
+        select(JOB.c.id)
+        .where(text(RUNNABLE_SQL), JOB.c.name.in_(tasks))
+        .order_by(JOB.c.priority.desc(), JOB.c.id)
     )
 
 
@@ -55,8 +56,8 @@ def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: 
     else:
         best = runnable_sqlite(tasks).limit(1)
     return (
-        update(Job)
-        .where(Job.id == best.scalar_subquery(), Job.status == Status.QUEUED)
+        update(JOB)
+        .where(JOB.c.id == best.scalar_subquery(), JOB.c.status == Status.QUEUED)
         .values(
             status=TRANSITIONS[Action.CLAIM][Status.QUEUED],
             token=token,
@@ -67,28 +68,30 @@ def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: 
     )
 
 
-def claimed_row(
-    job_id: int,
-) -> Select[int, str, int | None, int, int, str | None, str | None]:
-    return select(*CLAIMED_COLUMNS).where(Job.id == job_id)
+def claimed_row(job_id: int) -> Select[Any]:
+    return select(*CLAIMED_COLUMNS).where(JOB.c.id == job_id)
 
 
 def parent_outputs(job_id: int) -> Select[int, str, str | None]:
     return (
-        select(Job.id, Job.name, Job.output)
-        .join(Dependency, Dependency.parent_id == Job.id)
-        .where(Dependency.child_id == job_id)
-        .order_by(Job.id)
+        select(JOB.c.id, JOB.c.name, JOB.c.output)
+        .join(DEP, DEP.c.parent_id == JOB.c.id)
+        .where(DEP.c.child_id == job_id)
+        .order_by(JOB.c.id)
     )
 
 
 def subjob_outputs(job_id: int) -> Select[int, str, str | None]:
-    return select(Job.id, Job.name, Job.output).where(Job.super_id == job_id).order_by(Job.id)
+    return (
+        select(JOB.c.id, JOB.c.name, JOB.c.output)
+        .where(JOB.c.super_id == job_id)
+        .order_by(JOB.c.id)
+    )
 
 
 def held_tokens(job_ids: Sequence[int]) -> Select[int, str | None]:
     """The current claim token of each of `job_ids` (the runner's abort poll)."""
-    return select(Job.id, Job.token).where(Job.id.in_(job_ids))
+    return select(JOB.c.id, JOB.c.token).where(JOB.c.id.in_(job_ids))
 
 
 def orphaned_jobs(
@@ -96,8 +99,8 @@ def orphaned_jobs(
 ) -> Select[int, int | None, str | None, int, int]:
     """RUNNING jobs whose runner's lease expired, or whose runner row is gone."""
     return (
-        select(Job.id, Job.super_id, Job.token, Job.attempts, Job.max_attempts)
-        .where(Job.status == Status.RUNNING)
-        .where(Job.runner_id.in_(lost_runners) | Job.runner_id.is_(None))
+        select(JOB.c.id, JOB.c.super_id, JOB.c.token, JOB.c.attempts, JOB.c.max_attempts)
+        .where(JOB.c.status == Status.RUNNING)
+        .where(JOB.c.runner_id.in_(lost_runners) | JOB.c.runner_id.is_(None))
         .with_for_update(skip_locked=True)
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Mapping
+from typing import cast
+
+from sqlalchemy import Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -12,6 +15,8 @@ from bt.db import affected
 from bt.lifecycle import read_state
 from bt.models import TAG_NAME_LENGTH, Tag
 from bt.views import TagInfo
+
+TAG = cast(Table, Tag.__table__)
 
 
 def check_tag_name(name: str, *, system: bool = False) -> None:
@@ -25,14 +30,24 @@ def check_tag_name(name: str, *, system: bool = False) -> None:
 
 def put_tag(session: Session, job_id: int, name: str, value: str, *, system: bool = False) -> None:
     """Set tag `name` of a job to `value`, replacing any previous value (one statement)."""
-    check_tag_name(name, system=system)
-    yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(Tag).values(job_id=job_id, name=name, value=value)
-    session.execute(
-        stmt.on_conflict_do_update(index_elements=["job_id", "name"], set_={"value": value})
+    put_tags(session, job_id, {name: value}, system=system)
+
+
+def put_tags(
+    session: Session, job_id: int, tags: Mapping[str, str], *, system: bool = False
+) -> None:
+    """Set several tags of a job at once, replacing previous values (one statement)."""
+    if not tags:
+        return
+    for name, value in tags.items():
+        check_tag_name(name, system=system)
+        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(TAG).values([{"job_id": job_id, "name": n, "value": v} for n, v in tags.items()])
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["job_id", "name"], set_={"value": stmt.excluded.value}
     )
+    session.execute(upsert)
 
 
 def set_tag(session: Session, job_id: int, name: str, value: str) -> None:

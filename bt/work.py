@@ -10,23 +10,21 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from bt import errors, queries, tagnames, yamlio
+from bt import errors, queries, tagnames
 from bt.bulk import NodeSpec, create_graph
 from bt.control import submit
 from bt.db import affected
 from bt.jobs import JobSpec
-from bt.lifecycle import JobState, after_transition, apply, read_state
+from bt.lifecycle import JOB, JobState, after_transition, apply, read_state
 from bt.models import Job, Runner, Tag
 from bt.sqltypes import db_now
 from bt.status import Action, Status
-from bt.tags import check_tag_name, put_tag
+from bt.tags import put_tag, put_tags
 
 LOST_REASON = "runner lost"
 
@@ -210,7 +208,9 @@ def _load_claim(session: Session, row: Any, token: str) -> Claim:
         epilog,
         row.config,
         row.input,
-        parents=[(i, n, o) for i, n, o in session.execute(queries.parent_outputs(row.id))],
+        parents=[(i, n, o) for i, n, o in session.execute(queries.parent_outputs(row.id))]
+        if row.has_parents
+        else (),
         subjobs=[(i, n, o) for i, n, o in session.execute(queries.subjob_outputs(row.id))]
         if epilog
         else (),
@@ -295,7 +295,7 @@ def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Stat
         claim.state,
         Action.REQUEUE,
         token=claim.token,
-        values={"attempts": Job.attempts - 1},
+        values={"attempts": JOB.c.attempts - 1},
     )
     if clear_tags:
         _put_run_tags(session, claim.job_id, {}, clear_stale=True)
@@ -328,20 +328,7 @@ def _put_run_tags(
     if clear_stale:
         stale = [name for name in tagnames.RUN_TAGS if name not in tags]
         session.execute(delete(Tag).where(Tag.job_id == job_id, Tag.name.in_(stale)))
-    if not tags:
-        return
-    for name, value in tags.items():
-        check_tag_name(name, system=True)
-        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
-    is_pg = session.get_bind().dialect.name == "postgresql"
-    stmt = (pg_insert if is_pg else sqlite_insert)(cast(Table, Tag.__table__)).values(
-        [{"job_id": job_id, "name": name, "value": value} for name, value in tags.items()]
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["job_id", "name"], set_={"value": stmt.excluded.value}
-        )
-    )
+    put_tags(session, job_id, tags, system=True)
 
 
 def recover_lost(session: Session) -> list[tuple[int, Status]]:

@@ -62,3 +62,35 @@ def test_writes_are_retried_on_transient_conflicts(app: Brownthrower) -> None:
         return "ok"
 
     assert (app.db.write(flaky), len(calls)) == ("ok", 3)
+
+
+def test_a_write_whose_connection_died_is_retried_once(app: Brownthrower) -> None:
+    calls: list[int] = []
+
+    def once_disconnected(session: object) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise errors.Disconnected("simulated lost connection")
+        return "ok"
+
+    assert (app.db.write(once_disconnected), len(calls)) == ("ok", 2)
+
+
+def test_a_write_is_not_retried_over_a_lasting_outage(app: Brownthrower) -> None:
+    def always_disconnected(session: object) -> str:
+        raise errors.Disconnected("simulated lost connection")
+
+    with pytest.raises(errors.Disconnected):
+        app.db.write(always_disconnected)
+
+
+def test_an_edit_conflict_is_reported_at_once(app: Brownthrower) -> None:
+    calls: list[int] = []
+
+    def conflicting(session: object) -> str:
+        calls.append(1)
+        raise errors.ChangedMeanwhile("changed by another client")
+
+    with pytest.raises(errors.ChangedMeanwhile):
+        app.db.write(conflicting)
+    assert len(calls) == 1

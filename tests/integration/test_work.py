@@ -153,3 +153,13 @@ def test_claim_job_runs_exactly_that_job(app: Brownthrower) -> None:
     wanted = job(app)
     held = app.work.claim_job(wanted, runner(app).id, submit=True)
     assert (held.job_id, status(app, wanted)) == (wanted, Status.RUNNING)
+
+
+def test_a_child_linked_while_its_parent_runs_is_released(app: Brownthrower) -> None:
+    who = runner(app)
+    parent = job(app, submit=True)
+    held = claim(app, who)
+    child = job(app, submit=True)
+    app.jobs.link(parent, child)
+    app.work.finish(held, RunResult(output="1"))
+    assert claim(app, who).job_id == child
