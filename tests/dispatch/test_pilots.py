@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +61,17 @@ def test_on_demand_scales_up_to_the_max_and_back_to_zero(
 def test_on_demand_without_work_keeps_no_pilot(dispatchers: Dispatchers) -> None:
     snapshot = dispatchers.build("local", "--mode", "on-demand").step()
     assert snapshot.report.desired == 0 and snapshot.report.submitted == []
+
+
+def test_pilots_can_get_the_url_from_a_private_file(
+    dispatchers: Dispatchers, app: Brownthrower, tmp_path: Path
+) -> None:
+    workload.submit_jobs(app, "noop", 2)
+    dispatcher = dispatchers.build("local", "--mode", "on-demand", "--url-file")
+    drive(dispatcher, lambda s: workload.finished(app) and s.report.live == 0)
+    (url_file,) = tmp_path.glob("dispatchers/*/database.toml")
+    assert stat.S_IMODE(url_file.stat().st_mode) == 0o600
+    assert app.jobs.counts()["DONE"] == 2
 
 
 def test_pilots_only_run_the_eligible_tasks(dispatchers: Dispatchers, app: Brownthrower) -> None:

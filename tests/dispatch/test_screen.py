@@ -10,8 +10,7 @@ from rich.console import Console, RenderableType
 
 from bt import Brownthrower
 from bt.dispatch import PassReport, Pilot, Snapshot
-from shell.app import build_shell, command_sets
-from shell.commands.dispatcher import DispatcherCommands
+from shell.app import build_shell
 from shell.dispatcher_screen import screen
 from tests.dispatch.helpers import Dispatchers, drive, running
 
@@ -64,8 +63,6 @@ def test_the_shell_prints_the_dispatchers_boxes_once(
 ) -> None:
     drive(dispatchers.build("local", "--pilots", "1"), lambda s: running(s) == 1)
     shell = build_shell(None, client=app, scripted=True, auto_suggest=False)
-    if not any(isinstance(s, DispatcherCommands) for s in command_sets()):
-        shell.register_command_set(DispatcherCommands())
     shell.stdout = io.StringIO()
     shell.onecmd_plus_hooks(f"dispatcher status --name t --state-dir {tmp_path}")
     shown = shell.stdout.getvalue()
