@@ -37,6 +37,7 @@ log = logging.getLogger("bt.dispatch")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `bt-dispatcher` command line (shared options plus `bt.dispatch.options`)."""
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         description="Keep brownthrower runner pilots on a batch farm: a fixed number (static) "
@@ -97,10 +98,12 @@ def _live(dispatcher: Dispatcher, title: str, interval: float, stop: threading.E
 
 def _cancel_all(dispatcher: Dispatcher, args: argparse.Namespace) -> None:
     log.info("cancelling every pilot of %s", dispatcher.dispatcher_id)
-    snapshot = dispatcher.shutdown(timeout=max(60.0, 3 * args.interval))
-    log.info("pilots left: %s", snapshot.batch_counts or "none")
+    snapshot = dispatcher.shutdown(timeout=max(60.0, 2 * args.kill_wait))
+    states = " ".join(f"{k} {v}" for k, v in snapshot.batch_counts.items()) or "none"
+    message = f"pilots cancelled: {snapshot.report.live} still live (batch status: {states})"
+    log.info(message)
     if not args.no_ui and not args.once:
-        print(f"{PROGRAM}: pilots cancelled; batch status now: {snapshot.batch_counts}")
+        print(f"{PROGRAM}: {message}")
 
 
 def _setup_logging(args: argparse.Namespace, dispatcher: Dispatcher) -> None:

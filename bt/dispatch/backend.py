@@ -63,6 +63,7 @@ class Pilot:
 
     @property
     def pending(self) -> bool:
+        """Queued, not started yet (the first to go when there are too many)."""
         return self.state == "PENDING"
 
 

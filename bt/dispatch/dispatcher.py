@@ -36,10 +36,12 @@ class Snapshot:
 
     @property
     def batch_counts(self) -> dict[str, int]:
+        """Pilots per batch state (what the batch status box shows)."""
         return self.report.batch_counts()
 
     @property
     def warnings(self) -> list[str]:
+        """What went wrong in this pass (database or batch system), one line each."""
         return self.report.warnings
 
     def summary(self) -> str:

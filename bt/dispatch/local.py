@@ -57,10 +57,13 @@ class LocalBackend:
     def submit(self, command: Sequence[str], env: Mapping[str, str]) -> str:
         """Start `command` detached; its batch id is the key of its record."""
         key = uuid.uuid4().hex[:10]
-        self.records.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
         script = self.records / f"{key}.sh"
-        script.write_text(self.script(command))
+        try:
+            self.records.mkdir(parents=True, exist_ok=True)
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            script.write_text(self.script(command))
+        except OSError as exc:
+            raise BatchError(f"Cannot write a local pilot's script: {exc}") from exc
         log = self.log_dir / f"pilot-{key}.out"
         argv = ["/bin/sh", "-c", _LAUNCH, _WRAPPER, str(log), self.pilot_name]
         pid = self._launch([*argv, str(script), str(self._rc(key))], env)

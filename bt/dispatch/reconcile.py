@@ -53,6 +53,7 @@ class Policy:
         return min(self.max_pilots, wanted)
 
     def describe(self) -> str:
+        """The policy in words, for the screen."""
         if self.mode == "static":
             return f"static: keep {_pilots(self.pilots)}, looping"
         return (
@@ -74,6 +75,7 @@ class PassReport:
 
     @property
     def live(self) -> int:
+        """How many pilots are queued or running."""
         return sum(1 for p in self.pilots or () if p.live)
 
     def batch_counts(self) -> dict[str, int]:
