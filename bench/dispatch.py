@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +45,7 @@ def slurm() -> Iterator[None]:
         yield
     finally:
         subprocess.run([script, "stop", str(base)], check=False, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def local_runners(count: int) -> Setup:
