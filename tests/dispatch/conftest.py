@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,7 +63,11 @@ def slurm_cluster() -> Iterator[Path]:
     yield Path(conf)
     subprocess.run([str(SCRIPT), "stop", str(base / "slurm")], capture_output=True, check=False)
     os.environ.pop("SLURM_CONF", None)
-    shutil.rmtree(base, ignore_errors=True)
+    for _ in range(20):  # the daemons' last writes may still land for a moment
+        shutil.rmtree(base, ignore_errors=True)
+        if not base.exists():
+            break
+        time.sleep(0.25)
 
 
 @pytest.fixture(params=["local", pytest.param("slurm", marks=pytest.mark.slurm)])
