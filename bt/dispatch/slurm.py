@@ -29,6 +29,7 @@ from bt.errors import ConfigError
 TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
 FORMAT = "%i|%T|%r"  #: squeue columns: job id, state, reason
 ENDED_ALREADY = "already completing or completed"
+WALLTIME_NOTICE = 120  #: seconds before the time limit when the runner is asked to stop
 _SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
 
 
@@ -74,6 +75,9 @@ class SlurmBackend:
             "export": "ALL",
             "partition": self.partition,
             "time": self.time_limit,
+            # Before the walltime kill (SIGTERM to every process), SIGTERM the runner alone so
+            # it hands its jobs back in time.
+            "signal": f"B:TERM@{WALLTIME_NOTICE}" if self.time_limit else None,
         }
         for name, value in options.items():
             if value is not None and not _SAFE.match(value):

@@ -45,6 +45,11 @@ def test_the_slurm_script_carries_partition_and_time_limit(tmp_path: Path) -> No
     assert "#SBATCH --partition=debug\n#SBATCH --time=2:00:00\n" in script
 
 
+def test_with_a_time_limit_the_runner_alone_is_told_to_stop_before_it(tmp_path: Path) -> None:
+    assert "#SBATCH --signal=B:TERM@120\n" in slurm_script(tmp_path, time_limit="2:00:00")
+    assert "--signal" not in slurm_script(tmp_path)
+
+
 def test_the_slurm_script_execs_the_runner_last(tmp_path: Path) -> None:
     lines = slurm_script(tmp_path).strip().splitlines()
     assert lines[0] == "#!/bin/bash"
