@@ -33,6 +33,7 @@ log = logging.getLogger("bt.runner")
 FIRST_BACKOFF = 0.05  #: seconds before the first re-poll when no work was found
 PIPE_DRAIN = 1.0  #: seconds to wait for a job's pipes to close once its process has exited
 LISTENER_READY = 5.0  #: seconds to wait for LISTEN before claiming (aborts arrive by NOTIFY)
+PREEMPTION_HOLD = 2.0  #: seconds a job SIGTERMed from outside waits for the runner's own signal
 
 Callback = Callable[[int], None]
 
@@ -319,7 +320,24 @@ class Runner:
         self.next_claim = 0.0
         self._record(job, claim_next=self._may_claim())
 
+    def _held_for_preemption(self, job: RunningJob) -> bool:
+        """A job SIGTERMed from outside is pre-empted, not failed, when the runner is being
+        stopped by a signal too (`scancel`, a walltime kill signals every process of the pilot):
+        wait briefly for the runner's own signal before deciding."""
+        if not job.terminated_from_outside:
+            return False
+        if self.signals:
+            job.kill_reason = PREEMPTED
+            return False
+        if job.held_until is None:
+            job.held_until = time.monotonic() + PREEMPTION_HOLD
+        return time.monotonic() < job.held_until
+
     def _record(self, job: RunningJob, *, claim_next: bool = False) -> None:
+        if self._held_for_preemption(job):
+            if job not in self.unrecorded:
+                self.unrecorded.append(job)
+            return
         following = ClaimNext(self.info.id, self.tasks) if claim_next else None
         try:
             recorded = record(self.work, job, following)

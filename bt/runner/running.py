@@ -41,6 +41,7 @@ class RunningJob:
         self.kill_reason: str | None = None
         self.kill_at: float | None = None  #: when SIGTERM turns into SIGKILL
         self.exited_at: float | None = None
+        self.held_until: float | None = None  #: recording waits to tell pre-emption apart
         self.started = time.monotonic()
         self.runner_info: dict[str, Any] = {}
         self._control = LineReader()
@@ -49,6 +50,14 @@ class RunningJob:
     @property
     def job_id(self) -> int:
         return self.claim.job_id
+
+    @property
+    def terminated_from_outside(self) -> bool:
+        """SIGTERM reached the job process from outside the runner (a batch system, a user)."""
+        if self.kill_reason is not None:
+            return False
+        caught = bool((self.result or {}).get("terminated"))
+        return caught or self.exit_code in (-signal.SIGTERM, 128 + signal.SIGTERM)
 
     @property
     def done(self) -> bool:

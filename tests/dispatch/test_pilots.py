@@ -83,14 +83,6 @@ def test_pilots_only_run_the_eligible_tasks(dispatchers: Dispatchers, app: Brown
     assert {app.jobs.info(i).status for i in other} == {Status.QUEUED}
 
 
-SCANCEL_TERMS_JOBS = pytest.mark.xfail(
-    reason="a plain scancel (any signal) SIGTERMs every process of the pilot, and bt-runner "
-    "(issue 3) fails a job SIGTERMed from outside even while it is itself stopping on the same "
-    "SIGTERM; it should requeue the job as pre-empted",
-    strict=False,
-)
-
-
 def kill_runner(app: Brownthrower) -> None:
     """SIGKILL the pilot's runner process only, as a crashed node would lose it."""
     (runner,) = app.work.runners()
@@ -115,7 +107,7 @@ def test_a_job_of_a_pilot_whose_runner_died_is_recovered_by_lease(
     "scancel",
     [
         pytest.param(["--batch", "--signal=TERM"], id="runner-only"),
-        pytest.param([], id="plain", marks=SCANCEL_TERMS_JOBS),
+        pytest.param([], id="plain"),
     ],
 )
 def test_a_job_of_a_pilot_cancelled_by_scancel_is_recovered(

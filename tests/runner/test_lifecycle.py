@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
 from bt import Brownthrower, Status, yamlio
 from bt.jobs import JobSpec
 from bt.services import JobService
-from tests.runner.conftest import Runners, alive, gone, kill, read_pids, status, submit, wait_for
+from tests.runner.conftest import (
+    Runners,
+    alive,
+    gone,
+    kill,
+    read_pids,
+    status,
+    submit,
+    tags,
+    wait_for,
+)
 
 
 def test_jobs_of_a_killed_runner_are_recovered_by_another(
@@ -44,6 +55,30 @@ def test_sigterm_returns_running_jobs_to_the_queue(app: Brownthrower, runners: R
     assert gone(pids)
     details = app.jobs.get(job)
     assert details.status is Status.QUEUED and details.attempts == 0
+
+
+def test_a_job_sigtermed_together_with_its_runner_is_requeued(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "hang")
+    runner = runners.start("--grace", "30")
+    (pid,) = read_pids(runners.job_file(job, "pid"))
+    os.kill(pid, signal.SIGTERM)  # what scancel or a walltime kill does to every process
+    kill(runner, signal.SIGTERM)
+    assert runner.wait(timeout=60) == 0
+    details = app.jobs.get(job)
+    assert details.status is Status.QUEUED and details.attempts == 0
+
+
+def test_a_job_sigtermed_from_outside_alone_fails(app: Brownthrower, runners: Runners) -> None:
+    job = submit(app, "hang")
+    runner = runners.start("--loop")
+    (pid,) = read_pids(runners.job_file(job, "pid"))
+    os.kill(pid, signal.SIGTERM)
+    wait_for(lambda: status(app, job) is Status.FAILED, "the job to fail")
+    assert tags(app, job)["bt_reason"] == "terminated"
+    kill(runner, signal.SIGTERM)
+    assert runner.wait(timeout=60) == 0
 
 
 def test_a_job_ending_within_the_grace_is_recorded(app: Brownthrower, runners: Runners) -> None:
