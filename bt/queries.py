@@ -9,9 +9,20 @@ each other; on SQLite writers are serialized by `BEGIN IMMEDIATE` and the same U
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, Update, exists, literal_column, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Select,
+    Update,
+    bindparam,
+    exists,
+    literal_column,
+    select,
+    text,
+    update,
+)
 
 from bt.lifecycle import DEP, JOB, side_effects
 from bt.models import RUNNABLE_SQL
@@ -29,56 +40,68 @@ CLAIMED_COLUMNS = (
 )
 
 
-def runnable(tasks: Sequence[str]) -> Select[int]:
-    """Ids of runnable jobs of `tasks`, best first."""
+TASKS: BindParameter[list[str]] = bindparam("tasks", expanding=True)  #: task names to claim
+
+
+def runnable() -> Select[int]:
+    """Ids of runnable jobs of the `tasks` parameter, best first."""
     return (
         select(JOB.c.id)
-        .where(text(RUNNABLE_SQL), JOB.c.name.in_(tasks))
+        .where(text(RUNNABLE_SQL), JOB.c.name.in_(TASKS))
         .order_by(JOB.c.priority.desc(), JOB.c.id)
     )
 
 
-def runnable_sqlite(tasks: Sequence[str]) -> Select[Any]:
+def runnable_sqlite() -> Select[Any]:
     """`runnable` forcing SQLite onto the partial index: without fresh statistics its planner
     prefers `ix_job_status_id` and sorts every QUEUED job, blocked ones included."""
     return (
         select(literal_column("id"))
         .select_from(text("job INDEXED BY ix_job_runnable"))
-        .where(text(RUNNABLE_SQL), literal_column("name").in_(tasks))
+        .where(text(RUNNABLE_SQL), literal_column("name").in_(TASKS))
         .order_by(text("priority DESC, id"))
     )
 
 
-def claim_next(tasks: Sequence[str], token: str, runner_id: int, is_postgresql: bool) -> Update:
-    """Atomically move the best runnable job to RUNNING under `token`."""
+@cache
+def claim_next(is_postgresql: bool) -> Update:
+    """Atomically move the best runnable job to RUNNING; parameters `tasks`, `token`, `runner`
+    (see `claim_params`). Built once: building costs more than running it."""
     if is_postgresql:
-        best = runnable(tasks).limit(1).with_for_update(skip_locked=True)
+        best = runnable().limit(1).with_for_update(skip_locked=True)
     else:
-        best = runnable_sqlite(tasks).limit(1)
+        best = runnable_sqlite().limit(1)
     return (
         update(JOB)
         .where(JOB.c.id == best.scalar_subquery(), JOB.c.status == Status.QUEUED)
         .values(
             status=TRANSITIONS[Action.CLAIM][Status.QUEUED],
-            token=token,
-            runner_id=runner_id,
+            token=bindparam("token", type_=JOB.c.token.type),
+            runner_id=bindparam("runner", type_=JOB.c.runner_id.type),
             **side_effects(Action.CLAIM),
         )
         .returning(*CLAIMED_COLUMNS)
     )
 
 
+def claim_params(tasks: Sequence[str], token: str, runner_id: int) -> dict[str, Any]:
+    return {"tasks": list(tasks), "token": token, "runner": runner_id}
+
+
 def claimed_row(job_id: int) -> Select[Any]:
     return select(*CLAIMED_COLUMNS).where(JOB.c.id == job_id)
 
 
-def parent_outputs(job_id: int) -> Select[int, str, str | None]:
-    return (
-        select(JOB.c.id, JOB.c.name, JOB.c.output)
-        .join(DEP, DEP.c.parent_id == JOB.c.id)
-        .where(DEP.c.child_id == job_id)
-        .order_by(JOB.c.id)
-    )
+#: outputs of the parents of job `:child`, by id
+PARENT_OUTPUTS = (
+    select(JOB.c.id, JOB.c.name, JOB.c.output)
+    .join(DEP, DEP.c.parent_id == JOB.c.id)
+    .where(DEP.c.child_id == bindparam("child"))
+    .order_by(JOB.c.id)
+)
+
+#: the claim token of job `:job`, locking its row
+HELD_TOKEN = select(JOB.c.token).where(JOB.c.id == bindparam("job")).with_for_update()
 
 
 def subjob_outputs(job_id: int) -> Select[int, str, str | None]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Insert, Table, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -42,12 +43,17 @@ def put_tags(
     for name, value in tags.items():
         check_tag_name(name, system=system)
         yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    stmt = insert(TAG).values([{"job_id": job_id, "name": n, "value": v} for n, v in tags.items()])
-    upsert = stmt.on_conflict_do_update(
+    rows = [{"job_id": job_id, "name": name, "value": value} for name, value in tags.items()]
+    session.execute(_upsert(session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO UPDATE of one tag, built once and run for many rows."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(TAG)
+    return stmt.on_conflict_do_update(
         index_elements=["job_id", "name"], set_={"value": stmt.excluded.value}
     )
-    session.execute(upsert)
 
 
 def set_tag(session: Session, job_id: int, name: str, value: str) -> None:

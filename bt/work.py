@@ -176,7 +176,8 @@ def claim(
     if not tasks:
         return None
     token = new_token()
-    row = session.execute(queries.claim_next(tasks, token, runner_id, is_postgresql)).one_or_none()
+    params = queries.claim_params(tasks, token, runner_id)
+    row = session.execute(queries.claim_next(is_postgresql), params).one_or_none()
     if row is None:
         return None
     after_transition(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
@@ -208,7 +209,9 @@ def _load_claim(session: Session, row: Any, token: str) -> Claim:
         epilog,
         row.config,
         row.input,
-        parents=[(i, n, o) for i, n, o in session.execute(queries.parent_outputs(row.id))]
+        parents=[
+            (i, n, o) for i, n, o in session.execute(queries.PARENT_OUTPUTS, {"child": row.id})
+        ]
         if row.has_parents
         else (),
         subjobs=[(i, n, o) for i, n, o in session.execute(queries.subjob_outputs(row.id))]
@@ -358,7 +361,7 @@ def _recover_one(session: Session, row: Any) -> Status:
 
 
 def _check_token(session: Session, claim: Claim) -> None:
-    token = session.scalar(select(Job.token).where(Job.id == claim.job_id).with_for_update())
+    token = session.scalar(queries.HELD_TOKEN, {"job": claim.job_id})
     if token != claim.token:
         raise errors.TokenMismatch(f"Job {claim.job_id} is no longer held by this run.")
 

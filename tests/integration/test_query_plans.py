@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from typing import Any
+
+from sqlalchemy import event
 
 from bt import Brownthrower
 from bt.bulk import NodeSpec
 from bt.jobs import JobSpec
-from bt.queries import claim_next
-from tests.factories import job
+from bt.queries import claim_next, claim_params
+from tests.factories import job, runner
 
 
 def plan(app: Brownthrower) -> str:
+    """The database's plan for the claim exactly as the runner sends it."""
     pg = app.db.is_postgresql
-    stmt = claim_next(["noop"], "t" * 32, 1, pg)
-    compiled = stmt.compile(dialect=app.db.engine.dialect, compile_kwargs={"literal_binds": True})
-    explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
-    with app.db.read() as session:
-        if pg:
-            session.execute(text("ANALYZE job"))
-        rows = session.execute(text(explain + str(compiled))).all()
+    sent: dict[str, Any] = {}
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.update(sql=statement, params=parameters)
+
+    with app.db.engine.connect() as conn:
+        event.listen(conn, "before_cursor_execute", capture)
+        with conn.begin() as transaction:
+            conn.execute(claim_next(pg), claim_params(["noop"], "t" * 32, runner(app).id))
+            event.remove(conn, "before_cursor_execute", capture)
+            if pg:
+                conn.exec_driver_sql("ANALYZE job")
+            explain = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+            rows = conn.exec_driver_sql(explain + sent["sql"], sent["params"]).all()
+            transaction.rollback()
     return "\n".join(str(row) for row in rows)
 
 
