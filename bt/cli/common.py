@@ -36,6 +36,26 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
 
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse `type` for whole numbers of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        value = int(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse `type` for a duration in seconds, not negative."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be a number of seconds, not negative")
+    return value
+
+
 def setup_logging(verbosity: int) -> None:
     level = logging.WARNING - 10 * min(verbosity, 2)
     logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)

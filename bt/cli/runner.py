@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from bt import errors
-from bt.cli.common import add_common_arguments, run_main, settings_from, setup_logging
+from bt.cli.common import (
+    add_common_arguments,
+    at_least,
+    run_main,
+    seconds,
+    settings_from,
+    setup_logging,
+)
 from bt.client import Brownthrower
 from bt.registry import TaskRegistry
 from bt.runner.daemon import Runner
@@ -37,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "installed here are ever claimed (default: every installed task)",
     )  # fmt: skip
     work.add_argument(
-        "-s", "--slots", type=_positive_int, default=1, metavar="N",
+        "-s", "--slots", type=at_least(1), default=1, metavar="N",
         help="jobs run at once (default: 1)",
     )  # fmt: skip
     mode = work.add_mutually_exclusive_group()
@@ -71,17 +78,17 @@ def _add_files(parser: argparse.ArgumentParser) -> None:
 def _add_timing(parser: argparse.ArgumentParser) -> None:
     timing = parser.add_argument_group("timing")
     timing.add_argument(
-        "--lease", type=_seconds, default=DEFAULT_LEASE, metavar="SECONDS",
+        "--lease", type=seconds, default=DEFAULT_LEASE, metavar="SECONDS",
         help="how long this runner's jobs stay its own without a heartbeat; another runner "
         f"recovers them after that (default: {DEFAULT_LEASE:g}; beats every quarter lease)",
     )  # fmt: skip
     timing.add_argument(
-        "--grace", type=_seconds, default=DEFAULT_GRACE, metavar="SECONDS",
+        "--grace", type=seconds, default=DEFAULT_GRACE, metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long running jobs may still finish before they are killed "
         f"and requeued (default: {DEFAULT_GRACE:g})",
     )  # fmt: skip
     timing.add_argument(
-        "--poll", type=_seconds, default=DEFAULT_POLL, metavar="SECONDS",
+        "--poll", type=seconds, default=DEFAULT_POLL, metavar="SECONDS",
         help="longest wait between checks for new work and for aborts on SQLite; PostgreSQL is "
         f"woken by NOTIFY and polls 5 times less often (default: {DEFAULT_POLL:g})",
     )  # fmt: skip
@@ -104,20 +111,6 @@ def _add_debugging(parser: argparse.ArgumentParser) -> None:
         help="profile task code with cProfile: a sorted summary in tag bt_profile, the stats "
         "in <log dir>/<job>.<attempt>.pstats",
     )  # fmt: skip
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError("must be a number of seconds, not negative")
-    return value
 
 
 def options_from(args: argparse.Namespace) -> RunnerOptions:

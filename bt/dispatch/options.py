@@ -15,6 +15,7 @@ from pathlib import Path
 
 import platformdirs
 
+from bt.cli.common import at_least, seconds
 from bt.client import Brownthrower
 from bt.config import APP_NAME, Settings, mask_url
 from bt.dispatch.backend import Backend
@@ -68,21 +69,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("static", "on-demand"), default="static")
     parser.add_argument(
         "--pilots",
-        type=_count,
+        type=at_least(0),
         default=1,
         metavar="N",
         help="static: looping pilots to keep (default: %(default)s)",
     )
     parser.add_argument(
         "--max-pilots",
-        type=_count,
+        type=at_least(0),
         default=10,
         metavar="M",
         help="on-demand: most pilots at once (default: %(default)s)",
     )
     parser.add_argument(
         "--jobs-per-pilot",
-        type=_positive,
+        type=at_least(1),
         default=1,
         metavar="K",
         help="on-demand: one pilot per K runnable jobs (default: %(default)s)",
@@ -116,7 +117,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--kill-wait",
-        type=float,
+        type=seconds,
         default=60.0,
         metavar="S",
         help="seconds a cancelled pilot's runner gets to hand its jobs back before the pilot "
@@ -124,7 +125,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--interval",
-        type=float,
+        type=seconds,
         default=5.0,
         metavar="S",
         help="seconds between passes (default: %(default)s)",
@@ -221,17 +222,3 @@ def _split(text: str) -> list[str]:
         return shlex.split(text)
     except ValueError as exc:
         raise ConfigError(f"Cannot split --runner-args: {exc}") from exc
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
