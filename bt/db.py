@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT = 5.0  #: seconds SQLite waits for a lock before our own retry takes over
-MAX_ATTEMPTS = 8  #: tries of one write transaction before `ConflictError`
+MAX_ATTEMPTS = 8  #: tries of one write transaction before `Contention` gets through
 BACKOFF_BASE = 0.02  #: seconds; doubled on every retry, with full jitter
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  #: serialization failure, deadlock detected
 DISCONNECT_SQLSTATE_CLASS = "08"  #: connection exceptions
@@ -80,7 +80,7 @@ class Database:
         for attempt in range(1, attempts + 1):
             try:
                 return self._write_once(operation)
-            except (errors.ConflictError, errors.Disconnected) as exc:
+            except (errors.Contention, errors.Disconnected) as exc:
                 if not _worth_retrying(exc, attempt, attempts):
                     raise
                 delay = random.uniform(0, BACKOFF_BASE * 2**attempt)
@@ -103,9 +103,8 @@ class Database:
 
 
 def _worth_retrying(exc: errors.StoreError, attempt: int, attempts: int) -> bool:
-    """Conflicts are retried up to `attempts` times, a lost connection once, an edit conflict
-    never (the user must see the other client's change first)."""
-    if attempt == attempts or isinstance(exc, errors.ChangedMeanwhile):
+    """Contention is retried up to `attempts` times, a lost connection once."""
+    if attempt == attempts:
         return False
     return not (isinstance(exc, errors.Disconnected) and attempt > 1)
 
@@ -155,7 +154,7 @@ def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
     """The `StoreError` that explains a driver error."""
     detail = _first_line(getattr(exc, "orig", None) or exc)
     if _is_retryable(exc):
-        return errors.ConflictError(f"{errors.ConflictError.__doc__} ({detail})")
+        return errors.Contention(f"Another client kept changing the same jobs ({detail}).")
     if isinstance(exc, IntegrityError):
         return errors.StoreError(f"The database refused the change: {detail}")
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_disconnect(exc)):

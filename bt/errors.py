@@ -36,13 +36,21 @@ class Disconnected(DatabaseUnavailable):
 
 
 class ConflictError(StoreError):
-    """Another client kept changing the same jobs; the operation was retried and then given up."""
+    """Another client changed the same jobs at the same time."""
+
+
+class Contention(ConflictError):
+    """Another client kept changing the same jobs; the operation was retried and then given up.
+
+    Raised for serialization failures, deadlocks and SQLite busy errors: `Database.write` retries
+    these with backoff before letting the last one through.
+    """
 
 
 class ChangedMeanwhile(ConflictError):
     """Another client changed the job while it was being edited; nothing was overwritten.
 
-    Unlike other conflicts it is not retried: the user must look at the new value first.
+    Never retried: the user must look at the new value first.
     """
 
 

@@ -128,7 +128,7 @@ def edit(
     """Replace a job's config, input (STASHED only) or description; True if it changed.
 
     `expected` is the value the user started editing from: if another client changed it
-    meanwhile, `ConflictError` is raised instead of silently overwriting their change.
+    meanwhile, `ChangedMeanwhile` is raised instead of silently overwriting their change.
     """
     if field not in EDIT_FIELDS:
         raise errors.InvalidValue(f"Can edit {', '.join(EDIT_FIELDS)}; not {field!r}.")

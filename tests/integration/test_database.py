@@ -58,7 +58,7 @@ def test_writes_are_retried_on_transient_conflicts(app: Brownthrower) -> None:
     def flaky(session: object) -> str:
         calls.append(1)
         if len(calls) < 3:
-            raise errors.ConflictError("simulated")
+            raise errors.Contention("simulated")
         return "ok"
 
     assert (app.db.write(flaky), len(calls)) == ("ok", 3)
