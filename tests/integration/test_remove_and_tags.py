@@ -50,8 +50,10 @@ def test_tags_can_be_set_read_listed_and_deleted(app: Brownthrower) -> None:
 
 
 def test_tag_names_long_enough_for_real_use_are_accepted(app: Brownthrower) -> None:
-    name = "calibration.photometric.zero_point_offset_v2" * 4
-    app.tags.set(job(app), name[:200], "1")
+    name = ("calibration.photometric.zero_point_offset_v2" * 6)[:255]
+    job_id = job(app)
+    app.tags.set(job_id, name, "1")
+    assert app.tags.get(job_id, name) == "1"
 
 
 def test_reserved_tag_names_are_refused(app: Brownthrower) -> None:
