@@ -136,6 +136,13 @@ class JobModel(RuleBasedStateMachine):
             DONE_OPERATIONS["claim"] += 1
             self.claims.append(claimed)
 
+    @rule(output=st.sampled_from(["1", None]))
+    def run_next(self, output: str | None) -> None:
+        """Claim and finish at once, so runs complete even when other rules rarely meet."""
+        claimed = self.app.work.claim(self.runner.id, ["noop"])
+        if claimed is not None:
+            self.attempt(self.app.work.finish, claimed, RunResult(output=output))
+
     @rule(
         data=st.data(), subjobs=st.integers(0, 3), children=st.integers(0, 1), submit=st.booleans()
     )
