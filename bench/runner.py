@@ -25,12 +25,11 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bt.bulk import NodeSpec
 from bt.client import Brownthrower
 from bt.db import Database
-from bt.jobs import JobSpec
 from bt.models import Job
 from bt.schema import upgrade
+from bt.values import JobSpec, NodeSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = [sys.executable, "-m", "bt.cli.runner"]

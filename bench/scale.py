@@ -17,11 +17,9 @@ from sqlalchemy import text, update
 
 from bench.common import databases, fresh_app, percentile, timed
 from bt import Brownthrower
-from bt.bulk import NodeSpec
-from bt.jobs import JobSpec
 from bt.models import Job
 from bt.status import Status
-from bt.work import DeclaredJob, RunResult
+from bt.values import DeclaredJob, JobSpec, NodeSpec, RunResult
 
 BATCH = 20_000
 
@@ -75,12 +73,12 @@ def measure_listing(url: str, history: int) -> None:
 
 def make_superjob(app: Brownthrower, subjobs: int) -> tuple[int, int]:
     """A superjob whose prolog declared `subjobs` queued noop subjobs; (its id, a runner id)."""
-    runner = app.work.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600)
+    runner = app.runners.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600)
     parent = app.jobs.create(JobSpec("noop"), submit=True).id
-    claim = app.work.claim(runner.id, ["noop"])
+    claim = app.claims.claim(runner.id, ["noop"])
     assert claim is not None and claim.job_id == parent
     declared = [DeclaredJob(i, "noop") for i in range(subjobs)]
-    app.work.finish(claim, RunResult(subjobs=declared))
+    app.claims.finish(claim, RunResult(subjobs=declared))
     return parent, runner.id
 
 
@@ -107,8 +105,8 @@ def measure_subjob_completion(url: str, subjobs: int, measured: int, other_jobs:
         app.db.write(lambda s: s.execute(update(Job).where(Job.id == parent).values(sub_done=head)))
 
     def complete_all() -> None:
-        while (claim := app.work.claim(runner, ["noop"])) is not None and claim.job_id != parent:
-            app.work.finish(claim, RunResult(output="1"))
+        while (claim := app.claims.claim(runner, ["noop"])) is not None and claim.job_id != parent:
+            app.claims.finish(claim, RunResult(output="1"))
 
     seconds = timed(complete_all)
     assert app.jobs.info(parent).status in (Status.QUEUED, Status.RUNNING)
@@ -131,18 +129,18 @@ def measure_claim(url: str, blocked: int) -> None:
             existing_parents=[(parent, i) for i in range(size)],
         )
     app.jobs.create(JobSpec("noop"), submit=True)
-    runner = app.work.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600).id
+    runner = app.runners.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600).id
     times = []
     for _ in range(200):
         claimed = None
 
         def claim() -> None:
             nonlocal claimed
-            claimed = app.work.claim(runner, ["noop"])
+            claimed = app.claims.claim(runner, ["noop"])
 
         times.append(timed(claim))
         assert claimed is not None
-        app.work.requeue(claimed)
+        app.claims.requeue(claimed)
     print(
         f"  claim with {blocked:,} blocked QUEUED jobs: p50 {percentile(times, 0.5) * 1000:.2f} ms,"
         f" p99 {percentile(times, 0.99) * 1000:.2f} ms"

@@ -9,32 +9,84 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bt.errors import BrownthrowerError
-from bt.status import Status
+from bt.status import RUNNABLE, Status
 from bt.task import JobOutput, NewJob, Task, TaskContext
+from bt.values import (
+    EDIT_FIELDS,
+    Claim,
+    Dag,
+    DatabaseInfo,
+    DeclaredJob,
+    EditField,
+    JobDetails,
+    JobInfo,
+    JobSpec,
+    LiveRunner,
+    Neighbourhood,
+    NodeSpec,
+    Page,
+    RunnerInfo,
+    RunResult,
+    TagInfo,
+    TreeNode,
+)
 
 if TYPE_CHECKING:
-    from bt.client import Brownthrower
+    from bt.client import Brownthrower, inspect_database, upgrade_database
+    from bt.registry import TaskEntry, TaskRegistry
+
+#: names imported on first use, and their modules
+_LAZY = {
+    "Brownthrower": "bt.client",
+    "inspect_database": "bt.client",
+    "upgrade_database": "bt.client",
+    "TaskEntry": "bt.registry",
+    "TaskRegistry": "bt.registry",
+}
 
 __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """`bt.Brownthrower` is imported on first use, so that task plugins (which import `bt.Task`)
-    load without the database layer: the runner's job processes stay small and fork fast."""
-    if name == "Brownthrower":
-        from bt.client import Brownthrower
+    """`bt.Brownthrower`, the database functions and the registry are imported on first use, so
+    that task plugins (which import `bt.Task`) load without the database layer: the runner's job
+    processes stay small and fork fast."""
+    if name in _LAZY:
+        import importlib
 
-        return Brownthrower
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'bt' has no attribute {name!r}")
 
 
 __all__ = [
+    "EDIT_FIELDS",
+    "RUNNABLE",
     "Brownthrower",
     "BrownthrowerError",
+    "Claim",
+    "Dag",
+    "DatabaseInfo",
+    "DeclaredJob",
+    "EditField",
+    "JobDetails",
+    "JobInfo",
     "JobOutput",
+    "JobSpec",
+    "LiveRunner",
+    "Neighbourhood",
     "NewJob",
+    "NodeSpec",
+    "Page",
+    "RunResult",
+    "RunnerInfo",
     "Status",
+    "TagInfo",
     "Task",
     "TaskContext",
+    "TaskEntry",
+    "TaskRegistry",
+    "TreeNode",
     "__version__",
+    "inspect_database",
+    "upgrade_database",
 ]

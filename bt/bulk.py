@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
-from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bt import errors
-from bt.jobs import JobSpec, check_spec, max_attempts_of
+from bt.jobs import check_spec, max_attempts_of
 from bt.lifecycle import WORK_CHANNEL, adjust_superjob, notify_later
 from bt.models import Dependency, Job
 from bt.registry import TaskRegistry
 from bt.sqltypes import db_now
 from bt.status import Status, SubjobCounts
-
-Key = Hashable
-
-
-@dataclass(frozen=True)
-class NodeSpec:
-    """One job of a graph, named by a key local to the graph."""
-
-    key: Key
-    spec: JobSpec
-    submit: bool = False
+from bt.values import JobSpec, Key, NodeSpec
 
 
 def create_graph(

@@ -5,8 +5,9 @@ from __future__ import annotations
 from bt.config import Settings, load_settings
 from bt.db import Database
 from bt.registry import TaskRegistry
-from bt.schema import ensure_schema
-from bt.services import JobService, TagService, WorkService
+from bt.schema import current_revision, ensure_schema, head_revision, upgrade
+from bt.services import ClaimService, JobService, RunnerService, TagService
+from bt.values import DatabaseInfo
 
 
 class Brownthrower:
@@ -17,7 +18,8 @@ class Brownthrower:
         self.registry = registry if registry is not None else TaskRegistry()
         self.jobs = JobService(db, self.registry)
         self.tags = TagService(db)
-        self.work = WorkService(db)
+        self.runners = RunnerService(db)
+        self.claims = ClaimService(db, self.registry)
 
     @classmethod
     def open(
@@ -49,3 +51,27 @@ class Brownthrower:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def inspect_database(url: str) -> DatabaseInfo:
+    """Where the database at `url` is and which schema it has; works at any schema version.
+
+    `DatabaseUnavailable` when it cannot be reached.
+    """
+    db = Database(url)
+    try:
+        return DatabaseInfo(db.masked_url, db.dialect, current_revision(db), head_revision())
+    finally:
+        db.dispose()
+
+
+def upgrade_database(url: str) -> tuple[str | None, str]:
+    """Migrate the database at `url` to the current schema; the revisions before and after."""
+    db = Database(url)
+    try:
+        before, head = current_revision(db), head_revision()
+        if before != head:
+            upgrade(db)
+        return before, head
+    finally:
+        db.dispose()

@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import create_engine, event, make_url, text
+from sqlalchemy import create_engine, event, make_url
 from sqlalchemy.engine import Connection, CursorResult, Engine, Result
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bt import errors
 from bt.config import mask_url
+from bt.notify import send_pending
 
 log = logging.getLogger(__name__)
 
@@ -91,15 +92,8 @@ class Database:
     def _write_once(self, operation: Callable[[Session], T]) -> T:
         with wrap_errors(self.masked_url), self._writer() as session, session.begin():
             result = operation(session)
-            self._send_notifications(session)
+            send_pending(session, is_postgresql=self.is_postgresql)
             return result
-
-    def _send_notifications(self, session: Session) -> None:
-        """Emit the NOTIFYs queued by `bt.lifecycle.notify_later`; sent by PostgreSQL at commit."""
-        pending = session.info.pop("bt_notify", set())
-        if self.is_postgresql:
-            for channel, payload in sorted(pending):
-                session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
 
 def _worth_retrying(exc: errors.StoreError, attempt: int, attempts: int) -> bool:
@@ -152,7 +146,7 @@ def wrap_errors(where: str) -> Iterator[None]:
 
 def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
     """The `StoreError` that explains a driver error."""
-    detail = _first_line(getattr(exc, "orig", None) or exc)
+    detail = errors.first_line(getattr(exc, "orig", None) or exc)
     if _is_retryable(exc):
         return errors.Contention(f"Another client kept changing the same jobs ({detail}).")
     if isinstance(exc, IntegrityError):
@@ -178,11 +172,6 @@ def _is_retryable(exc: SQLAlchemyError) -> bool:
 def _is_disconnect(exc: DBAPIError) -> bool:
     sqlstate = getattr(exc.orig, "sqlstate", None) or ""
     return sqlstate.startswith(DISCONNECT_SQLSTATE_CLASS)
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
 
 
 def affected(result: Result[Any]) -> int:

@@ -119,3 +119,9 @@ class FilterError(InvalidValue):
 
 class TokenMismatch(BrownthrowerError):
     """The job is no longer held by this claim (it was aborted, recovered or removed)."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, undefer
@@ -15,21 +14,7 @@ from bt.links import children_of, linked_ids, parents_of
 from bt.models import NAME_LENGTH, Dependency, Job
 from bt.registry import TaskRegistry
 from bt.status import Action, Status, next_status
-from bt.views import JobDetails
-
-EditField = Literal["config", "input", "description"]
-EDIT_FIELDS: tuple[EditField, ...] = ("config", "input", "description")
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a new job is made of."""
-
-    task: str
-    config: str | None = None
-    input: str | None = None
-    description: str = ""
-    priority: int = 0
+from bt.values import EDIT_FIELDS, EditField, JobDetails, JobSpec
 
 
 def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
@@ -209,6 +194,14 @@ def details(session: Session, job_id: int) -> JobDetails:
         parents=tuple(parents_of(session, job_id)),
         children=tuple(children_of(session, job_id)),
     )
+
+
+def editable(session: Session, job_id: int, field: EditField) -> JobDetails:
+    """The job's details, refusing when `field` cannot be edited in its status."""
+    job = details(session, job_id)
+    if field != "description":
+        next_status(job_id, job.status, Action.EDIT)
+    return job
 
 
 def _get(session: Session, job_id: int, *, lock: bool = False, full: bool = False) -> Job:

@@ -3,30 +3,62 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from bt import filters
+from bt.errors import JobNotFound
 from bt.lifecycle import read_state
 from bt.links import children_of, parents_of
 from bt.models import RUNNABLE_SQL, Dependency, Job
-from bt.status import Status
-from bt.views import SUMMARY_COLUMNS, JobInfo, info_from_row, job_info, job_infos
+from bt.status import RUNNABLE, Status
+from bt.values import Dag, JobInfo, Neighbourhood, Page, TreeNode
 
-RUNNABLE = "RUNNABLE"  #: pseudo-status in counts: QUEUED with every parent DONE
 MAX_PAGE = 10_000
 MAX_ID = 2**31 - 1  #: the largest INTEGER id
 MAX_ID_DIGITS = len(str(MAX_ID))
 
+SUMMARY_COLUMNS = (
+    Job.id,
+    Job.super_id,
+    Job.name,
+    Job.status,
+    Job.priority,
+    Job.attempts,
+    Job.ts_created,
+    Job.ts_queued,
+    Job.ts_started,
+    Job.ts_ended,
+)
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a job list; `next_after` continues it (None on the last page)."""
 
-    jobs: list[JobInfo]
-    next_after: int | None
+def info_from_row(row: Any) -> JobInfo:
+    return JobInfo(
+        row.id,
+        row.super_id,
+        row.name,
+        row.status,
+        row.priority,
+        row.attempts,
+        row.ts_created,
+        row.ts_queued,
+        row.ts_started,
+        row.ts_ended,
+    )
+
+
+def job_info(session: Session, job_id: int) -> JobInfo:
+    row = session.execute(select(*SUMMARY_COLUMNS).where(Job.id == job_id)).one_or_none()
+    if row is None:
+        raise JobNotFound(job_id)
+    return info_from_row(row)
+
+
+def job_infos(session: Session, ids: Sequence[int]) -> list[JobInfo]:
+    rows = session.execute(select(*SUMMARY_COLUMNS).where(Job.id.in_(ids)).order_by(Job.id))
+    return [info_from_row(row) for row in rows]
 
 
 def list_jobs(
@@ -82,18 +114,6 @@ def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, in
     return result
 
 
-@dataclass(frozen=True)
-class Neighbourhood:
-    """A job with its parents, children, superjob and subjobs (what `job graph` shows)."""
-
-    job: JobInfo
-    parents: list[JobInfo]
-    children: list[JobInfo]
-    superjob: JobInfo | None
-    subjobs: list[JobInfo]
-    more_subjobs: int = 0
-
-
 def neighbourhood(session: Session, job_id: int, *, max_subjobs: int = 1000) -> Neighbourhood:
     job = job_info(session, job_id)
     subjobs = list_subjobs(session, job_id, limit=max_subjobs + 1)
@@ -115,16 +135,6 @@ def read_total(session: Session, job_id: int) -> int:
 def list_subjobs(session: Session, job_id: int, *, limit: int = 1000) -> list[JobInfo]:
     query = select(*SUMMARY_COLUMNS).where(Job.super_id == job_id).order_by(Job.id).limit(limit)
     return [info_from_row(row) for row in session.execute(query)]
-
-
-@dataclass(frozen=True)
-class TreeNode:
-    """A job in the super/sub hierarchy with its subjobs' status counts."""
-
-    job: JobInfo
-    counts: dict[str, int] = field(default_factory=dict)
-    children: list[TreeNode] = field(default_factory=list)
-    hidden: int = 0
 
 
 def subtree(session: Session, job_id: int, *, max_children: int = 20, depth: int = 8) -> TreeNode:
@@ -153,14 +163,6 @@ def _node(session: Session, job: JobInfo, max_children: int, depth: int) -> Tree
     picked = sorted(picked[:max_children], key=lambda j: j.id)
     nodes = [_node(session, sub, max_children, depth - 1) for sub in picked]
     return TreeNode(job, shown_counts, nodes, sum(counts.values()) - len(nodes))
-
-
-@dataclass(frozen=True)
-class Dag:
-    """Jobs connected to one job through dependencies (ancestors and descendants), for DOT."""
-
-    jobs: list[JobInfo]
-    edges: list[tuple[int, int]]
 
 
 def dag(session: Session, job_id: int, *, limit: int = 5000) -> Dag:

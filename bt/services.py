@@ -8,11 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bt import bulk, control, jobs, links, listing, tags, views, work
+from bt import bulk, control, jobs, links, listing, tags, work
 from bt.db import Database
-from bt.jobs import EditField, JobSpec
 from bt.registry import TaskRegistry
 from bt.status import Status
+from bt.values import (
+    Claim,
+    Dag,
+    EditField,
+    JobDetails,
+    JobInfo,
+    JobSpec,
+    Key,
+    LiveRunner,
+    Neighbourhood,
+    NodeSpec,
+    Page,
+    RunnerInfo,
+    RunResult,
+    TagInfo,
+    TreeNode,
+)
 
 
 class JobService:
@@ -22,17 +38,17 @@ class JobService:
         self._db = db
         self._registry = registry
 
-    def create(self, spec: JobSpec, *, submit: bool = False) -> views.JobInfo:
+    def create(self, spec: JobSpec, *, submit: bool = False) -> JobInfo:
         return self._db.write(
-            lambda s: views.job_info(s, jobs.create(s, spec, self._registry, submit_now=submit))
+            lambda s: listing.job_info(s, jobs.create(s, spec, self._registry, submit_now=submit))
         )
 
     def create_graph(
         self,
-        nodes: Sequence[bulk.NodeSpec],
-        edges: Sequence[tuple[bulk.Key, bulk.Key]] = (),
-        existing_parents: Sequence[tuple[int, bulk.Key]] = (),
-    ) -> dict[bulk.Key, int]:
+        nodes: Sequence[NodeSpec],
+        edges: Sequence[tuple[Key, Key]] = (),
+        existing_parents: Sequence[tuple[int, Key]] = (),
+    ) -> dict[Key, int]:
         """Create many jobs and their links at once, all or nothing."""
         return self._db.write(
             lambda s: bulk.create_graph(
@@ -40,8 +56,8 @@ class JobService:
             )
         )
 
-    def clone(self, job_id: int) -> views.JobInfo:
-        return self._db.write(lambda s: views.job_info(s, jobs.clone(s, job_id)))
+    def clone(self, job_id: int) -> JobInfo:
+        return self._db.write(lambda s: listing.job_info(s, jobs.clone(s, job_id)))
 
     def edit(
         self, job_id: int, field: EditField, text: str | None, *, expected: object = ...
@@ -71,15 +87,21 @@ class JobService:
     def unlink(self, parent_id: int, child_id: int) -> None:
         self._db.write(lambda s: links.unlink(s, parent_id, child_id))
 
-    def get(self, job_id: int) -> views.JobDetails:
+    def get(self, job_id: int) -> JobDetails:
         with self._db.read() as s:
             return jobs.details(s, job_id)
 
-    def info(self, job_id: int) -> views.JobInfo:
+    def editable(self, job_id: int, field: EditField) -> JobDetails:
+        """The job, to start editing `field`: `InvalidTransition` when its status forbids it
+        (config and input only while STASHED), `JobNotFound` when there is no such job."""
         with self._db.read() as s:
-            return views.job_info(s, job_id)
+            return jobs.editable(s, job_id, field)
 
-    def suggest_ids(self, prefix: str, *, limit: int = 40) -> list[views.JobInfo]:
+    def info(self, job_id: int) -> JobInfo:
+        with self._db.read() as s:
+            return listing.job_info(s, job_id)
+
+    def suggest_ids(self, prefix: str, *, limit: int = 40) -> list[JobInfo]:
         """Jobs whose id starts with `prefix`, newest first: cheap, for TAB completion."""
         with self._db.read() as s:
             return listing.suggest_ids(s, prefix, limit=limit)
@@ -91,7 +113,7 @@ class JobService:
         limit: int = 50,
         after: int | None = None,
         newest_first: bool = False,
-    ) -> listing.Page:
+    ) -> Page:
         with self._db.read() as s:
             return listing.list_jobs(s, terms, limit=limit, after=after, newest_first=newest_first)
 
@@ -99,15 +121,15 @@ class JobService:
         with self._db.read() as s:
             return listing.counts(s, tasks)
 
-    def neighbourhood(self, job_id: int) -> listing.Neighbourhood:
+    def neighbourhood(self, job_id: int) -> Neighbourhood:
         with self._db.read() as s:
             return listing.neighbourhood(s, job_id)
 
-    def subtree(self, job_id: int, *, max_children: int = 20) -> listing.TreeNode:
+    def subtree(self, job_id: int, *, max_children: int = 20) -> TreeNode:
         with self._db.read() as s:
             return listing.subtree(s, job_id, max_children=max_children)
 
-    def dag(self, job_id: int) -> listing.Dag:
+    def dag(self, job_id: int) -> Dag:
         with self._db.read() as s:
             return listing.dag(s, job_id)
 
@@ -128,20 +150,21 @@ class TagService:
     def delete(self, job_id: int, name: str) -> None:
         self._db.write(lambda s: tags.delete_tag(s, job_id, name))
 
-    def list(self, job_id: int) -> list[views.TagInfo]:
+    def list(self, job_id: int) -> list[TagInfo]:
         with self._db.read() as s:
             return tags.list_tags(s, job_id)
 
 
-class WorkService:
-    """What runners do: register, renew leases, claim, record results, recover lost runs."""
+class RunnerService:
+    """Runner daemons: registration, leases, stop requests, recovery of lost runners' jobs."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def register(
         self, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
-    ) -> work.RunnerInfo:
+    ) -> RunnerInfo:
+        """Register a runner holding a lease of `lease` seconds."""
         return self._db.write(
             lambda s: work.register_runner(
                 s, host=host, pid=pid, slots=slots, tasks=tasks, lease=lease
@@ -149,48 +172,67 @@ class WorkService:
         )
 
     def heartbeat(self, runner_id: int, lease: float) -> bool:
+        """Renew a runner's lease; whether a stop was requested. `TokenMismatch` if it was lost."""
         return self._db.write(lambda s: work.heartbeat(s, runner_id, lease))
 
     def unregister(self, runner_id: int) -> None:
+        """Forget a runner that stopped cleanly."""
         self._db.write(lambda s: work.unregister_runner(s, runner_id))
 
-    def runners(self) -> list[work.LiveRunner]:
+    def request_stop(self, runner_id: int) -> None:
+        """Ask a runner to stop claiming and exit when its jobs end; `NotFound` if unknown."""
+        self._db.write(lambda s: work.request_stop(s, runner_id))
+
+    def recover_lost(self) -> list[tuple[int, Status]]:
+        """Requeue (or fail, out of attempts) the jobs of runners whose lease expired."""
+        return self._db.write(work.recover_lost)
+
+    def list(self) -> list[LiveRunner]:
+        """Every registered runner with the ids of the jobs it is running."""
         with self._db.read() as s:
             return work.list_runners(s)
 
-    def request_stop(self, runner_id: int) -> None:
-        self._db.write(lambda s: work.request_stop(s, runner_id))
 
-    def claim(self, runner_id: int, tasks: Sequence[str]) -> work.Claim | None:
+class ClaimService:
+    """What a runner does with jobs: claim them, record their results, fenced by claim tokens."""
+
+    def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
+        self._db = db
+        self._registry = registry
+
+    def claim(self, runner_id: int, tasks: Sequence[str]) -> Claim | None:
+        """Take the best runnable job of `tasks` (priority, then age), or None."""
         pg = self._db.is_postgresql
         return self._db.write(lambda s: work.claim(s, runner_id, tasks, is_postgresql=pg))
 
-    def claim_job(self, job_id: int, runner_id: int, *, submit: bool = False) -> work.Claim:
+    def claim_job(self, job_id: int, runner_id: int, *, submit: bool = False) -> Claim:
+        """Take exactly `job_id` (submitting it first); `InvalidTransition` if not runnable."""
         return self._db.write(lambda s: work.claim_job(s, job_id, runner_id, submit_first=submit))
 
     def finish(
         self,
-        claim: work.Claim,
-        result: work.RunResult,
+        claim: Claim,
+        result: RunResult,
         tags: Mapping[str, str] | None = None,
         *,
         clear_stale: bool = False,
     ) -> Status:
-        """Record a successful phase and its run `tags` in one transaction."""
+        """Record a successful phase and its run `tags` in one transaction; `TokenMismatch`
+        if the claim was lost, `InvalidValue`/`TaskNotFound` if declared jobs are refused."""
         return self._db.write(
             lambda s: work.finish(s, claim, result, tags, clear_stale=clear_stale)
         )
 
     def finish_and_claim(
         self,
-        done: work.Claim,
-        result: work.RunResult,
+        done: Claim,
+        result: RunResult,
         tags: Mapping[str, str] | None,
         *,
         clear_stale: bool,
         runner_id: int,
         tasks: Sequence[str],
-    ) -> tuple[Status, work.Claim | None]:
+    ) -> tuple[Status, Claim | None]:
         """Record a successful phase and claim the runner's next job, in one transaction."""
         pg = self._db.is_postgresql
         return self._db.write(
@@ -208,7 +250,7 @@ class WorkService:
 
     def fail(
         self,
-        claim: work.Claim,
+        claim: Claim,
         reason: str,
         traceback: str,
         exit_code: int | None = None,
@@ -223,20 +265,19 @@ class WorkService:
             )
         )
 
-    def requeue(self, claim: work.Claim, *, clear_tags: bool = False) -> Status:
+    def requeue(self, claim: Claim, *, clear_tags: bool = False) -> Status:
+        """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
         return self._db.write(lambda s: work.requeue(s, claim, clear_tags=clear_tags))
 
-    def put_tag(self, claim: work.Claim, name: str, value: str) -> None:
+    def put_tag(self, claim: Claim, name: str, value: str) -> None:
+        """A run tag (captured output, a task's tag), fenced by the claim (`TokenMismatch`)."""
         self._db.write(lambda s: work.put_run_tag(s, claim, name, value))
 
-    def put_tags(self, claim: work.Claim, tags: Mapping[str, str]) -> None:
+    def put_tags(self, claim: Claim, tags: Mapping[str, str]) -> None:
         """Several run tags at once, fenced by the claim token (`TokenMismatch`)."""
         self._db.write(lambda s: work.put_run_tags(s, claim, tags))
 
-    def released(self, claims: Sequence[work.Claim]) -> list[int]:
+    def released(self, claims: Sequence[Claim]) -> list[int]:
         """Ids of the claimed jobs no longer held by these claims (aborted meanwhile)."""
         with self._db.read() as s:
             return work.released(s, claims)
-
-    def recover_lost(self) -> list[tuple[int, Status]]:
-        return self._db.write(work.recover_lost)

@@ -53,6 +53,8 @@ class Action(enum.StrEnum):
 
 S = Status
 
+RUNNABLE = "RUNNABLE"  #: pseudo-status in counts and filters: QUEUED with every parent DONE
+
 #: Every allowed (action, from-status) pair and the status it leads to. Nothing else is allowed.
 TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.EDIT: {S.STASHED: S.STASHED},

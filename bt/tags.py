@@ -15,7 +15,7 @@ from bt import errors, tagnames, yamlio
 from bt.db import affected
 from bt.lifecycle import read_state
 from bt.models import TAG_NAME_LENGTH, Tag
-from bt.views import TagInfo
+from bt.values import TagInfo
 
 TAG = cast(Table, Tag.__table__)
 

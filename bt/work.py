@@ -6,91 +6,29 @@ aborted or recovered run never overwrites what happened since.
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames
-from bt.bulk import NodeSpec, create_graph
+from bt.bulk import create_graph
 from bt.control import submit
 from bt.db import affected
-from bt.jobs import JobSpec
 from bt.lifecycle import JOB, JobState, after_transition, apply, read_state
 from bt.models import Job, Runner, Tag
 from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import put_tag, put_tags
+from bt.values import Claim, DeclaredJob, JobSpec, LiveRunner, NodeSpec, RunnerInfo, RunResult
 
 LOST_REASON = "runner lost"
 
 
-@dataclass(frozen=True)
-class RunnerInfo:
-    id: int
-    uuid: str
-
-
-@dataclass(frozen=True)
-class LiveRunner:
-    """A registered runner as `runner list` shows it."""
-
-    id: int
-    host: str
-    pid: int
-    slots: int
-    tasks: str
-    started_at: dt.datetime
-    heartbeat_at: dt.datetime
-    expires_at: dt.datetime
-    stop_requested: bool
-    jobs: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Claim:
-    """A job a runner holds: what it needs to run it, and the token that fences its writes."""
-
-    job_id: int
-    name: str
-    super_id: int | None
-    token: str
-    attempt: int
-    epilog: bool
-    config: str | None = None
-    input: str | None = None
-    parents: Sequence[tuple[int, str, str | None]] = ()
-    subjobs: Sequence[tuple[int, str, str | None]] = ()
-
-    @property
-    def state(self) -> JobState:
-        return JobState(self.job_id, Status.RUNNING, self.super_id)
-
-
-@dataclass(frozen=True)
-class DeclaredJob:
-    """A subjob or child declared by task code, with its config/input already as YAML text."""
-
-    key: int
-    task: str
-    config: str | None = None
-    input: str | None = None
-    submit: bool = True
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """What a successful prolog/run/epilog produced."""
-
-    output: str | None = None
-    subjobs: Sequence[DeclaredJob] = ()
-    children: Sequence[DeclaredJob] = ()
-    links: Sequence[tuple[int, int]] = field(default_factory=tuple)
+def _state(claim: Claim) -> JobState:
+    return JobState(claim.job_id, Status.RUNNING, claim.super_id)
 
 
 def new_token() -> str:
@@ -241,11 +179,11 @@ def finish(
         )
     _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
     if result.subjobs:
-        status = apply(session, claim.state, Action.SPAWN, token=claim.token)
+        status = apply(session, _state(claim), Action.SPAWN, token=claim.token)
         _create_declared(session, result.subjobs, result.links, claim.job_id)
         return status
     return apply(
-        session, claim.state, Action.FINISH, token=claim.token, values={"output": result.output}
+        session, _state(claim), Action.FINISH, token=claim.token, values={"output": result.output}
     )
 
 
@@ -280,7 +218,7 @@ def fail(
     clear_stale: bool = False,
 ) -> Status:
     """Record a failed run with its reason, traceback, exit code and other run `tags`."""
-    status = apply(session, claim.state, Action.FAIL, token=claim.token)
+    status = apply(session, _state(claim), Action.FAIL, token=claim.token)
     values = {**(tags or {}), tagnames.REASON: reason, tagnames.TRACEBACK: traceback}
     if exit_code is not None:
         values[tagnames.EXIT_CODE] = str(exit_code)
@@ -295,7 +233,7 @@ def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Stat
     """
     status = apply(
         session,
-        claim.state,
+        _state(claim),
         Action.REQUEUE,
         token=claim.token,
         values={"attempts": JOB.c.attempts - 1},

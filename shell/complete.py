@@ -14,8 +14,8 @@ import cmd2
 
 from bt import errors
 from bt.filters import FIELDS
-from bt.jobs import EDIT_FIELDS
 from bt.status import Status
+from bt.values import EDIT_FIELDS
 
 if TYPE_CHECKING:
     from bt.client import Brownthrower

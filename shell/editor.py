@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bt.registry import TaskRegistry
 from bt.task import Task
-from bt.views import JobDetails
+from bt.values import JobDetails
 from shell.core import CommandError
 
 MARKER = "# ---- everything above this line is help and is removed when you save ----"

@@ -1,8 +1,8 @@
 """Live, full-screen views (`job top`, `job watch`): refresh on a timer or on a database event,
 leave on `q` or Ctrl-C.
 
-On PostgreSQL the view also wakes on the `bt_work`/`bt_abort` notifications (through the runner's
-listener thread), so new runnable work and aborts show up at once.
+On PostgreSQL the view also wakes on the `bt_work`/`bt_abort` notifications (through
+`bt.notify.Listener`), so new runnable work and aborts show up at once.
 """
 
 from __future__ import annotations
@@ -41,19 +41,27 @@ def wakeups(url: str | None) -> Iterator[int | None]:
     if url is None or not url.startswith("postgresql"):
         yield None
         return
-    from bt.runner.threads import Listener, Mailbox
+    from bt.notify import Listener
 
-    mailbox = Mailbox()
-    listener = Listener(url, mailbox)
+    read_fd, write_fd = os.pipe()
+    os.set_blocking(read_fd, False)
+    os.set_blocking(write_fd, False)
+    listener = Listener(url, lambda _notification: _wake(write_fd))
     listener.start()
     listener.ready.wait(LISTEN_TIMEOUT)
     try:
-        yield mailbox.read_fd
+        yield read_fd
     finally:
         listener.stopped.set()
         listener.join(timeout=2.0)
         if not listener.is_alive():
-            mailbox.close()
+            os.close(read_fd)
+            os.close(write_fd)
+
+
+def _wake(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError, OSError):
+        os.write(fd, b"\0")
 
 
 def run_live(

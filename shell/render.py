@@ -16,9 +16,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bt.listing import RUNNABLE
-from bt.status import Status
-from bt.views import JobDetails, JobInfo, TagInfo
+from bt.status import RUNNABLE, Status
+from bt.values import JobDetails, JobInfo, TagInfo
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 JOB_COLUMNS = ("id", "super_id", "name", "status", "created", "queued", "started", "ended")

@@ -6,9 +6,8 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from bt.listing import Dag, Neighbourhood, TreeNode
 from bt.status import Status
-from bt.views import JobInfo
+from bt.values import Dag, JobInfo, Neighbourhood, TreeNode
 from shell.render import JOB_COLUMNS, job_cells, plain_table, status_text, title
 
 SELF = "#####"  #: the `kind` of the job itself in `job graph`

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bt import Brownthrower, Status
-from bt.jobs import JobSpec
-from bt.work import Claim, DeclaredJob, RunnerInfo, RunResult
+from bt.values import Claim, DeclaredJob, JobSpec, RunnerInfo, RunResult
 
 
 def job(app: Brownthrower, task: str = "noop", *, submit: bool = False, **spec: object) -> int:
@@ -17,12 +16,12 @@ def status(app: Brownthrower, job_id: int) -> Status:
 
 
 def runner(app: Brownthrower, *, lease: float = 60.0) -> RunnerInfo:
-    return app.work.register(host="test", pid=1, slots=1, tasks=["*"], lease=lease)
+    return app.runners.register(host="test", pid=1, slots=1, tasks=["*"], lease=lease)
 
 
 def claim(app: Brownthrower, who: RunnerInfo, tasks: tuple[str, ...] = ("noop",)) -> Claim:
     """Claim the next runnable job; fails the test when there is none."""
-    claimed = app.work.claim(who.id, list(tasks))
+    claimed = app.claims.claim(who.id, list(tasks))
     assert claimed is not None, "expected a runnable job"
     return claimed
 
@@ -30,7 +29,7 @@ def claim(app: Brownthrower, who: RunnerInfo, tasks: tuple[str, ...] = ("noop",)
 def run_next(app: Brownthrower, who: RunnerInfo, output: str | None = "1\n") -> int:
     """Claim and finish the next runnable noop job; its id."""
     claimed = claim(app, who)
-    app.work.finish(claimed, RunResult(output=output))
+    app.claims.finish(claimed, RunResult(output=output))
     return claimed.job_id
 
 
@@ -40,7 +39,7 @@ def superjob(app: Brownthrower, who: RunnerInfo, subjobs: int = 2, *, submit: bo
     claimed = claim(app, who)
     assert claimed.job_id == parent
     declared = [DeclaredJob(i, "noop", submit=submit) for i in range(subjobs)]
-    app.work.finish(claimed, RunResult(subjobs=declared))
+    app.claims.finish(claimed, RunResult(subjobs=declared))
     return parent
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bt.dispatch.backend import FAILED_STATES, Backend, BatchError, Pilot
-from bt.listing import RUNNABLE
+from bt.status import RUNNABLE
 
 log = logging.getLogger(__name__)
 

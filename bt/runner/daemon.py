@@ -19,14 +19,15 @@ from typing import Any
 from bt import errors, tagnames
 from bt.cli.common import RET_ERROR, RET_OK
 from bt.client import Brownthrower
+from bt.notify import Listener
 from bt.runner.forkserver import EXITED, STARTED, ForkServer
 from bt.runner.launch import Launcher, Spare
 from bt.runner.options import FLUSH_INTERVAL, PG_POLL_FACTOR, RunnerOptions
 from bt.runner.record import ClaimNext, record
 from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
-from bt.runner.threads import Event, Heartbeat, Listener, Mailbox
+from bt.runner.threads import Event, Heartbeat, Mailbox, event_of
 from bt.status import Status
-from bt.work import Claim, RunnerInfo
+from bt.values import Claim, RunnerInfo
 
 log = logging.getLogger("bt.runner")
 
@@ -44,7 +45,7 @@ class Runner:
     def __init__(
         self, app: Brownthrower, server: ForkServer, options: RunnerOptions, tasks: list[str]
     ) -> None:
-        self.app, self.work, self.server = app, app.work, server
+        self.app, self.claims, self.server = app, app.claims, server
         self.options, self.tasks = options, tasks
         self.mailbox = Mailbox()
         self.selector = selectors.DefaultSelector()
@@ -83,7 +84,7 @@ class Runner:
 
     def _start(self) -> None:
         o = self.options
-        self.info = self.work.register(
+        self.info = self.app.runners.register(
             host=os.uname().nodename,
             pid=os.getpid(),
             slots=o.slots,
@@ -96,10 +97,10 @@ class Runner:
         signal.set_wakeup_fd(self.mailbox.write_fd, warn_on_full_buffer=False)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        self.heartbeat = Heartbeat(self.work, self.info.id, o.lease, self.mailbox)
+        self.heartbeat = Heartbeat(self.app.runners, self.info.id, o.lease, self.mailbox)
         self.heartbeat.start()
         if self.app.db.is_postgresql:
-            self.listener = Listener(self.app.db.url, self.mailbox)
+            self.listener = Listener(self.app.db.url, lambda n: self.mailbox.post(event_of(n)))
             self.listener.start()
             self.listener.ready.wait(LISTENER_READY)
         self.heartbeat.recover()
@@ -124,7 +125,7 @@ class Runner:
         self.server.stop()
         if self.info.id and self.stopping != "lost":
             try:
-                self.work.unregister(self.info.id)
+                self.app.runners.unregister(self.info.id)
             except errors.BrownthrowerError as exc:
                 log.warning("unregister_failed runner=%d: %s", self.info.id, exc)
         self.mailbox.close()
@@ -135,9 +136,9 @@ class Runner:
         for job in list(self.jobs.values()) + self.unrecorded:
             try:
                 if job in self.unrecorded:
-                    record(self.work, job)
+                    record(self.claims, job)
                 else:
-                    self.work.requeue(job.claim, clear_tags=True)
+                    self.claims.requeue(job.claim, clear_tags=True)
                     log.info("job_requeued job=%d", job.job_id)
             except errors.BrownthrowerError as exc:
                 log.error("job_record_failed job=%d: %s", job.job_id, exc)
@@ -196,7 +197,7 @@ class Runner:
 
     def _claim(self) -> Claim | None:
         try:
-            claim = self.work.claim(self.info.id, self.tasks)
+            claim = self.claims.claim(self.info.id, self.tasks)
         except errors.BrownthrowerError as exc:
             log.warning("claim_failed: %s", exc)
             claim = None
@@ -220,7 +221,7 @@ class Runner:
                 f"Job {job_id} runs task {name!r}, which this runner does not run "
                 "(not installed here, or not matching --tasks)."
             )
-        return self.work.claim_job(job_id, self.info.id, submit=self.options.submit)
+        return self.claims.claim_job(job_id, self.info.id, submit=self.options.submit)
 
     def _begin(self, claim: Claim) -> None:
         spare, self.spare = self.spare, None
@@ -340,7 +341,7 @@ class Runner:
             return
         following = ClaimNext(self.info.id, self.tasks) if claim_next else None
         try:
-            recorded = record(self.work, job, following)
+            recorded = record(self.claims, job, following)
         except errors.BrownthrowerError as exc:
             log.error("job_record_failed job=%d: %s (will retry)", job.job_id, exc)
             if job not in self.unrecorded:
@@ -423,7 +424,7 @@ class Runner:
             tags[tagnames.RUNNER] = job.runner_tag()
             job.runner_info["flushed"] = True
         try:
-            self.work.put_tags(job.claim, tags)
+            self.claims.put_tags(job.claim, tags)
         except errors.TokenMismatch:
             self._kill_aborted(job)
         except errors.BrownthrowerError as exc:
@@ -434,7 +435,7 @@ class Runner:
         if not candidates:
             return
         try:
-            released = set(self.work.released([j.claim for j in candidates]))
+            released = set(self.claims.released([j.claim for j in candidates]))
         except errors.BrownthrowerError as exc:
             log.warning("abort_check_failed: %s", exc)
             return

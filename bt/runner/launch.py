@@ -13,7 +13,7 @@ from bt.runner.forkserver import ForkServer
 from bt.runner.options import RunnerOptions
 from bt.runner.protocol import JobOrder
 from bt.runner.running import CTL, ERR, OUT, RunningJob, work_dir_of
-from bt.work import Claim
+from bt.values import Claim
 
 #: the environment variables every job process gets (documented in the README)
 JOB_ENVIRONMENT = (

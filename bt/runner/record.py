@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 from bt import errors
 from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
-from bt.services import WorkService
+from bt.services import ClaimService
 from bt.status import Status
-from bt.work import Claim, DeclaredJob, RunResult
+from bt.values import Claim, DeclaredJob, RunResult
 
 log = logging.getLogger("bt.runner")
 
@@ -38,7 +38,7 @@ class Recorded:
     tried: bool = False  #: whether a next job was looked for
 
 
-def record(work: WorkService, job: RunningJob, claim_next: ClaimNext | None = None) -> Recorded:
+def record(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None = None) -> Recorded:
     """Write the end of `job`'s run (claiming the next job in the same commit if asked)."""
     claim = job.claim
     if job.kill_reason in (ABORTED, ABANDONED):
@@ -47,18 +47,18 @@ def record(work: WorkService, job: RunningJob, claim_next: ClaimNext | None = No
     result = job.result or {}
     try:
         if job.kill_reason == PREEMPTED and "ok" not in result:
-            status = work.requeue(claim, clear_tags=True)
+            status = claims.requeue(claim, clear_tags=True)
             log.info("job_requeued job=%d (pre-empted)", claim.job_id)
             return Recorded(status)
         if result.get("ok"):
-            return _finish(work, job, claim_next)
-        return Recorded(_fail(work, job))
+            return _finish(claims, job, claim_next)
+        return Recorded(_fail(claims, job))
     except errors.TokenMismatch:
         log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
         return Recorded(None)
 
 
-def _finish(work: WorkService, job: RunningJob, claim_next: ClaimNext | None) -> Recorded:
+def _finish(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None) -> Recorded:
     result = job.result or {}
     run = RunResult(
         output=result.get("output"),
@@ -69,9 +69,9 @@ def _finish(work: WorkService, job: RunningJob, claim_next: ClaimNext | None) ->
     tags, stale = job.final_tags(), _may_be_stale(job)
     following = None
     if claim_next is None:
-        status = work.finish(job.claim, run, tags, clear_stale=stale)
+        status = claims.finish(job.claim, run, tags, clear_stale=stale)
     else:
-        status, following = work.finish_and_claim(
+        status, following = claims.finish_and_claim(
             job.claim,
             run,
             tags,
@@ -84,7 +84,7 @@ def _finish(work: WorkService, job: RunningJob, claim_next: ClaimNext | None) ->
     return Recorded(status, following, tried=claim_next is not None)
 
 
-def _fail(work: WorkService, job: RunningJob) -> Status:
+def _fail(claims: ClaimService, job: RunningJob) -> Status:
     result = job.result or {}
     if "ok" in result:
         reason, trace = str(result["reason"]), str(result["traceback"])
@@ -93,7 +93,7 @@ def _fail(work: WorkService, job: RunningJob) -> Status:
     else:
         reason, trace = job.crash_report()
     tags = job.final_tags()
-    status = work.fail(
+    status = claims.fail(
         job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=_may_be_stale(job)
     )
     log.info("job_failed job=%d reason=%s", job.job_id, reason)

@@ -13,7 +13,7 @@ from bt.runner import osutil
 from bt.runner.capture import LogFiles, StreamCapture
 from bt.runner.options import KILL_TIMEOUT
 from bt.runner.protocol import LOG, RESULT, TAG, LineReader, Message
-from bt.work import Claim
+from bt.values import Claim
 
 OUT, ERR, CTL = "out", "err", "ctl"
 STDERR_LINES = 40  #: lines of stderr quoted in the traceback of a crashed job process

@@ -17,17 +17,13 @@ import threading
 import time
 from dataclasses import dataclass
 
-import psycopg
-from sqlalchemy.engine import make_url
-
 from bt import errors
-from bt.lifecycle import ABORT_CHANNEL, WORK_CHANNEL
-from bt.services import WorkService
+from bt.notify import Notice, Notification
+from bt.services import RunnerService
 
 log = logging.getLogger("bt.runner")
 
 FENCE_FRACTION = 0.9  #: without a renewal for this part of the lease, the runner kills its jobs
-RECONNECT_DELAY = (0.2, 5.0)  #: listener's first and longest wait before reconnecting
 
 
 @dataclass(frozen=True)
@@ -78,9 +74,11 @@ class Mailbox:
 class Heartbeat(threading.Thread):
     """Renews the runner's lease every quarter lease; recovers lost runners' jobs."""
 
-    def __init__(self, work: WorkService, runner_id: int, lease: float, mailbox: Mailbox) -> None:
+    def __init__(
+        self, runners: RunnerService, runner_id: int, lease: float, mailbox: Mailbox
+    ) -> None:
         super().__init__(name="bt-heartbeat", daemon=True)
-        self.work, self.runner_id, self.lease, self.mailbox = work, runner_id, lease, mailbox
+        self.runners, self.runner_id, self.lease, self.mailbox = runners, runner_id, lease, mailbox
         self.stopped = threading.Event()
         self.last_renewal = time.monotonic()
         self._stop_seen = False
@@ -94,7 +92,7 @@ class Heartbeat(threading.Thread):
     def beat(self) -> bool:
         """Renew the lease; False once the runner has lost it (its jobs must die)."""
         try:
-            stop = self.work.heartbeat(self.runner_id, self.lease)
+            stop = self.runners.heartbeat(self.runner_id, self.lease)
         except errors.TokenMismatch as exc:
             self.mailbox.post(Event("lost", detail=str(exc)))
             return False
@@ -115,7 +113,7 @@ class Heartbeat(threading.Thread):
     def recover(self) -> None:
         """Requeue (or fail) the jobs of runners whose lease expired."""
         try:
-            recovered = self.work.recover_lost()
+            recovered = self.runners.recover_lost()
         except errors.BrownthrowerError as exc:
             log.warning("recovery_failed: %s", exc)
             return
@@ -125,47 +123,8 @@ class Heartbeat(threading.Thread):
             self.mailbox.post(Event("work"))
 
 
-class Listener(threading.Thread):
-    """LISTEN on `bt_abort` and `bt_work` on a dedicated PostgreSQL connection."""
-
-    def __init__(self, url: str, mailbox: Mailbox) -> None:
-        super().__init__(name="bt-listener", daemon=True)
-        self.conninfo = make_url(url).set(drivername="postgresql").render_as_string(False)
-        self.mailbox = mailbox
-        self.stopped = threading.Event()
-        self.ready = threading.Event()
-
-    def run(self) -> None:
-        delay = RECONNECT_DELAY[0]
-        first = True
-        while not self.stopped.is_set():
-            try:
-                self.listen(resync=not first)
-            except psycopg.Error as exc:
-                log.warning("listener_lost: %s; reconnecting in %.1f s", _first_line(exc), delay)
-                self.stopped.wait(delay)
-                delay = min(delay * 2, RECONNECT_DELAY[1])
-                first = False
-
-    def listen(self, *, resync: bool) -> None:
-        with psycopg.connect(self.conninfo, autocommit=True) as conn:
-            conn.execute(f"LISTEN {ABORT_CHANNEL}")
-            conn.execute(f"LISTEN {WORK_CHANNEL}")
-            self.ready.set()
-            if resync:  # what was notified while disconnected is lost: look again
-                log.info("listener_reconnected")
-                self.mailbox.post(Event("resync"))
-            while not self.stopped.is_set():
-                for note in conn.notifies(timeout=0.5):
-                    self.mailbox.post(_event(note.channel, note.payload))
-
-
-def _event(channel: str, payload: str) -> Event:
-    if channel == ABORT_CHANNEL and payload.isdigit():
-        return Event("abort", job_id=int(payload))
-    return Event("work")
-
-
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+def event_of(notification: Notification) -> Event:
+    """The main loop's event for a database notification."""
+    if notification.notice is Notice.ABORT:
+        return Event("abort", job_id=notification.job_id)
+    return Event(notification.notice.value)

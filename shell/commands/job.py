@@ -10,8 +10,7 @@ import argparse
 
 import cmd2
 
-from bt.jobs import JobSpec
-from bt.views import JobInfo
+from bt.values import JobInfo, JobSpec
 from shell import ids, render
 from shell.commands.args import add_job_id, add_job_ids, add_json, new_parser, text_or_file
 from shell.commands.base import ShellCommands

@@ -12,8 +12,8 @@ import argparse
 import cmd2
 
 from bt import errors
-from bt.jobs import EditField
 from bt.status import Action, next_status
+from bt.values import EditField
 from shell import editor
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands

@@ -15,7 +15,7 @@ from rich.text import Text
 
 from bt import tagnames
 from bt.client import Brownthrower
-from bt.views import JobInfo
+from bt.values import JobInfo
 from shell import live, render
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands

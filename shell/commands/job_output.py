@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from bt import tagnames
 from bt.status import Status
-from bt.views import JobDetails
+from bt.values import JobDetails
 from shell import ids, render
 from shell.commands.args import add_job_id, add_job_ids, new_parser
 from shell.commands.base import ShellCommands

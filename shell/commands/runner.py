@@ -20,7 +20,7 @@ import platformdirs
 from rich.table import Table
 
 from bt.config import APP_NAME, URL_VARIABLE
-from bt.work import LiveRunner
+from bt.values import LiveRunner
 from shell import render
 from shell.commands.args import add_json, new_parser
 from shell.commands.base import ShellCommands
@@ -143,7 +143,7 @@ class RunnerCommands(ShellCommands):
     def _registered(self, pid: int, log_file: Path) -> LiveRunner:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            for runner in self.bt.work.runners():
+            for runner in self.bt.runners.list():
                 if runner.pid == pid:
                     return runner
             if not _alive(pid):
@@ -154,7 +154,7 @@ class RunnerCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("runner", "list", list_parser, help="list live runners")
     def runner_list(self, args: argparse.Namespace) -> None:
-        runners = self.bt.work.runners()
+        runners = self.bt.runners.list()
         self.result(runners)
         if args.json:
             self.text(render.as_json([vars(r) for r in runners]))
@@ -165,6 +165,6 @@ class RunnerCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("runner", "stop", stop_parser, help="ask a runner to stop")
     def runner_stop(self, args: argparse.Namespace) -> None:
-        self.bt.work.request_stop(args.runner_id)
+        self.bt.runners.request_stop(args.runner_id)
         self._cmd.ok(f"Runner {args.runner_id} will stop once its running jobs end.")
         self.result([args.runner_id])

@@ -38,7 +38,7 @@ def test_static_keeps_n_pilots_and_replaces_a_killed_one(
 ) -> None:
     dispatcher = dispatchers.build(kind, "--pilots", "2")
     first = drive(dispatcher, lambda s: running(s) == 2)
-    wait_for(lambda: len(app.work.runners()) == 2)
+    wait_for(lambda: len(app.runners.list()) == 2)
     victim = live(first)[0]
     kill_pilot(dispatchers, kind, victim)
     after = drive(dispatcher, lambda s: victim not in live(s) and running(s) == 2)
@@ -85,7 +85,7 @@ def test_pilots_only_run_the_eligible_tasks(dispatchers: Dispatchers, app: Brown
 
 def kill_runner(app: Brownthrower) -> None:
     """SIGKILL the pilot's runner process only, as a crashed node would lose it."""
-    (runner,) = app.work.runners()
+    (runner,) = app.runners.list()
     os.kill(runner.pid, signal.SIGKILL)
 
 

@@ -52,11 +52,11 @@ def test_cancel_on_exit_leaves_no_pilot_behind(
 ) -> None:
     backend = backend_of(db_url, tmp_path, kind)
     process = dispatchers.start(kind, "--pilots", "2", "--cancel-on-exit")
-    wait_for(lambda: len(app.work.runners()) == 2, process=process)
+    wait_for(lambda: len(app.runners.list()) == 2, process=process)
     code, output = stop(process)
     assert code == 0, output
     assert all(p.final for p in backend.status())
-    assert app.work.runners() == []
+    assert app.runners.list() == []
 
 
 def test_once_does_one_pass_prints_the_boxes_and_exits(

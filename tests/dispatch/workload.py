@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bt import Brownthrower
-from bt.bulk import NodeSpec
-from bt.jobs import JobSpec
+from bt.values import JobSpec, NodeSpec
 
 SUMS = 48  #: sum4 jobs; each decomposes into 3 add2 subjobs at run time
 FAN_IN = 6  #: each pipe job depends on this many sum4 jobs

@@ -3,8 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bt import Brownthrower, Status, errors
-from bt.bulk import NodeSpec
-from bt.jobs import JobSpec
+from bt.values import JobSpec, NodeSpec
 from tests.factories import job, status
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bt import Brownthrower, Status, errors, tagnames
-from bt.work import RunResult
+from bt.values import RunResult
 from tests.factories import claim, job, runner, status, subjob_ids, superjob
 
 
@@ -23,7 +23,7 @@ def test_submit_of_a_queued_job_is_refused_and_changes_nothing(app: Brownthrower
 
 def test_resubmitting_a_failed_job_clears_its_last_run(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
-    app.work.fail(claim(app, runner(app)), "exception", "Traceback ...", exit_code=1)
+    app.claims.fail(claim(app, runner(app)), "exception", "Traceback ...", exit_code=1)
     app.jobs.submit(job_id)
     info = app.jobs.info(job_id)
     assert (info.started, info.ended) == (None, None)
@@ -33,7 +33,7 @@ def test_resubmitting_a_failed_job_clears_its_last_run(app: Brownthrower) -> Non
 def test_resubmit_keeps_user_tags(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
     app.tags.set(job_id, "note", "keep me")
-    app.work.fail(claim(app, runner(app)), "exception", "Traceback ...")
+    app.claims.fail(claim(app, runner(app)), "exception", "Traceback ...")
     app.jobs.submit(job_id)
     assert [t.name for t in app.tags.list(job_id)] == ["note"]
 
@@ -61,7 +61,7 @@ def test_abort_of_a_running_job_fences_the_runner(app: Brownthrower) -> None:
     held = claim(app, runner(app))
     app.jobs.abort(job_id)
     with pytest.raises(errors.TokenMismatch):
-        app.work.fail(held, "exception", "late")
+        app.claims.fail(held, "exception", "late")
     assert app.tags.get(job_id, tagnames.REASON) == "aborted"
 
 
@@ -88,8 +88,8 @@ def test_submit_of_a_failed_superjob_retries_only_failed_subjobs(app: Brownthrow
     who = runner(app)
     parent = superjob(app, who, 2)
     first, second = subjob_ids(app, parent)
-    app.work.finish(claim(app, who), RunResult(output="1"))
-    app.work.fail(claim(app, who), "exception", "boom")
+    app.claims.finish(claim(app, who), RunResult(output="1"))
+    app.claims.fail(claim(app, who), "exception", "boom")
     assert status(app, parent) is Status.FAILED
     app.jobs.submit(parent)
     assert (status(app, first), status(app, second), status(app, parent)) == (

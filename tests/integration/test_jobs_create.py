@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bt import Brownthrower, Status, errors
-from bt.jobs import JobSpec
+from bt.values import JobSpec
 from bt.yamlio import MAX_YAML_BYTES
 from tests.factories import job
 

@@ -7,9 +7,8 @@ from typing import Any
 from sqlalchemy import event
 
 from bt import Brownthrower
-from bt.bulk import NodeSpec
-from bt.jobs import JobSpec
 from bt.queries import claim_next, claim_params
+from bt.values import JobSpec, NodeSpec
 from tests.factories import job, runner
 
 

@@ -17,7 +17,7 @@ def test_remove_deletes_a_failed_superjob_with_its_subtree(app: Brownthrower) ->
     who = runner(app)
     parent = superjob(app, who, 2)
     for _ in range(2):
-        app.work.fail(claim(app, who), "exception", "boom")
+        app.claims.fail(claim(app, who), "exception", "boom")
     assert app.jobs.remove(parent) == 3
     assert app.jobs.list().jobs == []
 

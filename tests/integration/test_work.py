@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bt import Brownthrower, Status, errors, tagnames
-from bt.work import DeclaredJob, RunResult
+from bt.values import DeclaredJob, RunResult
 from tests.factories import claim, job, run_next, runner, status, subjob_ids, superjob
 
 
@@ -15,18 +15,18 @@ def test_claim_takes_the_highest_priority_then_the_oldest(app: Brownthrower) -> 
 
 def test_claim_returns_none_when_nothing_is_runnable(app: Brownthrower) -> None:
     job(app)
-    assert app.work.claim(runner(app).id, ["noop"]) is None
+    assert app.claims.claim(runner(app).id, ["noop"]) is None
 
 
 def test_claim_only_takes_jobs_of_the_given_tasks(app: Brownthrower) -> None:
     job(app, "echo", submit=True)
-    assert app.work.claim(runner(app).id, ["noop"]) is None
+    assert app.claims.claim(runner(app).id, ["noop"]) is None
 
 
 def test_claim_skips_jobs_with_unfinished_parents(app: Brownthrower) -> None:
     parent, child = job(app), job(app, submit=True)
     app.jobs.link(parent, child)
-    assert app.work.claim(runner(app).id, ["noop"]) is None
+    assert app.claims.claim(runner(app).id, ["noop"]) is None
 
 
 def test_claim_hands_over_config_input_and_parent_outputs(app: Brownthrower) -> None:
@@ -66,7 +66,7 @@ def test_declared_subjob_links_are_kept(app: Brownthrower) -> None:
     who = runner(app)
     parent = job(app, submit=True)
     subjobs = [DeclaredJob(0, "noop"), DeclaredJob(1, "noop")]
-    app.work.finish(claim(app, who), RunResult(subjobs=subjobs, links=[(0, 1)]))
+    app.claims.finish(claim(app, who), RunResult(subjobs=subjobs, links=[(0, 1)]))
     first, second = subjob_ids(app, parent)
     assert app.jobs.get(second).parents == (first,)
 
@@ -74,7 +74,7 @@ def test_declared_subjob_links_are_kept(app: Brownthrower) -> None:
 def test_epilog_children_become_linked_siblings(app: Brownthrower) -> None:
     who = runner(app)
     parent = job(app, submit=True)
-    app.work.finish(claim(app, who), RunResult(output="1", children=[DeclaredJob(0, "noop")]))
+    app.claims.finish(claim(app, who), RunResult(output="1", children=[DeclaredJob(0, "noop")]))
     (child,) = app.jobs.get(parent).children
     assert (app.jobs.info(child).super_id, status(app, child)) == (None, Status.QUEUED)
     assert app.jobs.counts()["RUNNABLE"] == 1
@@ -82,7 +82,7 @@ def test_epilog_children_become_linked_siblings(app: Brownthrower) -> None:
 
 def test_fail_keeps_reason_traceback_and_exit_code(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
-    app.work.fail(claim(app, runner(app)), "exit code 3", "Traceback: boom", exit_code=3)
+    app.claims.fail(claim(app, runner(app)), "exit code 3", "Traceback: boom", exit_code=3)
     tags = {t.name: t.value for t in app.tags.list(job_id)}
     assert tags == {
         tagnames.REASON: "exit code 3",
@@ -93,21 +93,21 @@ def test_fail_keeps_reason_traceback_and_exit_code(app: Brownthrower) -> None:
 
 def test_requeue_does_not_count_the_interrupted_attempt(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
-    app.work.requeue(claim(app, runner(app)))
+    app.claims.requeue(claim(app, runner(app)))
     assert (status(app, job_id), app.jobs.info(job_id).attempts) == (Status.QUEUED, 0)
 
 
 def test_lost_runners_jobs_are_requeued(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
     claim(app, runner(app, lease=-1))
-    assert app.work.recover_lost() == [(job_id, Status.QUEUED)]
+    assert app.runners.recover_lost() == [(job_id, Status.QUEUED)]
 
 
 def test_lost_runners_jobs_fail_when_attempts_are_used_up(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
     for _ in range(3):
         claim(app, runner(app, lease=-1))
-        app.work.recover_lost()
+        app.runners.recover_lost()
     assert (status(app, job_id), app.tags.get(job_id, tagnames.REASON)) == (
         Status.FAILED,
         "runner lost",
@@ -117,41 +117,41 @@ def test_lost_runners_jobs_fail_when_attempts_are_used_up(app: Brownthrower) -> 
 def test_a_live_runners_jobs_are_not_recovered(app: Brownthrower) -> None:
     job(app, submit=True)
     claim(app, runner(app, lease=60))
-    assert app.work.recover_lost() == []
+    assert app.runners.recover_lost() == []
 
 
 def test_a_recovered_job_fences_its_old_runner(app: Brownthrower) -> None:
     job(app, submit=True)
     held = claim(app, runner(app, lease=-1))
-    app.work.recover_lost()
+    app.runners.recover_lost()
     with pytest.raises(errors.TokenMismatch):
-        app.work.finish(held, RunResult(output="late"))
+        app.claims.finish(held, RunResult(output="late"))
 
 
 def test_a_lost_runner_learns_it_on_its_heartbeat(app: Brownthrower) -> None:
     lost = runner(app, lease=-1)
-    app.work.recover_lost()
+    app.runners.recover_lost()
     with pytest.raises(errors.TokenMismatch, match="declared lost"):
-        app.work.heartbeat(lost.id, 30)
+        app.runners.heartbeat(lost.id, 30)
 
 
 def test_a_stop_request_reaches_the_runner(app: Brownthrower) -> None:
     who = runner(app)
-    app.work.request_stop(who.id)
-    assert app.work.heartbeat(who.id, 30) is True
+    app.runners.request_stop(who.id)
+    assert app.runners.heartbeat(who.id, 30) is True
 
 
 def test_runners_lists_live_runners_with_their_jobs(app: Brownthrower) -> None:
     job_id = job(app, submit=True)
     who = runner(app)
     claim(app, who)
-    assert [(r.id, r.jobs) for r in app.work.runners()] == [(who.id, (job_id,))]
+    assert [(r.id, r.jobs) for r in app.runners.list()] == [(who.id, (job_id,))]
 
 
 def test_claim_job_runs_exactly_that_job(app: Brownthrower) -> None:
     job(app, submit=True)
     wanted = job(app)
-    held = app.work.claim_job(wanted, runner(app).id, submit=True)
+    held = app.claims.claim_job(wanted, runner(app).id, submit=True)
     assert (held.job_id, status(app, wanted)) == (wanted, Status.RUNNING)
 
 
@@ -161,5 +161,5 @@ def test_a_child_linked_while_its_parent_runs_is_released(app: Brownthrower) -> 
     held = claim(app, who)
     child = job(app, submit=True)
     app.jobs.link(parent, child)
-    app.work.finish(held, RunResult(output="1"))
+    app.claims.finish(held, RunResult(output="1"))
     assert claim(app, who).job_id == child

@@ -22,11 +22,10 @@ from sqlalchemy import delete, select
 
 from bt import Brownthrower, Status, errors
 from bt.db import Database
-from bt.jobs import JobSpec
 from bt.models import Dependency, Job, Runner, Tag
 from bt.registry import TaskRegistry
 from bt.status import Action, SubjobCounts, derivation
-from bt.work import Claim, DeclaredJob, RunResult
+from bt.values import Claim, DeclaredJob, JobSpec, RunResult
 
 IDS = st.integers(min_value=1, max_value=500)
 #: operations that went through, to show the random runs exercised each of them
@@ -70,7 +69,7 @@ class JobModel(RuleBasedStateMachine):
         super().__init__()
         self.app = Brownthrower(Database(self.url), self.registry)
         self.app.db.write(_wipe)
-        self.runner = self.app.work.register(host="h", pid=1, slots=9, tasks=["*"], lease=600)
+        self.runner = self.app.runners.register(host="h", pid=1, slots=9, tasks=["*"], lease=600)
         self.claims: list[Claim] = []
 
     def teardown(self) -> None:
@@ -131,7 +130,7 @@ class JobModel(RuleBasedStateMachine):
 
     @rule()
     def claim_next(self) -> None:
-        claimed = self.app.work.claim(self.runner.id, ["noop"])
+        claimed = self.app.claims.claim(self.runner.id, ["noop"])
         if claimed is not None:
             DONE_OPERATIONS["claim"] += 1
             self.claims.append(claimed)
@@ -139,9 +138,16 @@ class JobModel(RuleBasedStateMachine):
     @rule(output=st.sampled_from(["1", None]))
     def run_next(self, output: str | None) -> None:
         """Claim and finish at once, so runs complete even when other rules rarely meet."""
-        claimed = self.app.work.claim(self.runner.id, ["noop"])
+        claimed = self.app.claims.claim(self.runner.id, ["noop"])
         if claimed is not None:
-            self.attempt(self.app.work.finish, claimed, RunResult(output=output))
+            self.attempt(self.app.claims.finish, claimed, RunResult(output=output))
+
+    @rule()
+    def fail_next(self) -> None:
+        """Claim and fail at once, so failures happen even when other rules rarely meet."""
+        claimed = self.app.claims.claim(self.runner.id, ["noop"])
+        if claimed is not None:
+            self.attempt(self.app.claims.fail, claimed, "exception", "boom")
 
     @rule(
         data=st.data(), subjobs=st.integers(0, 3), children=st.integers(0, 1), submit=st.booleans()
@@ -156,19 +162,19 @@ class JobModel(RuleBasedStateMachine):
         kids = [DeclaredJob(10 + i, "noop") for i in range(children)]
         links = [(0, 1)] if subjobs >= 2 and subs else []
         result = RunResult(output="1", subjobs=subs, children=kids, links=links)
-        self.attempt(self.app.work.finish, held, result)
+        self.attempt(self.app.claims.finish, held, result)
 
     @rule(data=st.data())
     def fail_run(self, data: st.DataObject) -> None:
         if self.claims:
             held = self.claims.pop(data.draw(st.integers(0, len(self.claims) - 1)))
-            self.attempt(self.app.work.fail, held, "exception", "boom")
+            self.attempt(self.app.claims.fail, held, "exception", "boom")
 
     @rule()
     def lose_a_runner(self) -> None:
-        lost = self.app.work.register(host="h", pid=2, slots=1, tasks=["*"], lease=-1)
-        if self.app.work.claim(lost.id, ["noop"]) is not None:
-            self.app.work.recover_lost()
+        lost = self.app.runners.register(host="h", pid=2, slots=1, tasks=["*"], lease=-1)
+        if self.app.claims.claim(lost.id, ["noop"]) is not None:
+            self.app.runners.recover_lost()
 
     @invariant()
     def superjobs_follow_their_subjobs(self) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bt import Brownthrower, Status
-from bt.jobs import JobSpec
+from bt.values import JobSpec
 
 TIMEOUT = 60.0  #: seconds any wait may take before the test fails
 

@@ -7,8 +7,8 @@ import signal
 from pathlib import Path
 
 from bt import Brownthrower, Status, yamlio
-from bt.jobs import JobSpec
 from bt.services import JobService
+from bt.values import JobSpec
 from tests.runner.conftest import (
     Runners,
     alive,
@@ -30,7 +30,7 @@ def test_jobs_of_a_killed_runner_are_recovered_by_another(
     (pid,) = read_pids(runners.job_file(job, "pid"))
     kill(first, signal.SIGKILL)
     wait_for(lambda: not alive(pid), "the orphaned job to be killed")
-    wait_for(lambda: all(r.expires_at < _db_now(app) for r in app.work.runners()), "lease expiry")
+    wait_for(lambda: all(r.expires_at < _db_now(app) for r in app.runners.list()), "lease expiry")
     runners.run("--lease", "1")
     details = app.jobs.get(job)
     assert details.status is Status.DONE and details.attempts == 2

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bt import Brownthrower
-from bt.work import DeclaredJob, RunResult
+from bt.values import DeclaredJob, RunResult
 from tests.factories import claim, job, run_next, runner
 from tests.shell.conftest import Driver
 
@@ -29,7 +29,7 @@ def family(app: Brownthrower) -> dict[str, list[int]]:
     run_next(app, who)
     held = claim(app, who)
     assert held.job_id == middle
-    app.work.finish(held, RunResult(subjobs=[DeclaredJob(i, "noop") for i in range(3)]))
+    app.claims.finish(held, RunResult(subjobs=[DeclaredJob(i, "noop") for i in range(3)]))
     subs = [j.id for j in app.jobs.list([f"super_id={middle}"]).jobs]
     return {"parents": parents, "job": [middle], "child": [child], "subs": subs}
 

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from bt import Brownthrower, Status
-from bt.work import RunResult
+from bt.values import RunResult
 from tests.factories import claim, job, runner
 from tests.shell.conftest import Driver
 
@@ -14,11 +14,11 @@ def finished(app: Brownthrower, task: str = "noop", *, fail: bool = False, **tag
     job_id = job(app, task, submit=True)
     held = claim(app, runner(app), (task,))
     for name, value in tags.items():
-        app.work.put_tag(held, name, value)
+        app.claims.put_tag(held, name, value)
     if fail:
-        app.work.fail(held, "exception", "Traceback: boom")
+        app.claims.fail(held, "exception", "Traceback: boom")
     else:
-        app.work.finish(held, RunResult(output="1\n"))
+        app.claims.finish(held, RunResult(output="1\n"))
     return job_id
 
 
