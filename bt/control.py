@@ -5,20 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bt import errors, tagnames
-from bt.lifecycle import (
-    ABORT_CHANNEL,
-    JobState,
-    apply,
-    clear_run_tags,
-    notify_later,
-    read_counts,
-    read_state,
-    rederive,
-)
+from bt import errors, notify, tagnames
 from bt.models import Job
 from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
-from bt.tags import put_tag
+from bt.tags import clear_run_tags, put_tags
+from bt.transitions import JobState, apply, read_counts, read_state, rederive
 
 ABORT_MESSAGE = "Job was aborted at user request."
 
@@ -63,10 +54,10 @@ def abort(session: Session, job_id: int) -> Status:
 
 def _abort_one(session: Session, job: JobState) -> Status:
     status = apply(session, job, Action.ABORT)
-    put_tag(session, job.id, tagnames.REASON, "aborted", system=True)
-    put_tag(session, job.id, tagnames.TRACEBACK, ABORT_MESSAGE, system=True)
+    tags = {tagnames.REASON: "aborted", tagnames.TRACEBACK: ABORT_MESSAGE}
+    put_tags(session, job.id, tags, system=True)
     if job.status is Status.RUNNING:
-        notify_later(session, ABORT_CHANNEL, str(job.id))
+        notify.notify_abort(session, job.id)
     return status
 
 

@@ -8,97 +8,40 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, undefer
 
 from bt import errors, yamlio
-from bt.control import submit
-from bt.lifecycle import read_state
+from bt.bulk import create_graph
 from bt.links import children_of, linked_ids, parents_of
-from bt.models import NAME_LENGTH, Dependency, Job
+from bt.models import Job
 from bt.registry import TaskRegistry
-from bt.status import Action, Status, next_status
-from bt.values import EDIT_FIELDS, EditField, JobDetails, JobSpec
-
-
-def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
-    """Validate a spec: name, sizes, YAML, and the task's own validation hook when installed."""
-    if not spec.task or len(spec.task) > NAME_LENGTH:
-        raise errors.InvalidValue(f"A task name has 1 to {NAME_LENGTH} characters: {spec.task!r}.")
-    yamlio.check_size(spec.description, yamlio.MAX_DESCRIPTION_BYTES, "description")
-    config = yamlio.checked(spec.config, what="config")
-    input_ = yamlio.checked(spec.input, what="input")
-    if registry is not None:
-        validate_with_task(registry, spec.task, config, input_)
-    return JobSpec(spec.task, config, input_, spec.description, spec.priority)
-
-
-def validate_with_task(
-    registry: TaskRegistry, task: str, config: str | None, input_: str | None
-) -> None:
-    """Run the task's validation hook; `InvalidValue` carries its message."""
-    task_class = registry.get(task)
-    try:
-        task_class().validate(yamlio.parse(config), yamlio.parse(input_))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise errors.InvalidValue(f"Task {task!r} refuses this job: {exc}") from exc
-
-
-def max_attempts_of(registry: TaskRegistry | None, task: str) -> int:
-    if registry is None or task not in registry:
-        return 3
-    try:
-        return registry.get(task).max_attempts
-    except errors.BrownthrowerError:
-        return 3
+from bt.specs import validate_with_task
+from bt.status import Action, next_status
+from bt.transitions import read_state
+from bt.values import EDIT_FIELDS, EditField, JobDetails, JobSpec, NodeSpec
 
 
 def create(
     session: Session, spec: JobSpec, registry: TaskRegistry | None, *, submit_now: bool = False
 ) -> int:
     """A new top-level STASHED job (QUEUED with `submit_now`); returns its id."""
-    spec = check_spec(spec, registry)
-    job = Job(
-        name=spec.task,
-        status=Status.STASHED,
-        config=spec.config,
-        input=spec.input,
-        description=spec.description,
-        priority=spec.priority,
-        max_attempts=max_attempts_of(registry, spec.task),
-    )
-    session.add(job)
-    session.flush()
-    if submit_now:
-        submit(session, job.id)
-    return job.id
+    return create_graph(session, [NodeSpec(0, spec, submit_now)], registry=registry)[0]
 
 
 def clone(session: Session, job_id: int) -> int:
-    """A new STASHED copy of a job (task, config, input, description, priority).
+    """A new STASHED copy of a job (task, config, input, description, priority, attempts).
 
     A top-level job's clone keeps its parents; a subjob's clone is top-level with no links,
     since dependencies only join siblings.
     """
-    original = _get(session, job_id)
-    copy = Job(
-        name=original.name,
-        status=Status.STASHED,
-        config=original.config,
-        input=original.input,
-        description=original.description,
-        priority=original.priority,
-        max_attempts=original.max_attempts,
+    original = _get(session, job_id, full=True)
+    spec = JobSpec(
+        original.name,
+        original.config,
+        original.input,
+        original.description,
+        original.priority,
+        original.max_attempts,
     )
-    session.add(copy)
-    session.flush()
-    if original.super_id is None:
-        parents = session.execute(
-            select(Dependency.parent_id, Job.status)
-            .join(Job, Job.id == Dependency.parent_id)
-            .where(Dependency.child_id == job_id)
-        ).all()
-        for parent_id, status in parents:
-            session.add(Dependency(parent_id=parent_id, child_id=copy.id, scope=0))
-            copy.pending_parents += status is not Status.DONE
-        session.flush()
-    return copy.id
+    parents = parents_of(session, job_id) if original.super_id is None else []
+    return create_graph(session, [NodeSpec(0, spec)], existing_parents=[(p, 0) for p in parents])[0]
 
 
 def edit(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from bt import errors
-from bt.db import affected
-from bt.lifecycle import WORK_CHANNEL, notify_later
 from bt.models import Dependency, Job
-from bt.status import Action, Status, next_status
+from bt.status import Action, next_status
+from bt.transitions import add_dependencies, remove_dependency
 
 
 def _lock(session: Session, job_id: int) -> Job:
@@ -44,26 +43,15 @@ def link(session: Session, parent_id: int, child_id: int) -> None:
             f"Linking {parent_id} → {child_id} would make a cycle: {parent_id} already "
             f"depends on {child_id}."
         )
-    session.add(Dependency(parent_id=parent_id, child_id=child_id, scope=parent.scope))
-    if parent.status is not Status.DONE:
-        child.pending_parents += 1
-    session.flush()
+    add_dependencies(session, [(parent_id, child_id)], parent.scope)
 
 
 def unlink(session: Session, parent_id: int, child_id: int) -> None:
     """Remove the dependency of `child` on `parent`."""
-    parent, child = _lock(session, parent_id), _lock(session, child_id)
-    _check_child(child, "unlinked")
-    edge = delete(Dependency).where(
-        Dependency.parent_id == parent_id, Dependency.child_id == child_id
-    )
-    if not affected(session.execute(edge)):
+    _lock(session, parent_id)
+    _check_child(_lock(session, child_id), "unlinked")
+    if not remove_dependency(session, parent_id, child_id):
         raise errors.DependencyError(f"Job {child_id} does not depend on job {parent_id}.")
-    if parent.status is not Status.DONE:
-        child.pending_parents -= 1
-        if child.status is Status.QUEUED and child.pending_parents == 0:
-            notify_later(session, WORK_CHANNEL, "")
-    session.flush()
 
 
 def _linked(session: Session, parent_id: int, child_id: int) -> bool:

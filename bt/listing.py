@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from bt import filters
 from bt.errors import JobNotFound
-from bt.lifecycle import read_state
 from bt.links import children_of, parents_of
 from bt.models import RUNNABLE_SQL, Dependency, Job
 from bt.status import RUNNABLE, Status
+from bt.transitions import read_state
 from bt.values import Dag, JobInfo, Neighbourhood, Page, TreeNode
 
 MAX_PAGE = 10_000

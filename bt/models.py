@@ -1,12 +1,14 @@
 """The database tables: job, tag, dependency (as in the original) and runner (for leases).
 
 Models are thin: columns, constraints and relationships only. Rules live in `bt.status` and
-`bt.lifecycle`; queries in `bt.queries` and the services.
+`bt.transitions`; the hot-path statements in `bt.queries`. `JOB`, `DEP`, `TAG` and `RUNNER` are
+the Core table handles those statements are built on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from sqlalchemy import (
     CheckConstraint,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -25,9 +28,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bt.sqltypes import UTCDateTime, db_now
 from bt.status import Status
+from bt.tagnames import NAME_LENGTH as TAG_NAME_LENGTH
+from bt.values import DEFAULT_MAX_ATTEMPTS
 
 NAME_LENGTH = 100  #: characters in a task name
-TAG_NAME_LENGTH = 255  #: characters in a tag name
 TOKEN_LENGTH = 32  #: hex characters in a claim token
 
 NAMING = {
@@ -119,7 +123,7 @@ class Job(Base):
     token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
     runner_id: Mapped[int | None] = mapped_column(ForeignKey("runner.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
-    max_attempts: Mapped[int] = mapped_column(server_default=text("3"))
+    max_attempts: Mapped[int] = mapped_column(server_default=text(str(DEFAULT_MAX_ATTEMPTS)))
     #: direct subjobs in all, DONE and FAILED: a superjob's status derives from these in O(1)
     sub_total: Mapped[int] = mapped_column(server_default=text("0"))
     sub_done: Mapped[int] = mapped_column(server_default=text("0"))
@@ -153,3 +157,9 @@ class Tag(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(TAG_NAME_LENGTH), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+JOB = cast(Table, Job.__table__)  #: Core handle: hot-path statements skip the ORM (3x cheaper)
+DEP = cast(Table, Dependency.__table__)
+TAG = cast(Table, Tag.__table__)
+RUNNER = cast(Table, Runner.__table__)

@@ -1,4 +1,10 @@
-"""The runner's hot-path SQL, one named statement each; nothing else builds these queries.
+"""Every statement of the claim → run → finish path, one name each; nothing else builds them.
+
+Each is built once with bound parameters (building a statement costs several times more than
+running it on the runner's hot path), on the Core table handles of `bt.models`. This module
+imports only `bt.models`, `bt.status` and the column types of `bt.sqltypes`; the code that runs
+these statements and decides what follows is `bt.transitions` (status and counters), `bt.claims`
+and `bt.runners`.
 
 The claim is one statement: an UPDATE of the best runnable row chosen by a sub-select that uses the
 partial index `ix_job_runnable`, so its cost does not grow with finished or blocked jobs. On
@@ -14,19 +20,108 @@ from typing import Any
 
 from sqlalchemy import (
     BindParameter,
+    Delete,
+    Exists,
+    Insert,
     Select,
     Update,
     bindparam,
+    delete,
     exists,
     literal_column,
     select,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bt.lifecycle import DEP, JOB, side_effects
-from bt.models import RUNNABLE_SQL
+from bt.models import DEP, JOB, RUNNABLE_SQL, RUNNER, TAG
+from bt.sqltypes import db_now
 from bt.status import TRANSITIONS, Action, Status
+
+# -- transitions --------------------------------------------------------------------------------
+
+
+def side_effects(action: Action) -> dict[str, Any]:
+    """The columns a transition sets besides `status`."""
+    cleared: dict[str, Any] = {"token": None, "runner_id": None}
+    table: dict[Action, dict[str, Any]] = {
+        Action.SUBMIT: {
+            "ts_queued": db_now(),
+            "ts_started": None,
+            "ts_ended": None,
+            "output": None,
+            "attempts": 0,
+        },
+        Action.RESET: {"ts_queued": None, "ts_started": None, "ts_ended": None, **cleared},
+        Action.ABORT: {"ts_ended": db_now(), **cleared},
+        Action.CLAIM: {
+            "ts_started": db_now(),
+            "ts_ended": None,
+            "output": None,
+            "attempts": JOB.c.attempts + 1,
+        },
+        Action.FINISH: {"ts_ended": db_now(), **cleared},
+        Action.FAIL: {"ts_ended": db_now(), **cleared},
+        Action.SPAWN: dict(cleared),
+        Action.REQUEUE: {"ts_started": None, **cleared},
+        Action.SUBJOBS_ACTIVE: {"ts_ended": None},
+        Action.SUBJOBS_DONE: {"ts_queued": db_now(), "ts_ended": None},
+        Action.SUBJOBS_FAILED: {"ts_ended": db_now()},
+    }
+    return dict(table.get(action, {}))
+
+
+def has_children(job_id: Any) -> Exists:
+    """Whether the job `job_id` (a column or a value) has dependent children."""
+    return exists().where(DEP.c.parent_id == job_id)
+
+
+@cache
+def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
+    """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
+    `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
+    children. Matches no row when the job left `b_old` (or its token changed) meanwhile."""
+    stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
+    if fenced:
+        stmt = stmt.where(JOB.c.token == bindparam("b_token"))
+    bound = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
+    new = bindparam("b_new", type_=JOB.c.status.type)
+    return stmt.values(status=new, **side_effects(action), **bound).returning(
+        has_children(JOB.c.id)
+    )
+
+
+#: add `:t`, `:d`, `:f` to superjob `:s`'s subjob counters; returns what re-deriving needs
+ADJUST_SUPERJOB = (
+    update(JOB)
+    .where(JOB.c.id == bindparam("s"))
+    .values(
+        sub_total=JOB.c.sub_total + bindparam("t"),
+        sub_done=JOB.c.sub_done + bindparam("d"),
+        sub_failed=JOB.c.sub_failed + bindparam("f"),
+    )
+    .returning(JOB.c.status, JOB.c.super_id, JOB.c.sub_total, JOB.c.sub_done, JOB.c.sub_failed)
+)
+
+#: parent `:p` became DONE: one pending parent less for each of its children
+RELEASE_CHILDREN = (
+    update(JOB)
+    .where(JOB.c.id.in_(select(DEP.c.child_id).where(DEP.c.parent_id == bindparam("p"))))
+    .values(pending_parents=JOB.c.pending_parents - 1)
+    .returning(JOB.c.status, JOB.c.pending_parents)
+)
+
+#: add `:n` pending parents to each job of `:ids`
+ADD_PENDING_PARENTS = (
+    update(JOB)
+    .where(JOB.c.id.in_(bindparam("ids", expanding=True)))
+    .values(pending_parents=JOB.c.pending_parents + bindparam("n"))
+    .returning(JOB.c.status, JOB.c.pending_parents)
+)
+
+# -- claims -------------------------------------------------------------------------------------
 
 CLAIMED_COLUMNS = (
     JOB.c.id,
@@ -38,7 +133,6 @@ CLAIMED_COLUMNS = (
     JOB.c.input,
     exists().where(DEP.c.child_id == JOB.c.id).label("has_parents"),
 )
-
 
 TASKS: BindParameter[list[str]] = bindparam("tasks", expanding=True)  #: task names to claim
 
@@ -66,7 +160,7 @@ def runnable_sqlite() -> Select[Any]:
 @cache
 def claim_next(is_postgresql: bool) -> Update:
     """Atomically move the best runnable job to RUNNING; parameters `tasks`, `token`, `runner`
-    (see `claim_params`). Built once: building costs more than running it."""
+    (see `claim_params`)."""
     if is_postgresql:
         best = runnable().limit(1).with_for_update(skip_locked=True)
     else:
@@ -85,12 +179,15 @@ def claim_next(is_postgresql: bool) -> Update:
 
 
 def claim_params(tasks: Sequence[str], token: str, runner_id: int) -> dict[str, Any]:
+    """The parameters of `claim_next`."""
     return {"tasks": list(tasks), "token": token, "runner": runner_id}
 
 
-def claimed_row(job_id: int) -> Select[Any]:
-    return select(*CLAIMED_COLUMNS).where(JOB.c.id == job_id)
+#: what a claim needs of job `:job` (claimed by id, not by `claim_next`)
+CLAIMED_ROW = select(*CLAIMED_COLUMNS).where(JOB.c.id == bindparam("job"))
 
+#: the pending parents of job `:job`
+PENDING_PARENTS = select(JOB.c.pending_parents).where(JOB.c.id == bindparam("job"))
 
 #: outputs of the parents of job `:child`, by id
 PARENT_OUTPUTS = (
@@ -100,30 +197,61 @@ PARENT_OUTPUTS = (
     .order_by(JOB.c.id)
 )
 
+#: outputs of the subjobs of job `:super`, by id (for the epilog)
+SUBJOB_OUTPUTS = (
+    select(JOB.c.id, JOB.c.name, JOB.c.output)
+    .where(JOB.c.super_id == bindparam("super"))
+    .order_by(JOB.c.id)
+)
+
 #: the claim token of job `:job`, locking its row
 HELD_TOKEN = select(JOB.c.token).where(JOB.c.id == bindparam("job")).with_for_update()
 
+#: the current claim token of each job of `:ids` (the runner's abort poll)
+HELD_TOKENS = select(JOB.c.id, JOB.c.token).where(JOB.c.id.in_(bindparam("ids", expanding=True)))
 
-def subjob_outputs(job_id: int) -> Select[int, str, str | None]:
-    return (
-        select(JOB.c.id, JOB.c.name, JOB.c.output)
-        .where(JOB.c.super_id == job_id)
-        .order_by(JOB.c.id)
+# -- tags ---------------------------------------------------------------------------------------
+
+
+@cache
+def tag_upsert(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO UPDATE of one tag, run for many rows at once."""
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(TAG)
+    return stmt.on_conflict_do_update(
+        index_elements=["job_id", "name"], set_={"value": stmt.excluded.value}
     )
 
 
-def held_tokens(job_ids: Sequence[int]) -> Select[int, str | None]:
-    """The current claim token of each of `job_ids` (the runner's abort poll)."""
-    return select(JOB.c.id, JOB.c.token).where(JOB.c.id.in_(job_ids))
+#: delete the tags named in `:names` of job `:job`
+DELETE_TAGS: Delete = delete(TAG).where(
+    TAG.c.job_id == bindparam("job"), TAG.c.name.in_(bindparam("names", expanding=True))
+)
+
+# -- runners and leases -------------------------------------------------------------------------
 
 
-def orphaned_jobs(
-    lost_runners: Select[int],
-) -> Select[int, int | None, str | None, int, int]:
-    """RUNNING jobs whose runner's lease expired, or whose runner row is gone."""
+@cache
+def heartbeat(lease: float) -> Update:
+    """Extend runner `:runner`'s lease to `lease` seconds from now; returns whether a stop was
+    requested (a runner's lease never changes, so one statement per runner is built)."""
     return (
-        select(JOB.c.id, JOB.c.super_id, JOB.c.token, JOB.c.attempts, JOB.c.max_attempts)
-        .where(JOB.c.status == Status.RUNNING)
-        .where(JOB.c.runner_id.in_(lost_runners) | JOB.c.runner_id.is_(None))
-        .with_for_update(skip_locked=True)
+        update(RUNNER)
+        .where(RUNNER.c.id == bindparam("runner"))
+        .values(heartbeat_at=db_now(), expires_at=db_now(lease))
+        .returning(RUNNER.c.stop_requested)
     )
+
+
+#: ids of the runners whose lease expired
+LOST_RUNNERS = select(RUNNER.c.id).where(RUNNER.c.expires_at < db_now())
+
+#: RUNNING jobs whose runner's lease expired, or whose runner row is gone, locked
+ORPHANED_JOBS = (
+    select(JOB.c.id, JOB.c.super_id, JOB.c.token, JOB.c.attempts, JOB.c.max_attempts)
+    .where(JOB.c.status == Status.RUNNING)
+    .where(JOB.c.runner_id.in_(LOST_RUNNERS) | JOB.c.runner_id.is_(None))
+    .with_for_update(skip_locked=True)
+)
+
+#: forget the runners whose lease expired (after their jobs were recovered)
+DELETE_LOST_RUNNERS = delete(RUNNER).where(RUNNER.c.id.in_(LOST_RUNNERS))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bt import bulk, control, jobs, links, listing, tags, work
+from bt import bulk, claims, control, jobs, links, listing, runners, tags
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
@@ -166,31 +166,31 @@ class RunnerService:
     ) -> RunnerInfo:
         """Register a runner holding a lease of `lease` seconds."""
         return self._db.write(
-            lambda s: work.register_runner(
+            lambda s: runners.register_runner(
                 s, host=host, pid=pid, slots=slots, tasks=tasks, lease=lease
             )
         )
 
     def heartbeat(self, runner_id: int, lease: float) -> bool:
         """Renew a runner's lease; whether a stop was requested. `TokenMismatch` if it was lost."""
-        return self._db.write(lambda s: work.heartbeat(s, runner_id, lease))
+        return self._db.write(lambda s: runners.heartbeat(s, runner_id, lease))
 
     def unregister(self, runner_id: int) -> None:
         """Forget a runner that stopped cleanly."""
-        self._db.write(lambda s: work.unregister_runner(s, runner_id))
+        self._db.write(lambda s: runners.unregister_runner(s, runner_id))
 
     def request_stop(self, runner_id: int) -> None:
         """Ask a runner to stop claiming and exit when its jobs end; `NotFound` if unknown."""
-        self._db.write(lambda s: work.request_stop(s, runner_id))
+        self._db.write(lambda s: runners.request_stop(s, runner_id))
 
     def recover_lost(self) -> list[tuple[int, Status]]:
         """Requeue (or fail, out of attempts) the jobs of runners whose lease expired."""
-        return self._db.write(work.recover_lost)
+        return self._db.write(runners.recover_lost)
 
     def list(self) -> list[LiveRunner]:
         """Every registered runner with the ids of the jobs it is running."""
         with self._db.read() as s:
-            return work.list_runners(s)
+            return runners.list_runners(s)
 
 
 class ClaimService:
@@ -203,11 +203,11 @@ class ClaimService:
     def claim(self, runner_id: int, tasks: Sequence[str]) -> Claim | None:
         """Take the best runnable job of `tasks` (priority, then age), or None."""
         pg = self._db.is_postgresql
-        return self._db.write(lambda s: work.claim(s, runner_id, tasks, is_postgresql=pg))
+        return self._db.write(lambda s: claims.claim(s, runner_id, tasks, is_postgresql=pg))
 
     def claim_job(self, job_id: int, runner_id: int, *, submit: bool = False) -> Claim:
         """Take exactly `job_id` (submitting it first); `InvalidTransition` if not runnable."""
-        return self._db.write(lambda s: work.claim_job(s, job_id, runner_id, submit_first=submit))
+        return self._db.write(lambda s: claims.claim_job(s, job_id, runner_id, submit_first=submit))
 
     def finish(
         self,
@@ -220,7 +220,9 @@ class ClaimService:
         """Record a successful phase and its run `tags` in one transaction; `TokenMismatch`
         if the claim was lost, `InvalidValue`/`TaskNotFound` if declared jobs are refused."""
         return self._db.write(
-            lambda s: work.finish(s, claim, result, tags, clear_stale=clear_stale)
+            lambda s: claims.finish(
+                s, claim, result, tags, clear_stale=clear_stale, registry=self._registry
+            )
         )
 
     def finish_and_claim(
@@ -236,7 +238,7 @@ class ClaimService:
         """Record a successful phase and claim the runner's next job, in one transaction."""
         pg = self._db.is_postgresql
         return self._db.write(
-            lambda s: work.finish_and_claim(
+            lambda s: claims.finish_and_claim(
                 s,
                 done,
                 result,
@@ -245,6 +247,7 @@ class ClaimService:
                 runner_id=runner_id,
                 tasks=tasks,
                 is_postgresql=pg,
+                registry=self._registry,
             )
         )
 
@@ -260,24 +263,24 @@ class ClaimService:
     ) -> Status:
         """Record a failed run with its reason, traceback, exit code and run `tags`."""
         return self._db.write(
-            lambda s: work.fail(
+            lambda s: claims.fail(
                 s, claim, reason, traceback, exit_code, tags=tags, clear_stale=clear_stale
             )
         )
 
     def requeue(self, claim: Claim, *, clear_tags: bool = False) -> Status:
         """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
-        return self._db.write(lambda s: work.requeue(s, claim, clear_tags=clear_tags))
+        return self._db.write(lambda s: claims.requeue(s, claim, clear_tags=clear_tags))
 
     def put_tag(self, claim: Claim, name: str, value: str) -> None:
         """A run tag (captured output, a task's tag), fenced by the claim (`TokenMismatch`)."""
-        self._db.write(lambda s: work.put_run_tag(s, claim, name, value))
+        self._db.write(lambda s: claims.put_run_tag(s, claim, name, value))
 
     def put_tags(self, claim: Claim, tags: Mapping[str, str]) -> None:
         """Several run tags at once, fenced by the claim token (`TokenMismatch`)."""
-        self._db.write(lambda s: work.put_run_tags(s, claim, tags))
+        self._db.write(lambda s: claims.put_run_tags(s, claim, tags))
 
-    def released(self, claims: Sequence[Claim]) -> list[int]:
+    def released(self, held: Sequence[Claim]) -> list[int]:
         """Ids of the claimed jobs no longer held by these claims (aborted meanwhile)."""
         with self._db.read() as s:
-            return work.released(s, claims)
+            return claims.released(s, held)

@@ -1,6 +1,6 @@
 """Job statuses, the actions that move a job between them, and the one table that allows them.
 
-Pure: no database here. `bt.lifecycle.apply` is the only function that writes a status, and it asks
+Pure: no database here. `bt.transitions` is the only code that writes a status, and it asks
 `next_status` first.
 """
 

@@ -1,8 +1,15 @@
-"""Names of the tags brownthrower itself writes. User tags must not start with `bt_`."""
+"""Tag names: the ones brownthrower itself writes, and the rule every tag name follows.
+
+Free of SQLAlchemy, so job processes (which check their tags before sending them) stay lean.
+User tags must not start with `bt_`.
+"""
 
 from __future__ import annotations
 
+from bt import errors
+
 PREFIX = "bt_"
+NAME_LENGTH = 255  #: characters in a tag name
 TRACEBACK = "bt_traceback"  #: failure text: the Python traceback, or what killed the job
 REASON = "bt_reason"  #: one-line reason of the last failure: "aborted", "runner lost", ...
 EXIT_CODE = "bt_exit_code"  #: exit code (or -signal) of the job process
@@ -14,3 +21,13 @@ RUNNER = "bt_runner"  #: host, pid and work dir of the run
 
 #: Tags describing one run; a new submit clears them so an old failure never looks current.
 RUN_TAGS = (TRACEBACK, REASON, EXIT_CODE, STDOUT, STDERR, LOG, PROFILE, RUNNER)
+
+
+def check_name(name: str, *, system: bool = False) -> None:
+    """`InvalidValue` unless `name` is a valid tag name (reserved `bt_` names only if `system`)."""
+    if not name or len(name) > NAME_LENGTH or not name.isprintable() or " " in name:
+        raise errors.InvalidValue(
+            f"Tag name {name!r} must be 1 to {NAME_LENGTH} printable characters, no spaces."
+        )
+    if name.startswith(PREFIX) and not system:
+        raise errors.InvalidValue(f"Tag names starting with {PREFIX!r} are reserved.")

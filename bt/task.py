@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypedDict, Unpack
 
+from bt import tagnames
+from bt.values import DEFAULT_MAX_ATTEMPTS
+
 
 class Task:
     """A piece of Python code that turns YAML config and input into YAML output."""
@@ -31,7 +34,7 @@ class Task:
     config_sample: ClassVar[str | None] = None
     input_sample: ClassVar[str | None] = None
     #: runs of one submission before a job whose runner was lost is given up (FAILED)
-    max_attempts: ClassVar[int] = 3
+    max_attempts: ClassVar[int] = DEFAULT_MAX_ATTEMPTS
 
     def validate(self, config: Any, input: Any) -> None:
         """Raise ValueError (with a message for the user) if config or input is unacceptable."""
@@ -128,8 +131,8 @@ class TaskContext:
 
     def tag(self, name: str, value: str) -> None:
         """Attach (or replace) a tag on this job, visible in `job tags` while the job runs."""
-        if name.startswith("bt_"):
-            raise ValueError(f"tag names starting with 'bt_' are reserved: {name!r}")
+        if name.startswith(tagnames.PREFIX):
+            raise ValueError(f"tag names starting with {tagnames.PREFIX!r} are reserved: {name!r}")
         if self.tag_sink is None:
             raise RuntimeError("this context cannot store tags")
         self.tag_sink(name, str(value))

@@ -33,6 +33,7 @@ class JobSpec:
     input: str | None = None
     description: str = ""
     priority: int = 0
+    max_attempts: int | None = None  #: None: the task's own `max_attempts`
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""Runner daemons and their leases: register, renew, stop, and recover what lost runners held.
+
+A runner's jobs hang on its lease: a runner that stops renewing it (killed, lost node, paused
+too long) is declared lost by any live runner, which returns its jobs to the queue, or fails
+them once they have used up their attempts.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from bt import errors, queries, tagnames
+from bt.db import affected
+from bt.models import Job, Runner
+from bt.sqltypes import db_now
+from bt.status import Action, Status
+from bt.tags import put_tags
+from bt.transitions import JobState, apply
+from bt.values import LiveRunner, RunnerInfo
+
+LOST_REASON = "runner lost"
+
+
+def new_token() -> str:
+    """A fresh random token (claims, runner uuids)."""
+    return uuid.uuid4().hex
+
+
+def register_runner(
+    session: Session, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
+) -> RunnerInfo:
+    """A new runner row holding a lease of `lease` seconds."""
+    runner = Runner(
+        uuid=new_token(),
+        host=host,
+        pid=pid,
+        slots=slots,
+        tasks=" ".join(tasks),
+        expires_at=db_now(lease),
+    )
+    session.add(runner)
+    session.flush()
+    return RunnerInfo(runner.id, runner.uuid)
+
+
+def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
+    """Extend a runner's lease; returns whether a stop was requested. `TokenMismatch` when the
+    runner was declared lost meanwhile (its jobs are no longer its own)."""
+    stop = session.scalar(queries.heartbeat(lease), {"runner": runner_id})
+    if stop is None:
+        raise errors.TokenMismatch(
+            f"Runner {runner_id} was declared lost; its jobs were recovered."
+        )
+    return bool(stop)
+
+
+def unregister_runner(session: Session, runner_id: int) -> None:
+    """Forget a runner that stopped cleanly."""
+    session.execute(delete(Runner).where(Runner.id == runner_id))
+
+
+def list_runners(session: Session) -> list[LiveRunner]:
+    """Every registered runner with the ids of the jobs it is running."""
+    running = session.execute(
+        select(Job.runner_id, Job.id)
+        .where(Job.status == Status.RUNNING, Job.runner_id.is_not(None))
+        .order_by(Job.id)
+    ).all()
+    jobs: dict[int, list[int]] = {}
+    for runner_id, job_id in running:
+        if runner_id is not None:
+            jobs.setdefault(runner_id, []).append(job_id)
+    return [
+        _live(runner, tuple(jobs.get(runner.id, ())))
+        for runner in session.scalars(select(Runner).order_by(Runner.id))
+    ]
+
+
+def _live(r: Runner, jobs: tuple[int, ...]) -> LiveRunner:
+    return LiveRunner(
+        r.id,
+        r.host,
+        r.pid,
+        r.slots,
+        r.tasks,
+        r.started_at,
+        r.heartbeat_at,
+        r.expires_at,
+        r.stop_requested,
+        jobs,
+    )
+
+
+def request_stop(session: Session, runner_id: int) -> None:
+    """Ask a runner to stop claiming and exit once its jobs end (it sees it on its heartbeat)."""
+    stop = update(Runner).where(Runner.id == runner_id).values(stop_requested=True)
+    if affected(session.execute(stop)) == 0:
+        raise errors.NotFound(f"Runner {runner_id} is not running.")
+
+
+def recover_lost(session: Session) -> list[tuple[int, Status]]:
+    """Jobs of runners whose lease expired: QUEUED again while attempts remain, else FAILED."""
+    rows = session.execute(queries.ORPHANED_JOBS).all()
+    outcomes = [(row.id, _recover_one(session, row)) for row in rows]
+    session.execute(queries.DELETE_LOST_RUNNERS)
+    return outcomes
+
+
+def _recover_one(session: Session, row: Any) -> Status:
+    state = JobState(row.id, Status.RUNNING, row.super_id)
+    if row.attempts < row.max_attempts:
+        return apply(session, state, Action.REQUEUE, token=row.token)
+    status = apply(session, state, Action.FAIL, token=row.token)
+    given_up = (
+        f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
+        f"{row.max_attempts}); the job was given up."
+    )
+    tags = {tagnames.REASON: LOST_REASON, tagnames.TRACEBACK: given_up}
+    put_tags(session, row.id, tags, system=True)
+    return status
