@@ -10,6 +10,8 @@ from pathlib import Path
 
 from bt import errors
 from bt.cli.common import (
+    RET_ERROR,
+    RET_OK,
     add_common_arguments,
     at_least,
     run_main,
@@ -21,7 +23,13 @@ from bt.client import Brownthrower
 from bt.registry import TaskRegistry
 from bt.runner.daemon import Runner
 from bt.runner.forkserver import ForkServer
-from bt.runner.options import DEFAULT_GRACE, DEFAULT_LEASE, DEFAULT_POLL, RunnerOptions
+from bt.runner.options import (
+    DEFAULT_GRACE,
+    DEFAULT_LEASE,
+    DEFAULT_POLL,
+    RunnerOptions,
+    RunOutcome,
+)
 
 PROGRAM = "bt-runner"
 
@@ -32,6 +40,14 @@ it. Without --loop or --job, run until nothing is runnable, then exit 0 (drain m
 SIGTERM or SIGINT stops claiming, gives running jobs --grace seconds, then kills them and returns
 them to QUEUED, and exits 0; a second signal kills them at once.
 """
+
+#: `bt-runner`'s exit status for how the run ended
+EXIT_CODES = {
+    RunOutcome.DRAINED: RET_OK,
+    RunOutcome.STOPPED: RET_OK,
+    RunOutcome.LOST: RET_ERROR,
+    RunOutcome.JOB_FAILED: RET_ERROR,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,7 +182,7 @@ def start(args: argparse.Namespace) -> int:
         server.stop()
         raise
     try:
-        return Runner(app, server, options, tasks).run()
+        return EXIT_CODES[Runner(app, server, options, tasks).run()]
     finally:
         app.close()
 

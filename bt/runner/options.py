@@ -1,7 +1,8 @@
-"""The runner's settings, as `bt-runner` parses them."""
+"""The runner's settings, as `bt-runner` parses them, and how a run ends."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,29 @@ class RunnerOptions:
         return self.lease / 4
 
     @property
+    def mode(self) -> str:
+        """`job` (with `job_id`), `loop` or `drain`, as the runner's first log line says."""
+        return "job" if self.job_id is not None else ("loop" if self.loop else "drain")
+
+    @property
     def capture(self) -> bool:
         """Whether job output is captured (not with --pdb, where the job uses the terminal)."""
         return not self.pdb
+
+
+class StopReason(enum.StrEnum):
+    """Why the runner stopped (as its `runner_stopping` and `runner_stopped` lines say)."""
+
+    SIGNAL = "signal"  #: SIGTERM or SIGINT
+    REQUESTED = "stop requested"  #: a stop was requested in the database
+    LOST = "lost"  #: the runner lost its lease
+    DRAINED = "drained"  #: it did not stop early: nothing was left to run
+
+
+class RunOutcome(enum.Enum):
+    """How `Runner.run()` ended; `bt-runner` turns it into its exit status."""
+
+    DRAINED = "drained"  #: nothing left to run (with `job_id`: the job ended DONE or STAND-BY)
+    STOPPED = "stopped"  #: stopped by a signal or a stop request; unfinished jobs were requeued
+    LOST = "lost"  #: the runner lost its lease; its jobs were killed for another to recover
+    JOB_FAILED = "job failed"  #: with `job_id`: the job did not end DONE or STAND-BY

@@ -1,7 +1,9 @@
-"""Recording how a job's run ended: the one write the runner makes when a job process is done.
+"""The runner's writes about the jobs it holds: their output while they run, and how they ended.
 
-Every write is fenced by the claim token: if the job was aborted or recovered meanwhile, the
-write changes nothing and the result is discarded (`job_result_discarded`).
+Recording the end of a run is the one write the runner makes when a job process is done. Every
+write is fenced by the claim token: if the job was aborted or recovered meanwhile, the write
+changes nothing and the result is discarded (`job_result_discarded`); a running job found no
+longer held is killed (`job_abort`).
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bt import errors
-from bt.runner.running import ABANDONED, ABORTED, PREEMPTED, RunningJob
+from bt import errors, tagnames
+from bt.runner.options import FLUSH_INTERVAL
+from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
 from bt.status import Status
 from bt.values import Claim, DeclaredJob, RunResult
@@ -41,12 +44,12 @@ class Recorded:
 def record(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None = None) -> Recorded:
     """Write the end of `job`'s run (claiming the next job in the same commit if asked)."""
     claim = job.claim
-    if job.kill_reason in (ABORTED, ABANDONED):
+    if job.kill_reason in (KillReason.ABORTED, KillReason.ABANDONED):
         log.info("job_%s job=%d exit_code=%s", job.kill_reason, claim.job_id, job.exit_code)
         return Recorded(None)
     result = job.result or {}
     try:
-        if job.kill_reason == PREEMPTED and "ok" not in result:
+        if job.kill_reason is KillReason.PREEMPTED and "ok" not in result:
             status = claims.requeue(claim, clear_tags=True)
             log.info("job_requeued job=%d (pre-empted)", claim.job_id)
             return Recorded(status)
@@ -56,6 +59,20 @@ def record(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None =
     except errors.TokenMismatch:
         log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
         return Recorded(None)
+
+
+def give_back(claims: ClaimService, held: list[RunningJob], unrecorded: list[RunningJob]) -> None:
+    """At shutdown: requeue the jobs still running, record those done but not recorded yet."""
+    for job in held + unrecorded:
+        try:
+            if job in unrecorded:
+                record(claims, job)
+            else:
+                claims.requeue(job.claim, clear_tags=True)
+                log.info("job_requeued job=%d", job.job_id)
+        except errors.BrownthrowerError as exc:
+            log.error("job_record_failed job=%d: %s", job.job_id, exc)
+        job.close()
 
 
 def _finish(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None) -> Recorded:
@@ -118,3 +135,40 @@ def _text(value: object) -> str | None:
 def _may_be_stale(job: RunningJob) -> bool:
     """Whether an earlier run of this submission may have left tags (retry, epilog)."""
     return job.claim.attempt > 1 or job.claim.epilog
+
+
+def flush(claims: ClaimService, job: RunningJob, clock: float) -> None:
+    """Write the tags `job` changed since the last flush (once it has run half an interval);
+    kill it if this run no longer holds it."""
+    if job.kill_reason is not None or clock - job.started < FLUSH_INTERVAL / 2:
+        return
+    tags = job.live_tags()
+    if not job.runner_info.get("flushed"):
+        tags[tagnames.RUNNER] = job.runner_tag()
+        job.runner_info["flushed"] = True
+    try:
+        claims.put_tags(job.claim, tags)
+    except errors.TokenMismatch:
+        kill_aborted(job)
+    except errors.BrownthrowerError as exc:
+        log.warning("flush_failed job=%d: %s", job.job_id, exc)
+
+
+def kill_released(claims: ClaimService, jobs: list[RunningJob]) -> None:
+    """Kill those of `jobs` that this run no longer holds (aborted, or recovered meanwhile)."""
+    candidates = [j for j in jobs if j.kill_reason is None]
+    if not candidates:
+        return
+    try:
+        released = set(claims.released([j.claim for j in candidates]))
+    except errors.BrownthrowerError as exc:
+        log.warning("abort_check_failed: %s", exc)
+        return
+    for job in candidates:
+        if job.job_id in released:
+            kill_aborted(job)
+
+
+def kill_aborted(job: RunningJob) -> None:
+    log.info("job_abort job=%d: no longer held by this run; killing it", job.job_id)
+    job.kill(KillReason.ABORTED)

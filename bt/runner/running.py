@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 import signal
 import time
@@ -18,8 +19,13 @@ from bt.values import Claim
 OUT, ERR, CTL = "out", "err", "ctl"
 STDERR_LINES = 40  #: lines of stderr quoted in the traceback of a crashed job process
 
-#: why the runner killed a job; its result is then not the job's own
-ABORTED, PREEMPTED, ABANDONED = "aborted", "pre-empted", "abandoned"
+
+class KillReason(enum.StrEnum):
+    """Why the runner killed a job; its result is then not the job's own."""
+
+    ABORTED = "aborted"  #: this run no longer holds the job (aborted, or recovered meanwhile)
+    PREEMPTED = "pre-empted"  #: the runner is stopping: the job goes back to the queue
+    ABANDONED = "abandoned"  #: the runner lost its lease: another runner recovers the job
 
 
 class RunningJob:
@@ -38,7 +44,7 @@ class RunningJob:
         self.fds: dict[int, str] = {}  #: open read ends -> stream
         self.order: memoryview | None = None  #: what is left to write of the job's order
         self.order_fd: int | None = None
-        self.kill_reason: str | None = None
+        self.kill_reason: KillReason | None = None
         self.kill_at: float | None = None  #: when SIGTERM turns into SIGKILL
         self.exited_at: float | None = None
         self.held_until: float | None = None  #: recording waits to tell pre-emption apart
@@ -113,9 +119,9 @@ class RunningJob:
             return
         osutil.signal_job(self.pid, sig, group=self.own_group)
 
-    def kill(self, reason: str, *, now: bool = False) -> None:
+    def kill(self, reason: KillReason, *, now: bool = False) -> None:
         """Terminate the job's process group: SIGTERM, then SIGKILL after `KILL_TIMEOUT`."""
-        if self.kill_reason is None or reason == ABANDONED:
+        if self.kill_reason is None or reason is KillReason.ABANDONED:
             self.kill_reason = reason
         if now:
             self.signal(signal.SIGKILL)
