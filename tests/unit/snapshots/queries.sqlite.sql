@@ -1,0 +1,151 @@
+-- ADD_PENDING_PARENTS
+UPDATE job SET pending_parents=(job.pending_parents + ?) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING status, pending_parents;
+
+-- ADJUST_SUPERJOB
+UPDATE job SET sub_total=(job.sub_total + ?), sub_done=(job.sub_done + ?), sub_failed=(job.sub_failed + ?) WHERE job.id = ? RETURNING status, super_id, sub_total, sub_done, sub_failed;
+
+-- CLAIMED_ROW
+SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.config, job.input, EXISTS (SELECT * 
+FROM dependency 
+WHERE dependency.child_id = job.id) AS has_parents 
+FROM job 
+WHERE job.id = ?;
+
+-- DELETE_LOST_RUNNERS
+DELETE FROM runner WHERE runner.id IN (SELECT runner.id 
+FROM runner 
+WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'));
+
+-- DELETE_TAGS
+DELETE FROM tag WHERE tag.job_id = ? AND tag.name IN (__[POSTCOMPILE_names]);
+
+-- HELD_TOKEN
+SELECT job.token 
+FROM job 
+WHERE job.id = ?;
+
+-- HELD_TOKENS
+SELECT job.id, job.token 
+FROM job 
+WHERE job.id IN (__[POSTCOMPILE_ids]);
+
+-- LOST_RUNNERS
+SELECT runner.id 
+FROM runner 
+WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
+
+-- ORPHANED_JOBS
+SELECT job.id, job.super_id, job.token, job.attempts, job.max_attempts 
+FROM job 
+WHERE job.status = ? AND (job.runner_id IN (SELECT runner.id 
+FROM runner 
+WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')) OR job.runner_id IS NULL);
+
+-- PARENT_OUTPUTS
+SELECT job.id, job.name, job.output 
+FROM job JOIN dependency ON dependency.parent_id = job.id 
+WHERE dependency.child_id = ? ORDER BY job.id;
+
+-- PENDING_PARENTS
+SELECT job.pending_parents 
+FROM job 
+WHERE job.id = ?;
+
+-- RELEASE_CHILDREN
+UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
+FROM dependency 
+WHERE dependency.parent_id = ?) RETURNING status, pending_parents;
+
+-- SUBJOB_OUTPUTS
+SELECT job.id, job.name, job.output 
+FROM job 
+WHERE job.super_id = ? ORDER BY job.id;
+
+-- claim_next
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + ?) WHERE job.id = (SELECT id 
+FROM job INDEXED BY ix_job_runnable 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
+ LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, attempts, sub_total, config, input, EXISTS (SELECT * 
+FROM dependency 
+WHERE child_id = id) AS has_parents;
+
+-- heartbeat(30)
+UPDATE runner SET heartbeat_at=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), expires_at=(strftime('%Y-%m-%d %H:%M:%f', 'now', '+30.000000 seconds') || '000') WHERE runner.id = ? RETURNING stop_requested;
+
+-- tag_upsert
+INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
+
+-- transition(ABORT, fenced)
+UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(CLAIM, fenced)
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(EDIT, fenced)
+UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(FAIL, fenced)
+UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(FINISH, fenced)
+UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(FINISH, output)
+UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(LINK, fenced)
+UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(REMOVE, fenced)
+UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(REQUEUE, fenced)
+UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(RESET, fenced)
+UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(SPAWN, fenced)
+UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(SUBJOBS_ACTIVE, fenced)
+UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(SUBJOBS_DONE, fenced)
+UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(SUBJOBS_FAILED, fenced)
+UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
+
+-- transition(SUBMIT, fenced)
+UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1;
