@@ -18,8 +18,7 @@ from bt.status import Status
 from bt.values import EDIT_FIELDS
 
 if TYPE_CHECKING:
-    from bt.client import Brownthrower
-    from bt.registry import TaskRegistry
+    from bt import Brownthrower, TaskRegistry
 
 ID_CHOICES = 40  #: job ids offered at once, newest first
 T = TypeVar("T")

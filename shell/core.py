@@ -21,11 +21,9 @@ from rich.console import Console, RenderableType
 from rich.measure import Measurement
 from rich.text import Text
 
-from bt import errors
-from bt.client import Brownthrower
+from bt import Brownthrower, TaskRegistry, errors
 from bt.config import Settings
 from bt.filters import FIELDS
-from bt.registry import TaskRegistry
 from shell.complete import Completers
 
 PROMPT = "(brownthrower): "

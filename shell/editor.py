@@ -15,9 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bt.registry import TaskRegistry
-from bt.task import Task
-from bt.values import JobDetails
+from bt import JobDetails, Task, TaskRegistry
 from shell.core import CommandError
 
 MARKER = "# ---- everything above this line is help and is removed when you save ----"

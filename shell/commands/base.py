@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cmd2
 from rich.console import RenderableType
 
 from bt import errors
-from bt.client import Brownthrower
 from shell.core import Shell
+
+if TYPE_CHECKING:
+    from bt import Brownthrower
 
 
 class ShellCommands(cmd2.CommandSet[Shell]):

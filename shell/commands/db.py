@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import cmd2
 from rich.text import Text
 
-from bt import schema
-from bt.db import Database
+from bt import inspect_database, upgrade_database
 from shell import render
 from shell.commands.args import add_json, new_parser
 from shell.commands.base import ShellCommands
@@ -29,19 +26,14 @@ class DbCommands(ShellCommands):
 
     DEFAULT_CATEGORY = "Database"
 
-    @contextmanager
-    def _database(self) -> Iterator[Database]:
-        """The open client's database, or a short-lived one (for a schema the client refuses)."""
+    def _url(self) -> str:
+        """The open client's database URL, else the configured one (for a schema the client
+        refuses to open)."""
         if self._cmd.has_client:
-            yield self.bt.db
-            return
+            return self.bt.db.url
         if self._cmd.settings is None:
             raise CommandError("No database is configured.")
-        db = Database(self._cmd.settings.database_url)
-        try:
-            yield db
-        finally:
-            db.dispose()
+        return self._cmd.settings.database_url
 
     @cmd2.with_argparser(db_parser)
     def do_db(self, args: argparse.Namespace) -> None:
@@ -50,35 +42,31 @@ class DbCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("db", "info", db_info_parser, help="URL, schema version, counts")
     def db_info(self, args: argparse.Namespace) -> None:
-        with self._database() as db:
-            current, head = schema.current_revision(db), schema.head_revision()
-            info: dict[str, Any] = {
-                "url": db.masked_url,
-                "source": self._cmd.settings.source if self._cmd.settings else "given",
-                "dialect": db.dialect,
-                "schema": current,
-                "schema_head": head,
-                "counts": self.bt.jobs.counts() if current == head else None,
-            }
+        database = inspect_database(self._url())
+        info: dict[str, Any] = {
+            "url": database.url,
+            "source": self._cmd.settings.source if self._cmd.settings else "given",
+            "dialect": database.dialect,
+            "schema": database.schema,
+            "schema_head": database.schema_head,
+            "counts": self.bt.jobs.counts() if database.current else None,
+        }
         self.result(info)
         if args.json:
             self.text(render.as_json(info))
             return
         for name in ("url", "source", "dialect", "schema"):
             self.show(Text(f"{name.ljust(8)} : {info[name]}"))
-        if current != head:
-            self._cmd.warn(f"The schema is not at {head}: run `db upgrade`.")
+        if not database.current:
+            self._cmd.warn(f"The schema is not at {database.schema_head}: run `db upgrade`.")
         else:
             self.show(render.counts_table(info["counts"]))
 
     @cmd2.as_subcommand_to("db", "upgrade", db_upgrade_parser, help="migrate the schema")
     def db_upgrade(self, _args: argparse.Namespace) -> None:
-        with self._database() as db:
-            before = schema.current_revision(db)
-            head = schema.head_revision()
-            if before == head:
-                self._cmd.ok(f"The schema is already at the current version ({head}).")
-            else:
-                schema.upgrade(db)
-                self._cmd.ok(f"The schema has been upgraded from {before or 'nothing'} to {head}.")
+        before, head = upgrade_database(self._url())
+        if before == head:
+            self._cmd.ok(f"The schema is already at the current version ({head}).")
+        else:
+            self._cmd.ok(f"The schema has been upgraded from {before or 'nothing'} to {head}.")
         self.result(head)

@@ -12,7 +12,6 @@ import argparse
 import cmd2
 
 from bt import errors
-from bt.status import Action, next_status
 from bt.values import EditField
 from shell import editor
 from shell.commands.args import add_job_id, new_parser
@@ -77,11 +76,8 @@ class JobEditCommands(ShellCommands):
             return True
 
     def _start(self, job_id: int, field: EditField) -> editor.Draft:
-        """A draft of the job's current value (config and input only while STASHED)."""
-        job = self.bt.jobs.get(job_id)
-        if field != "description":
-            next_status(job_id, job.status, Action.EDIT)
-        return editor.Draft.of(job, field, self._cmd.registry)
+        """A draft of the job's current value; the core refuses a field its status forbids."""
+        return editor.Draft.of(self.bt.jobs.editable(job_id, field), field, self._cmd.registry)
 
     def _discarded(self) -> bool:
         self._cmd.warn("All changes have been discarded.")

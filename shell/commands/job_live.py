@@ -8,18 +8,21 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import cmd2
 from rich.console import Group, RenderableType
 from rich.text import Text
 
 from bt import tagnames
-from bt.client import Brownthrower
 from bt.values import JobInfo
 from shell import live, render
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands
 from shell.render_graph import job_tree
+
+if TYPE_CHECKING:
+    from bt import Brownthrower
 
 top_parser = new_parser(
     "A live table of running and recently finished jobs with counts per status (q to quit)."

@@ -20,7 +20,6 @@ from shell.complete import Completers
 from shell.core import CommandError
 
 STREAMS = {"stdout": tagnames.STDOUT, "stderr": tagnames.STDERR, "log": tagnames.LOG}
-FINAL = (Status.DONE, Status.FAILED)
 OVERLAP = 200  #: characters of already-printed output searched for when a stream was truncated
 
 log_parser = new_parser(
@@ -62,12 +61,6 @@ def new_text(old: str, new: str) -> str:
         if where >= 0:
             return new[where + len(seen) :]
     return "\n[... output truncated ...]\n" + new
-
-
-def finished(job: JobDetails) -> bool:
-    """Whether a job and all its subjobs are done with (DONE or FAILED, nothing active)."""
-    settled = job.subjobs_done + job.subjobs_failed == job.subjobs
-    return job.status in FINAL and (settled or job.status is Status.DONE)
 
 
 class JobOutputCommands(ShellCommands):
@@ -133,7 +126,7 @@ class JobOutputCommands(ShellCommands):
             while True:
                 jobs = [self.bt.jobs.get(job_id) for job_id in pending if job_id not in ended]
                 for job in jobs:
-                    if finished(job) or job.status is Status.STASHED:
+                    if job.finished or job.status is Status.STASHED:
                         ended[job.id] = job.status
                 update(jobs, len(ended), len(pending))
                 if len(ended) == len(pending):

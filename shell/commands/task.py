@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bt.registry import TaskEntry
+from bt import TaskEntry
 from shell import render
 from shell.commands.args import new_parser
 from shell.commands.base import ShellCommands
