@@ -44,6 +44,7 @@ class Brownthrower:
         return cls(db, registry)
 
     def close(self) -> None:
+        """Close every database connection this client holds."""
         self.db.dispose()
 
     def __enter__(self) -> Brownthrower:

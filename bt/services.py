@@ -1,7 +1,9 @@
 """The services front ends call: each method is one short transaction over `bt.db.Database`.
 
-They take and return plain values (`bt.views`), never ORM objects, so the shell, the runner and
-scripts share the same rules and none of them builds SQL.
+They take and return plain values (`bt.values`), never ORM objects, so the shell, the runner and
+scripts share the same rules and none of them builds SQL. `Brownthrower` (`bt.client`) builds
+them: `app.jobs`, `app.tags`, `app.runners`, `app.claims`. Every method's docstring says what it
+does and what it raises; the modules behind them only say why.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ class JobService:
         self._registry = registry
 
     def create(self, spec: JobSpec, *, submit: bool = False) -> JobInfo:
+        """A new top-level job, STASHED (QUEUED with `submit`); `InvalidValue` or `TaskNotFound`
+        when the spec is refused."""
         return self._db.write(
             lambda s: listing.job_info(s, jobs.create(s, spec, self._registry, submit_now=submit))
         )
@@ -57,37 +61,51 @@ class JobService:
         )
 
     def clone(self, job_id: int) -> JobInfo:
+        """A new STASHED copy of a job, with the parents of a top-level one; `JobNotFound`."""
         return self._db.write(lambda s: listing.job_info(s, jobs.clone(s, job_id)))
 
     def edit(
         self, job_id: int, field: EditField, text: str | None, *, expected: object = ...
     ) -> bool:
+        """Replace a job's config, input (STASHED only) or description; whether it changed.
+
+        `ChangedMeanwhile` when the value is no longer `expected` (another client edited it),
+        `InvalidValue` for bad YAML or a refusal by the task's `validate`.
+        """
         return self._db.write(
             lambda s: jobs.edit(s, job_id, field, text, expected=expected, registry=self._registry)
         )
 
     def set_priority(self, job_id: int, priority: int) -> None:
+        """Change the order runnable jobs are claimed in (higher first); `JobNotFound`."""
         self._db.write(lambda s: jobs.set_priority(s, job_id, priority))
 
     def submit(self, job_id: int) -> Status:
+        """Queue a STASHED or FAILED job (a superjob: its subjobs); else `InvalidTransition`."""
         return self._db.write(lambda s: control.submit(s, job_id))
 
     def reset(self, job_id: int) -> Status:
+        """Return a QUEUED or FAILED job without subjobs to the stash; `InvalidTransition`."""
         return self._db.write(lambda s: control.reset(s, job_id))
 
     def abort(self, job_id: int) -> Status:
+        """Fail a QUEUED or RUNNING job now (its process is killed); `InvalidTransition`."""
         return self._db.write(lambda s: control.abort(s, job_id))
 
     def remove(self, job_id: int) -> int:
+        """Delete an unlinked top-level STASHED or FAILED job with its subjobs; how many went."""
         return self._db.write(lambda s: jobs.remove(s, job_id))
 
     def link(self, parent_id: int, child_id: int) -> None:
+        """Make `child_id` wait for `parent_id`; `DependencyError` for non-siblings or a cycle."""
         self._db.write(lambda s: links.link(s, parent_id, child_id))
 
     def unlink(self, parent_id: int, child_id: int) -> None:
+        """Remove a dependency; `DependencyError` when there is none."""
         self._db.write(lambda s: links.unlink(s, parent_id, child_id))
 
     def get(self, job_id: int) -> JobDetails:
+        """Everything about one job, YAML included; `JobNotFound`."""
         with self._db.read() as s:
             return jobs.details(s, job_id)
 
@@ -98,6 +116,7 @@ class JobService:
             return jobs.editable(s, job_id, field)
 
     def info(self, job_id: int) -> JobInfo:
+        """One job's identity, status and timestamps; `JobNotFound`."""
         with self._db.read() as s:
             return listing.job_info(s, job_id)
 
@@ -114,22 +133,28 @@ class JobService:
         after: int | None = None,
         newest_first: bool = False,
     ) -> Page:
+        """One page of the jobs matching every filter term (`bt.filters`), by id; pass
+        `next_after` back as `after` for the next page. `InvalidValue` for a bad term."""
         with self._db.read() as s:
             return listing.list_jobs(s, terms, limit=limit, after=after, newest_first=newest_first)
 
     def counts(self, tasks: Sequence[str] | None = None) -> dict[str, int]:
+        """Jobs per status (of `tasks` only, when given), plus RUNNABLE."""
         with self._db.read() as s:
             return listing.counts(s, tasks)
 
     def neighbourhood(self, job_id: int) -> Neighbourhood:
+        """A job with its parents, children, superjob and subjobs; `JobNotFound`."""
         with self._db.read() as s:
             return listing.neighbourhood(s, job_id)
 
     def subtree(self, job_id: int, *, max_children: int = 20) -> TreeNode:
+        """The subjob hierarchy below a job, at most `max_children` shown per level."""
         with self._db.read() as s:
             return listing.subtree(s, job_id, max_children=max_children)
 
     def dag(self, job_id: int) -> Dag:
+        """The job with all its ancestors and descendants and their links; `JobNotFound`."""
         with self._db.read() as s:
             return listing.dag(s, job_id)
 
@@ -141,16 +166,20 @@ class TagService:
         self._db = db
 
     def set(self, job_id: int, name: str, value: str) -> None:
+        """Set a user tag (names starting `bt_` are reserved); `InvalidValue`, `JobNotFound`."""
         self._db.write(lambda s: tags.set_tag(s, job_id, name, value))
 
     def get(self, job_id: int, name: str) -> str:
+        """The value of a job's tag; `NotFound` when it has none of that name."""
         with self._db.read() as s:
             return tags.get_tag(s, job_id, name)
 
     def delete(self, job_id: int, name: str) -> None:
+        """Remove a user tag; `NotFound` when the job has none of that name."""
         self._db.write(lambda s: tags.delete_tag(s, job_id, name))
 
     def list(self, job_id: int) -> list[TagInfo]:
+        """Every tag of a job, by name; `JobNotFound`."""
         with self._db.read() as s:
             return tags.list_tags(s, job_id)
 

@@ -94,6 +94,7 @@ class Declarations:
     links: list[tuple[int, int]] = field(default_factory=list)
 
     def next_key(self) -> int:
+        """The key the next declared job gets (keys are local to one phase)."""
         return len(self.subjobs) + len(self.children)
 
 

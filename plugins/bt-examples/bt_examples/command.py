@@ -26,9 +26,11 @@ class Command(Task):
     )
 
     def validate(self, config: Any, input: Any) -> None:
+        """Refuse a config without a usable `argv`."""
         _argv(config)
 
     def run(self, ctx: TaskContext) -> dict[str, Any]:
+        """Run the program in the job's work dir; fail on a non-zero exit status."""
         import os
 
         config = ctx.config or {}

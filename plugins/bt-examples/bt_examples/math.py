@@ -25,6 +25,7 @@ class Random(Task):
     config_sample = "# seed: 42    # optional, for a reproducible number\n"
 
     def run(self, ctx: TaskContext) -> float:
+        """A number from a generator seeded by config `seed` (random when absent)."""
         seed = (ctx.config or {}).get("seed")
         return random.Random(seed).random()
 
@@ -39,10 +40,12 @@ class Add2(Task):
     input_sample = "# two numbers to add; leave empty to add the outputs of two parents\n[12, 30]\n"
 
     def validate(self, config: Any, input: Any) -> None:
+        """Refuse an input that is not two numbers (an empty input is checked at run time)."""
         if input is not None:
             _numbers(input, 2, "input")
 
     def run(self, ctx: TaskContext) -> float:
+        """The sum of the input, or of the two parents' outputs."""
         values = ctx.input if ctx.input is not None else ctx.parent_outputs
         a, b = _numbers(values, 2, "input (or parents' outputs)")
         return a + b
@@ -58,10 +61,12 @@ class Sum4(Task):
     input_sample = "# four numbers to add\n[5, 10, 12, 15]\n"
 
     def validate(self, config: Any, input: Any) -> None:
+        """Refuse an input that is not four numbers."""
         if input is not None:
             _numbers(input, 4, "input")
 
     def prolog(self, ctx: TaskContext) -> None:
+        """Declare add2 subjobs for each half and a third one, linked after both, for the total."""
         values = _numbers(ctx.input, 4, "input")
         first = ctx.subjob("add2", input=values[:2])
         second = ctx.subjob("add2", input=values[2:])
@@ -70,5 +75,6 @@ class Sum4(Task):
         ctx.link(second, total)
 
     def epilog(self, ctx: TaskContext) -> float:
+        """The output of the last subjob: the total."""
         last = max(ctx.subjobs, key=lambda sub: sub.id)
         return float(last.output)

@@ -14,6 +14,7 @@ class Pipe(Task):
     input_sample = "# anything; it becomes the output\nhello: world\n"
 
     def run(self, ctx: TaskContext) -> Any:
+        """The input, or the list of the parents' outputs when there is none."""
         return ctx.input if ctx.input is not None else ctx.parent_outputs
 
 
@@ -26,10 +27,12 @@ class Sleep(Task):
     input_sample = "# seconds to sleep\n5\n"
 
     def validate(self, config: Any, input: Any) -> None:
+        """Refuse an input that is not a non-negative number."""
         if input is not None and (not isinstance(input, int | float) or input < 0):
             raise ValueError(f"input must be a non-negative number of seconds, got {input!r}")
 
     def run(self, ctx: TaskContext) -> float:
+        """Sleep, printing the time left every second; the seconds slept."""
         seconds = float(ctx.input or 0)
         start = time.monotonic()
         while (left := seconds - (time.monotonic() - start)) > 0:
@@ -47,5 +50,6 @@ class Fail(Task):
     input_sample = "# the error message\nthis job fails on purpose\n"
 
     def run(self, ctx: TaskContext) -> None:
+        """Log an error, then raise RuntimeError with the input as its message."""
         ctx.logger.error("about to fail")
         raise RuntimeError(str(ctx.input or "this job fails on purpose"))
