@@ -43,6 +43,21 @@ class Brownthrower:
         ensure_schema(db, auto_upgrade=auto_upgrade)
         return cls(db, registry)
 
+    @property
+    def url(self) -> str:
+        """The database URL, password included: for this process's own connections only."""
+        return self.db.url
+
+    @property
+    def masked_url(self) -> str:
+        """The database URL with the password replaced by `***`: what may be shown."""
+        return self.db.masked_url
+
+    @property
+    def has_notifications(self) -> bool:
+        """Whether the database pushes events (`bt.notify.Listener` works on it)."""
+        return self.db.is_postgresql
+
     def close(self) -> None:
         """Close every database connection this client holds."""
         self.db.dispose()

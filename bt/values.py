@@ -63,6 +63,11 @@ class JobInfo:
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
 
+    @property
+    def active(self) -> bool:
+        """Whether the job is still on its way: QUEUED or RUNNING."""
+        return self.status in (Status.QUEUED, Status.RUNNING)
+
     def as_dict(self) -> dict[str, Any]:
         """The row as JSON-ready values (ISO timestamps, status as text)."""
         return {

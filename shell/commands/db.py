@@ -30,7 +30,7 @@ class DbCommands(ShellCommands):
         """The open client's database URL, else the configured one (for a schema the client
         refuses to open)."""
         if self._cmd.has_client:
-            return self.bt.db.url
+            return self.bt.url
         if self._cmd.settings is None:
             raise CommandError("No database is configured.")
         return self._cmd.settings.database_url

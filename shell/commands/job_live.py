@@ -105,7 +105,7 @@ class JobLiveCommands(ShellCommands):
             self.show(view())
             self.result(1)
             return
-        url = self.bt.db.url if self.bt.db.is_postgresql else None
+        url = self.bt.url if self.bt.has_notifications else None
         with live.wakeups(url) as wake_fd:
             redraws = live.run_live(
                 console, self._cmd.stdin, view, interval=max(args.interval, 0.2), wake_fd=wake_fd

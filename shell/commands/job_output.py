@@ -95,15 +95,15 @@ class JobOutputCommands(ShellCommands):
         """Print new output until the job is no longer queued or running; its status."""
         names = list(printed)
         while True:
-            status = self.bt.jobs.info(job_id).status
+            job = self.bt.jobs.info(job_id)
             tags = {t.name: t.value for t in self.bt.tags.list(job_id) if t.name in names}
             for name in names:
                 chunk = new_text(printed[name], tags.get(name, ""))
                 printed[name] = tags.get(name, printed[name])
                 if chunk:
                     self._cmd.poutput(chunk, end="")
-            if status not in (Status.QUEUED, Status.RUNNING):
-                return status
+            if not job.active:
+                return job.status
             time.sleep(interval)
 
     @cmd2.as_subcommand_to("job", "wait", wait_parser, help="wait until jobs finish")
