@@ -44,3 +44,11 @@ def test_create_graph_refuses_one_bad_job_and_creates_none(app: Brownthrower) ->
 def test_create_graph_leaves_unsubmitted_jobs_stashed(app: Brownthrower) -> None:
     ids = app.jobs.create_graph(nodes(1, submit=False))
     assert status(app, ids["j0"]) is Status.STASHED
+
+
+def test_a_script_builds_a_graph_with_names_from_bt_alone(app: Brownthrower) -> None:
+    import bt
+
+    nodes = [bt.NodeSpec(k, bt.JobSpec("noop"), submit=True) for k in "ab"]
+    ids = app.jobs.create_graph(nodes, [("a", "b")])
+    assert app.jobs.get(ids["b"]).parents == (ids["a"],)
