@@ -24,9 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import ROOT, databases, fresh_app
 from bt import Brownthrower
-from bt.config import load_settings
-from bt.dispatch import options
-from shell.dispatcher_cli import build_parser
+from bt.dispatch import DispatcherOptions, Policy, build_dispatcher
 from tests.dispatch.workload import DAG_SIZE, finished, submit_dag
 
 RUNNER = str(Path(sys.executable).with_name("bt-runner"))
@@ -69,14 +67,12 @@ def local_runners(count: int) -> Setup:
     return start
 
 
-def slurm_pilots(*argv: str) -> Setup:
+def slurm_pilots(policy: Policy) -> Setup:
     """A dispatcher keeping Slurm pilots; its pass is the step of the waiting loop."""
 
     def start(app: Brownthrower, url: str, work: Path) -> tuple[Step, Step]:
-        args = build_parser().parse_args(
-            ["--backend", "slurm", "--state-dir", str(work), "--kill-wait", "5", *argv]
-        )
-        dispatcher = options.build(args, app, load_settings(url))
+        options = DispatcherOptions(backend="slurm", state_dir=work, policy=policy, kill_wait=5)
+        dispatcher = build_dispatcher(options, app)
 
         def step() -> None:
             dispatcher.step()
@@ -108,10 +104,10 @@ def measure(url: str, setup: Setup) -> float:
 
 CASES: dict[str, Setup] = {
     "2 local bt-runner processes": local_runners(2),
-    "2 static Slurm pilots": slurm_pilots("--pilots", "2"),
-    "4 static Slurm pilots": slurm_pilots("--pilots", "4"),
+    "2 static Slurm pilots": slurm_pilots(Policy(pilots=2)),
+    "4 static Slurm pilots": slurm_pilots(Policy(pilots=4)),
     "on-demand Slurm pilots (max 4, 20 jobs each)": slurm_pilots(
-        "--mode", "on-demand", "--max-pilots", "4", "--jobs-per-pilot", "20"
+        Policy("on-demand", max_pilots=4, jobs_per_pilot=20)
     ),
 }
 

@@ -5,7 +5,10 @@
     brownthrower < batch.bt           # a batch file: no prompts, exit status 1 if any failed
     brownthrower @batch.bt            # the same, from a file
 
-Command sets are registered in one place, `command_sets()`.
+Exit statuses are those of every brownthrower program (`bt.cli.common.EXIT_CODES`): a failing
+command in a script makes it 1; a database that cannot be opened ends a script at once, with one
+error line and 3, like `bt-runner` and `bt-dispatcher`. Command sets are registered in one place,
+`command_sets()`.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from typing import Any
 import cmd2
 import platformdirs
 
-from bt import __version__, errors
-from bt.cli.common import add_common_arguments, settings_from, setup_logging
+from bt import Brownthrower, TaskRegistry, __version__, errors
+from bt.cli.common import add_common_arguments, run_main, settings_from, setup_logging
 from bt.config import APP_NAME, Settings
 from shell.commands.db import DbCommands
 from shell.commands.dispatcher import DispatcherCommands
@@ -90,6 +93,24 @@ def history_file() -> str:
     return str(state / "history")
 
 
+class _ScriptEnds(BaseException):
+    """Carries an error that ends a script past the error guards of the shell and of cmd2
+    (which catch `Exception`), to `run_main`."""
+
+    def __init__(self, error: errors.BrownthrowerError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _open_or_end(settings: Settings, registry: TaskRegistry) -> Brownthrower:
+    """The core library; in a script, a database that cannot be opened ends the run, as every
+    later command would fail the same way."""
+    try:
+        return Brownthrower.open(settings=settings, registry=registry)
+    except errors.BrownthrowerError as exc:
+        raise _ScriptEnds(exc) from exc
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the shell as the options say; the exit status."""
     interactive = sys.stdin.isatty() and (args.interactive or not args.commands)
@@ -97,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         settings_from(args),
         history_file=history_file() if interactive else "",
         scripted=not interactive,
+        open_client=None if interactive else _open_or_end,
     )
     shell.stop_on_error = args.stop_on_error
     try:
@@ -106,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
         if shell.runcmds_plus_hooks(args.commands):
             return shell.exit_code
         return shell.cmdloop()
+    except _ScriptEnds as end:
+        raise end.error from None
     finally:
         shell.close()
 
@@ -114,11 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `brownthrower`."""
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    try:
-        return run(args)
-    except errors.BrownthrowerError as exc:
-        print(f"{PROGRAM}: error: {exc}", file=sys.stderr)
-        return 1
+    return run_main(PROGRAM, lambda: run(args))
 
 
 __all__ = ["PROGRAM", "__version__", "build_shell", "command_sets", "main"]

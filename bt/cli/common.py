@@ -17,6 +17,16 @@ RET_USAGE = 2  #: bad command line (argparse)
 RET_DATABASE = 3  #: the database cannot be reached or its schema is not current
 RET_INTERRUPTED = 130  #: stopped by a signal before finishing
 
+#: What `brownthrower`, `bt-runner` and `bt-dispatcher` exit with when an error ends them, the
+#: first matching row winning: the same error gives the same status from every program.
+#: argparse exits RET_USAGE itself; a failing command in a shell script makes it RET_ERROR.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (errors.DatabaseUnavailable, RET_DATABASE),
+    (errors.SchemaError, RET_DATABASE),
+    (errors.BrownthrowerError, RET_ERROR),
+    (KeyboardInterrupt, RET_INTERRUPTED),
+)
+
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -72,15 +82,20 @@ def open_app(args: argparse.Namespace) -> Brownthrower:
     return Brownthrower.open(settings=settings_from(args))
 
 
+def exit_code(exc: BaseException) -> int | None:
+    """The status a program ends with after `exc` (the first matching row of `EXIT_CODES`), or
+    None for what is not a brownthrower error (a bug: it keeps its traceback)."""
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), None)
+
+
 def run_main(program: str, main: Callable[[], int]) -> int:
     """Run `main`, turning brownthrower errors into one line on stderr and a named exit code."""
     try:
         return main()
-    except (errors.DatabaseUnavailable, errors.SchemaError) as exc:
-        print(f"{program}: error: {exc}", file=sys.stderr)
-        return RET_DATABASE
-    except errors.BrownthrowerError as exc:
-        print(f"{program}: error: {exc}", file=sys.stderr)
-        return RET_ERROR
-    except KeyboardInterrupt:
-        return RET_INTERRUPTED
+    except BaseException as exc:
+        code = exit_code(exc)
+        if code is None:
+            raise
+        if code != RET_INTERRUPTED:
+            print(f"{program}: error: {exc}", file=sys.stderr)
+        return code

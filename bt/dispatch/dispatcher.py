@@ -18,11 +18,19 @@ from bt.dispatch.backend import Backend, BatchError
 from bt.dispatch.reconcile import PassReport, Policy, Reconciler
 from bt.dispatch.script import mask_argv
 from bt.errors import BrownthrowerError
+from bt.status import RUNNABLE, Status
 
 log = logging.getLogger(__name__)
 
 #: The job counts the BT status box shows, in this order.
-BT_STATUSES = ("DONE", "FAILED", "QUEUED", "RUNNABLE", "RUNNING", "STAND-BY")
+BT_STATUSES: tuple[str, ...] = (
+    Status.DONE,
+    Status.FAILED,
+    Status.QUEUED,
+    RUNNABLE,
+    Status.RUNNING,
+    Status.STAND_BY,
+)
 
 
 @dataclass(frozen=True)

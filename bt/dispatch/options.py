@@ -1,4 +1,4 @@
-"""The dispatcher's command line and how it becomes a `Dispatcher`.
+"""The dispatcher's settings, and how they become a `Dispatcher` on an open database.
 
 A dispatcher's identity is `<name>-<hash of the database URL>`: stable across restarts (so a
 restarted dispatcher finds its pilots by name in the batch system), distinct per database, and
@@ -7,144 +7,54 @@ free of secrets (the hash covers the URL with its password masked).
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import re
-import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 
-from bt.cli.common import at_least, seconds
-from bt.client import Brownthrower
-from bt.config import APP_NAME, Settings, mask_url
+from bt.config import APP_NAME, mask_url, normalize_url
 from bt.dispatch.backend import Backend
 from bt.dispatch.dispatcher import Dispatcher
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.reconcile import Policy
-from bt.dispatch.script import (
-    check_runner_args,
-    default_runner,
-    pilot_environment,
-    runner_command,
-)
+from bt.dispatch.script import check_runner_args, default_runner, pilot_environment, runner_command
 from bt.dispatch.slurm import SlurmBackend
 from bt.errors import ConfigError
 
+if TYPE_CHECKING:
+    from bt.client import Brownthrower
+
+BackendName = Literal["local", "slurm"]
+DEFAULT_KILL_WAIT = 60.0  #: seconds a cancelled pilot's runner gets before the pilot is killed
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 
 
-def add_identity_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that say which dispatcher (shared by `bt-dispatcher` and `dispatcher status`)."""
-    parser.add_argument(
-        "--name",
-        default="default",
-        help="dispatcher name; restarting with the same name (and "
-        "database) adopts the pilots it left (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--backend",
-        choices=("local", "slurm"),
-        default="local",
-        help="batch system for the pilots (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--tasks",
-        nargs="+",
-        default=[],
-        metavar="PATTERN",
-        help="eligible tasks (glob patterns), passed on to the pilots",
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        metavar="DIR",
-        help="base directory for pilot records and logs (default: the user's state dir)",
-    )
+@dataclass(frozen=True)
+class DispatcherOptions:
+    """Which dispatcher (name, backend, eligible tasks, state dir) and how it keeps its pilots."""
 
+    name: str = "default"  #: with the database, the identity that finds its pilots again
+    backend: BackendName = "local"
+    tasks: tuple[str, ...] = ()  #: glob patterns of eligible tasks; empty = every task
+    state_dir: Path | None = None  #: base of pilot records and logs; None = the user's state dir
+    policy: Policy = field(default_factory=Policy)
+    runner: str | None = None  #: the runner program; None = `bt-runner` beside this Python
+    runner_args: tuple[str, ...] = ()  #: more runner arguments (never the database URL)
+    url_file: bool = False  #: pilots get the URL in a 0600 file, not in their environment
+    partition: str | None = None  #: slurm only
+    time_limit: str | None = None  #: slurm only
+    sbatch_args: tuple[str, ...] = ()  #: slurm only
+    kill_wait: float = DEFAULT_KILL_WAIT
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Every `bt-dispatcher` option except the shared `-u/-v/--version`."""
-    add_identity_arguments(parser)
-    parser.add_argument("--mode", choices=("static", "on-demand"), default="static")
-    parser.add_argument(
-        "--pilots",
-        type=at_least(0),
-        default=1,
-        metavar="N",
-        help="static: looping pilots to keep (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--max-pilots",
-        type=at_least(0),
-        default=10,
-        metavar="M",
-        help="on-demand: most pilots at once (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--jobs-per-pilot",
-        type=at_least(1),
-        default=1,
-        metavar="K",
-        help="on-demand: one pilot per K runnable jobs (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--runner",
-        default=None,
-        metavar="PATH",
-        help="runner program the pilots start (default: bt-runner beside Python)",
-    )
-    parser.add_argument(
-        "--runner-args",
-        default="",
-        metavar="ARGS",
-        help='more runner arguments, one string: "--slots 2 --lease 30"',
-    )
-    parser.add_argument(
-        "--url-file",
-        action="store_true",
-        help="pass the database URL to pilots in a 0600 file in the state dir "
-        "(BT_CONFIG) instead of the environment (BT_DATABASE_URL)",
-    )
-    parser.add_argument("--partition", help="slurm: partition of the pilots")
-    parser.add_argument("--time-limit", metavar="TIME", help="slurm: pilots' --time")
-    parser.add_argument(
-        "--sbatch-arg",
-        action="append",
-        default=[],
-        metavar="OPTION",
-        help="slurm: one more sbatch option, e.g. --sbatch-arg=--mem=2G",
-    )
-    parser.add_argument(
-        "--kill-wait",
-        type=seconds,
-        default=60.0,
-        metavar="S",
-        help="seconds a cancelled pilot's runner gets to hand its jobs back before the pilot "
-        "is killed; keep it above the runner's --grace (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--interval",
-        type=seconds,
-        default=5.0,
-        metavar="S",
-        help="seconds between passes (default: %(default)s)",
-    )
-    parser.add_argument("--once", action="store_true", help="one pass, print it, exit")
-    parser.add_argument("--no-ui", action="store_true", help="log lines instead of the screen")
-    parser.add_argument(
-        "--cancel-on-exit",
-        action="store_true",
-        help="cancel every pilot of this dispatcher when it stops",
-    )
-
-
-def check(args: argparse.Namespace) -> None:
-    """Refuse bad options with one clear error before anything is opened or written."""
-    dispatcher_id(args.name, "sqlite://")
-    check_runner_args(_split(args.runner_args))
-    if args.backend == "slurm":
-        make_backend(args, "check", Path("."))
+    def check(self) -> None:
+        """Refuse bad settings with one clear error before anything is opened or written."""
+        dispatcher_id(self.name, "sqlite://")
+        check_runner_args(self.runner_args)
+        if self.backend == "slurm":
+            make_backend(self, "check", Path("."))
 
 
 def dispatcher_id(name: str, database_url: str) -> str:
@@ -161,64 +71,41 @@ def state_dir(ident: str, override: Path | None = None) -> Path:
     return base / "dispatchers" / ident
 
 
-def make_backend(args: argparse.Namespace, ident: str, directory: Path) -> Backend:
-    """The backend named by `--backend`, holding the pilots called `bt-pilot-<ident>`."""
+def make_backend(options: DispatcherOptions, ident: str, directory: Path) -> Backend:
+    """The backend `options` name, holding the pilots called `bt-pilot-<ident>`."""
     name = f"bt-pilot-{ident}"
-    kill_wait = float(getattr(args, "kill_wait", 60.0))
-    if args.backend == "local":
-        return LocalBackend(directory, name, kill_wait=kill_wait)
+    if options.backend == "local":
+        return LocalBackend(directory, name, kill_wait=options.kill_wait)
     return SlurmBackend(
         name,
         log_dir=directory / "logs",
         work_dir=directory,
-        partition=getattr(args, "partition", None),
-        time_limit=getattr(args, "time_limit", None),
-        sbatch_args=getattr(args, "sbatch_arg", []),
-        kill_wait=kill_wait,
+        partition=options.partition,
+        time_limit=options.time_limit,
+        sbatch_args=options.sbatch_args,
+        kill_wait=options.kill_wait,
     )
 
 
-def build(args: argparse.Namespace, app: Brownthrower, settings: Settings) -> Dispatcher:
-    """The dispatcher the parsed `args` describe, on `app` (opened from `settings`)."""
-    ident = dispatcher_id(args.name, settings.database_url)
-    directory = state_dir(ident, args.state_dir)
-    policy = Policy(args.mode, args.pilots, args.max_pilots, args.jobs_per_pilot)
-    extra = _split(args.runner_args)
-    command = runner_command(args.runner or default_runner(), args.tasks, extra, loop=policy.loop)
-    url_file = directory / "database.toml" if args.url_file else None
-    env = pilot_environment(settings.database_url, config_file=url_file)
+def build_dispatcher(options: DispatcherOptions, app: Brownthrower) -> Dispatcher:
+    """The dispatcher `options` describe, on `app`'s database. Building it submits nothing, so
+    `look()` at it is safe; with `url_file`, the URL file is written now."""
+    url = normalize_url(app.db.url)
+    ident = dispatcher_id(options.name, url)
+    directory = state_dir(ident, options.state_dir)
+    runner = options.runner or default_runner()
+    loop = options.policy.loop
+    command = runner_command(runner, options.tasks, options.runner_args, loop=loop)
+    url_file = directory / "database.toml" if options.url_file else None
+    env = pilot_environment(url, config_file=url_file)
     return Dispatcher(
         app,
-        make_backend(args, ident, directory),
-        policy,
+        make_backend(options, ident, directory),
+        options.policy,
         dispatcher_id=ident,
-        patterns=args.tasks,
+        patterns=options.tasks,
         command=command,
         env=env,
-        database=f"{settings.masked_url} (pilots get it via {', '.join(env)})",
+        database=f"{mask_url(url)} (pilots get it via {', '.join(env)})",
         state_dir=directory,
     )
-
-
-def look_only(args: argparse.Namespace, app: Brownthrower, settings: Settings) -> Dispatcher:
-    """A dispatcher to `look()` at (`dispatcher status`): it never submits anything."""
-    ident = dispatcher_id(args.name, settings.database_url)
-    directory = state_dir(ident, args.state_dir)
-    return Dispatcher(
-        app,
-        make_backend(args, ident, directory),
-        Policy(),
-        dispatcher_id=ident,
-        patterns=args.tasks,
-        command=[],
-        env={},
-        database=settings.masked_url,
-        state_dir=directory,
-    )
-
-
-def _split(text: str) -> list[str]:
-    try:
-        return shlex.split(text)
-    except ValueError as exc:
-        raise ConfigError(f"Cannot split --runner-args: {exc}") from exc

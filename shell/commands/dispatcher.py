@@ -12,18 +12,21 @@ import cmd2
 from rich.console import Group
 from rich.text import Text
 
-from bt.config import Settings
-from bt.dispatch import options
+from bt.dispatch import build_dispatcher
 from shell.commands.args import new_parser
 from shell.commands.base import ShellCommands
-from shell.dispatcher_screen import boxes, settings_grid
+from shell.dispatcher.options import add_identity_arguments, identity_from
+from shell.dispatcher.screen import boxes, settings_grid
+
+#: The settings rows `dispatcher status` shows: what identifies the dispatcher, not its pilots'.
+STATUS_ROWS = ("Dispatcher", "Database", "Batch system", "Eligible tasks")
 
 dispatcher_parser = new_parser("Dispatchers of runner pilots on a batch farm.")
 dispatcher_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
 status_parser = new_parser(
     "Show a dispatcher's job counts (eligible tasks) beside its pilots' batch states, once."
 )
-options.add_identity_arguments(status_parser)
+add_identity_arguments(status_parser)
 
 
 class DispatcherCommands(ShellCommands):
@@ -38,9 +41,11 @@ class DispatcherCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("dispatcher", "status", status_parser, help="jobs and pilots, once")
     def dispatcher_status(self, args: argparse.Namespace) -> None:
-        settings = self._cmd.settings or Settings(self.bt.db.url, "the shell's database")
-        snapshot = options.look_only(args, self.bt, settings).look()
-        rows = [row for row in snapshot.settings if row[0] not in ("Pilots", "Runner command")]
+        options = identity_from(args)
+        snapshot = build_dispatcher(options, self.bt).look()
+        # how pilots get the URL depends on options this command does not know
+        shown = dict(snapshot.settings) | {"Database": self.bt.db.masked_url}
+        rows = [(label, shown[label]) for label in STATUS_ROWS]
         notes = [Text(f"warning: {w}", style="yellow") for w in snapshot.warnings]
         self.show(Group(settings_grid(rows), boxes(snapshot), *notes))
         self.result(snapshot)

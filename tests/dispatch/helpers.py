@@ -17,11 +17,12 @@ import pytest
 
 from bt import Brownthrower
 from bt.config import load_settings
-from bt.dispatch import Dispatcher, Snapshot, options
+from bt.dispatch import Dispatcher, Snapshot, build_dispatcher, options
 from bt.dispatch.backend import Backend, BatchError
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.slurm import SlurmBackend
-from shell.dispatcher_cli import build_parser
+from shell.dispatcher.cli import build_parser
+from shell.dispatcher.options import options_from
 
 #: Pilots in tests: short leases (lost jobs come back fast), short grace, quick polls.
 RUNNER_ARGS = "--lease 3 --grace 1 --poll 0.2"
@@ -41,14 +42,14 @@ def argv(state: Path, backend: str, *more: str) -> list[str]:
 def build(app: Brownthrower, url: str, state: Path, backend: str, *more: str) -> Dispatcher:
     """An in-process dispatcher, exactly as `bt-dispatcher` would build it."""
     args = build_parser().parse_args(argv(state, backend, *more))
-    return options.build(args, app, load_settings(url))
+    return build_dispatcher(options_from(args), app)
 
 
 def backend_of(url: str, state: Path, backend: str) -> Backend:
     """The batch system's view of the test dispatcher's pilots (what a restart would see)."""
-    args = build_parser().parse_args(argv(state, backend))
+    chosen = options_from(build_parser().parse_args(argv(state, backend)))
     ident = options.dispatcher_id(NAME, load_settings(url).database_url)
-    return options.make_backend(args, ident, options.state_dir(ident, state))
+    return options.make_backend(chosen, ident, options.state_dir(ident, state))
 
 
 def live_ids(backend: Backend) -> set[str]:

@@ -11,7 +11,7 @@ from rich.console import Console, RenderableType
 from bt import Brownthrower
 from bt.dispatch import PassReport, Pilot, Snapshot
 from shell.app import build_shell
-from shell.dispatcher_screen import screen
+from shell.dispatcher.screen import screen
 from tests.dispatch.helpers import Dispatchers, drive, running
 
 SETTINGS = [("Runner command", "bt-runner --loop"), ("Eligible tasks", "sum4 add2")]

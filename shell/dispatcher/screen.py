@@ -13,7 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from bt.dispatch.dispatcher import BT_STATUSES, Snapshot
+from bt.dispatch import BT_STATUSES, Snapshot
 
 LABEL_STYLE = "bold red"
 MAX_WARNINGS = 5

@@ -24,27 +24,27 @@ from bt.cli.common import (
     RET_ERROR,
     RET_OK,
     add_common_arguments,
+    open_app,
     run_main,
-    settings_from,
     setup_logging,
 )
-from bt.client import Brownthrower
-from bt.dispatch import Dispatcher, options
-from shell.dispatcher_screen import screen
+from bt.dispatch import Dispatcher, DispatcherOptions, build_dispatcher
+from shell.dispatcher.options import add_arguments, options_from
+from shell.dispatcher.screen import screen
 
 PROGRAM = "bt-dispatcher"
 log = logging.getLogger("bt.dispatch")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The `bt-dispatcher` command line (shared options plus `bt.dispatch.options`)."""
+    """The `bt-dispatcher` command line (shared options plus `shell.dispatcher.options`)."""
     parser = argparse.ArgumentParser(
         prog=PROGRAM,
         description="Keep brownthrower runner pilots on a batch farm: a fixed number (static) "
         "or as many as the runnable jobs need (on-demand), with a live screen.",
     )
     add_common_arguments(parser)
-    options.add_arguments(parser)
+    add_arguments(parser)
     return parser
 
 
@@ -55,17 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    options.check(args)
-    settings = settings_from(args)
-    with Brownthrower.open(settings=settings) as app:
-        dispatcher = options.build(args, app, settings)
+    options = options_from(args)
+    with open_app(args) as app:
+        dispatcher = build_dispatcher(options, app)
         _setup_logging(args, dispatcher)
         stop = _stop_on_signals()
         try:
             return _run(dispatcher, args, stop)
         finally:
             if args.cancel_on_exit:
-                _cancel_all(dispatcher, args)
+                _cancel_all(dispatcher, options, show=not (args.no_ui or args.once))
 
 
 def _run(dispatcher: Dispatcher, args: argparse.Namespace, stop: threading.Event) -> int:
@@ -96,13 +95,14 @@ def _live(dispatcher: Dispatcher, title: str, interval: float, stop: threading.E
     return RET_OK
 
 
-def _cancel_all(dispatcher: Dispatcher, args: argparse.Namespace) -> None:
+def _cancel_all(dispatcher: Dispatcher, options: DispatcherOptions, *, show: bool) -> None:
+    """Cancel every pilot and wait for the batch system; say so on screen when `show`."""
     log.info("cancelling every pilot of %s", dispatcher.dispatcher_id)
-    snapshot = dispatcher.shutdown(timeout=max(60.0, 2 * args.kill_wait))
+    snapshot = dispatcher.shutdown(timeout=max(60.0, 2 * options.kill_wait))
     states = " ".join(f"{k} {v}" for k, v in snapshot.batch_counts.items()) or "none"
     message = f"pilots cancelled: {snapshot.report.live} still live (batch status: {states})"
     log.info(message)
-    if not args.no_ui and not args.once:
+    if show:
         print(f"{PROGRAM}: {message}")
 
 
