@@ -107,13 +107,23 @@ def _create_engine(url: str, *, echo: bool, pre_ping: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _make_directory(Path(parsed.database).expanduser().parent, mask_url(url))
         engine = create_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, pool_pre_ping=False
         )
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_size=2, max_overflow=4)
+
+
+def _make_directory(directory: Path, where: str) -> None:
+    """The SQLite file's directory, created if missing; `DatabaseUnavailable` if it cannot be."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise errors.DatabaseUnavailable(
+            f"Cannot use the database {where}: cannot create {directory} ({exc.strerror})."
+        ) from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -68,10 +68,6 @@ def test_an_unreachable_database_gives_status_3_and_one_error_line_from_every_pr
     assert_alike(found, RET_DATABASE, "Cannot use the database")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bt/db.py creates a SQLite file's directory unguarded: the OSError escapes unwrapped",
-)
 def test_a_database_directory_that_cannot_be_made_counts_as_unreachable(tmp_path: Path) -> None:
     found = outcomes(tmp_path, "-u", "sqlite:////proc/nope/x.db")
     assert_alike(found, RET_DATABASE, "Cannot use the database")

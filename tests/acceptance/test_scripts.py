@@ -87,5 +87,5 @@ def test_version(plain_env: dict[str, str]) -> None:
 def test_an_unreachable_database_is_one_line(env: dict[str, str]) -> None:
     bad = "postgresql://bt:s3cret@127.0.0.1:1/bt"
     done = piped({**env, "BT_DATABASE_URL": bad}, "status\n")
-    assert done.returncode == 1 and "s3cret" not in done.stderr
-    assert done.stderr.count("\n") == 1 and "ERROR:" in done.stderr
+    assert done.returncode == 3 and "s3cret" not in done.stderr
+    assert done.stderr.count("\n") == 1 and "error:" in done.stderr
