@@ -3,7 +3,8 @@
 One thread owns every job. It waits in `select()` on the fork server's socket, the jobs' pipes
 (`Slots`) and the `Mailbox` (thread events and signals), and acts on timers: flushing captured
 output into tags, polling for aborts, escalating kills, ending the shutdown grace period. When
-to look for work is the `ClaimPacer`'s business; the database writes are `bt.runner.record`'s.
+to look for work and claiming it are the `Claimer`'s business (`bt.runner.claiming`); the
+database writes about held jobs are `bt.runner.record`'s.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from bt import errors
 from bt.client import Brownthrower
+from bt.runner.claiming import Claimer
 from bt.runner.forkserver import ForkServer
 from bt.runner.launch import Launcher
 from bt.runner.options import (
@@ -25,13 +27,12 @@ from bt.runner.options import (
     RunOutcome,
     StopReason,
 )
-from bt.runner.pacing import ClaimPacer
-from bt.runner.record import ClaimNext, flush, give_back, kill_released, record
+from bt.runner.record import Recorded, flush, give_back, kill_released, record
 from bt.runner.running import KillReason, RunningJob
 from bt.runner.slots import Slots
 from bt.runner.threads import Event, EventKind, Helpers, Mailbox
 from bt.status import Status
-from bt.values import Claim, RunnerInfo
+from bt.values import RunnerInfo
 
 log = logging.getLogger("bt.runner")
 
@@ -55,10 +56,11 @@ class Runner:
         self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet
         self.stopping: StopReason | None = None
         self.lost = False
-        self.claimed_single = False
         self.last_status: Status | None = None
         self.poll = options.poll * (PG_POLL_FACTOR if app.db.is_postgresql else 1.0)
-        self.pacer = ClaimPacer(self.poll)
+        self.claimer = Claimer(
+            app, self.slots, options, tasks, poll=self.poll, is_stopping=self._is_stopping
+        )
         self.next_flush = self.next_abort_poll = 0.0
         self.grace_end: float | None = None
         self.signals = self.signals_seen = 0
@@ -89,6 +91,7 @@ class Runner:
             lease=o.lease,
         )
         self.slots.launcher = Launcher(self.server, o, self.info.id, self.app.db.url)
+        self.claimer.runner_id = self.info.id
         self.selector.register(self.mailbox.read_fd, selectors.EVENT_READ, self._on_mail)
         self.selector.register(self.server.fileno(), selectors.EVENT_READ, self._on_server)
         self.mailbox.catch_signals(self._on_signal)
@@ -121,7 +124,7 @@ class Runner:
     def _loop(self) -> None:
         while True:
             self._handle_signals()
-            self._fill()
+            self.claimer.fill()
             if self._finished():
                 return
             for key, _mask in self.selector.select(self._timeout()):
@@ -131,17 +134,13 @@ class Runner:
     def _finished(self) -> bool:
         if self.slots or self.unrecorded:
             return False
-        if self.stopping is not None:
-            return True
-        if self.options.job_id is not None:
-            return self.claimed_single
-        return self.pacer.idle and not self.options.loop
+        return self.stopping is not None or self.claimer.done()
 
     def _timeout(self) -> float:
         clock = time.monotonic()
         moments = [clock + self.poll]
-        if self._may_claim():
-            moments.append(self.pacer.next_claim)
+        if (claim_at := self.claimer.due_at()) is not None:
+            moments.append(claim_at)
         if self.slots:
             moments += [self.next_flush, self.next_abort_poll, *self.slots.deadlines()]
         if self.grace_end is not None:
@@ -165,72 +164,31 @@ class Runner:
         for job in list(self.unrecorded):
             self._record(job)
 
-    # -- claiming ---------------------------------------------------------------------------
-
-    def _may_claim(self) -> bool:
-        free = len(self.slots) < self.options.slots
-        return free and self.stopping is None and self.options.job_id is None
-
-    def _fill(self) -> None:
-        if self.options.job_id is not None:
-            if not self.claimed_single and self.stopping is None:
-                self.claimed_single = True
-                self._begin(self._claim_single(self.options.job_id))
-            return
-        while self._may_claim() and self.pacer.due(time.monotonic()):
-            if self._claim() is None:
-                return
-
-    def _claim(self) -> Claim | None:
-        try:
-            claim = self.claims.claim(self.info.id, self.tasks)
-        except errors.BrownthrowerError as exc:
-            log.warning("claim_failed: %s", exc)
-            claim = None
-        return self._took(claim)
-
-    def _took(self, claim: Claim | None) -> Claim | None:
-        """Note whether work was found; start the claimed job, if any."""
-        self.pacer.after_claim(found=claim is not None, now=time.monotonic())
-        if claim is not None:
-            self._begin(claim)
-        return claim
-
-    def _claim_single(self, job_id: int) -> Claim:
-        name = self.app.jobs.info(job_id).name
-        if name not in self.tasks:
-            raise errors.InvalidOperation(
-                f"Job {job_id} runs task {name!r}, which this runner does not run "
-                "(not installed here, or not matching --tasks)."
-            )
-        return self.claims.claim_job(job_id, self.info.id, submit=self.options.submit)
-
-    def _begin(self, claim: Claim) -> None:
-        keep_spare = self.stopping is None and self.options.job_id is None
-        self.slots.begin(claim, keep_spare=keep_spare)
-
     # -- recording --------------------------------------------------------------------------
 
     def _on_done(self, job: RunningJob) -> None:
-        self.pacer.wake()
-        self._record(job, claim_next=self._may_claim())
+        self.claimer.wake()
+        self._record(job, claim_next=self.claimer.may_claim())
 
     def _record(self, job: RunningJob, *, claim_next: bool = False) -> None:
         if self._held_for_preemption(job):
             self._defer(job)
             return
-        following = ClaimNext(self.info.id, self.tasks) if claim_next else None
+        following = self.claimer.following() if claim_next else None
         try:
             recorded = record(self.claims, job, following)
         except errors.BrownthrowerError as exc:
             log.error("job_record_failed job=%d: %s (will retry)", job.job_id, exc)
             self._defer(job)
             return
+        self._recorded(job, recorded)
+
+    def _recorded(self, job: RunningJob, recorded: Recorded) -> None:
         self.last_status = recorded.status
         if job in self.unrecorded:
             self.unrecorded.remove(job)
         if recorded.tried:
-            self._took(recorded.next)
+            self.claimer.took(recorded.next)
 
     def _defer(self, job: RunningJob) -> None:
         if job not in self.unrecorded:
@@ -261,9 +219,9 @@ class Runner:
     def _on_event(self, event: Event) -> None:
         match event.kind:
             case EventKind.WORK:
-                self.pacer.wake()
+                self.claimer.wake()
             case EventKind.RESYNC:
-                self.pacer.wake()
+                self.claimer.wake()
                 self.next_abort_poll = 0.0
             case EventKind.ABORT:
                 kill_released(self.claims, self.slots.with_id(event.job_id))
@@ -291,6 +249,9 @@ class Runner:
             return
         log.warning("runner_stopping_now: second signal, killing %d job(s)", len(self.slots))
         self.slots.kill_all(KillReason.PREEMPTED, now=True)
+
+    def _is_stopping(self) -> bool:
+        return self.stopping is not None
 
     def _begin_stop(self, reason: StopReason, *, grace: float | None) -> None:
         if self.stopping is None:

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bt import errors, yamlio
+from bt import tagnames, yamlio
 from bt.registry import TaskRegistry
 from bt.runner import osutil
 from bt.runner.phases import Terminated, execute, failure
@@ -25,10 +25,9 @@ from bt.task import JobOutput, TaskContext
 
 EXIT_TERMINATED = 128 + signal.SIGTERM
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-TAG_NAME_LENGTH = 255  #: bt.models.TAG_NAME_LENGTH (not imported: no SQLAlchemy in job processes)
 
 
-class Control:
+class ControlPipe:
     """The job's end of its control pipe: log records, tags and the result, one line each."""
 
     def __init__(self, fd: int) -> None:
@@ -43,10 +42,7 @@ class Control:
 
     def tag(self, name: str, value: str) -> None:
         """The `TaskContext.tag` sink: checked here, so task code gets the error."""
-        if not name or len(name) > TAG_NAME_LENGTH or not name.isprintable() or " " in name:
-            raise errors.InvalidValue(
-                f"Tag name {name!r} must be 1 to {TAG_NAME_LENGTH} printable characters, no spaces."
-            )
+        tagnames.check_name(name)
         yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
         self.send({"k": TAG, "name": name, "value": value})
 
@@ -54,7 +50,7 @@ class Control:
 class ControlHandler(logging.Handler):
     """Sends the job's Python logging to the runner (the `bt_log` tag and the .log file)."""
 
-    def __init__(self, control: Control) -> None:
+    def __init__(self, control: ControlPipe) -> None:
         super().__init__()
         self.control = control
         self.setFormatter(logging.Formatter(LOG_FORMAT))
@@ -72,7 +68,7 @@ def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoRetu
     """Entry point of a job process (called by the fork server in the forked child)."""
     order_fd, ctl_fd, *streams = fds
     isolate(streams, own_group=bool(request["own_group"]))
-    control = Control(ctl_fd)
+    control = ControlPipe(ctl_fd)
     code, work_dir = 0, None
     try:
         data = read_all(order_fd)
@@ -120,7 +116,7 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def enter(order: JobOrder, control: Control) -> None:
+def enter(order: JobOrder, control: ControlPipe) -> None:
     """The documented environment, the working directory, and logging to the control pipe."""
     os.environ.update(order.environ)
     Path(order.work_dir).mkdir(parents=True, exist_ok=True)
@@ -144,7 +140,7 @@ def wait_for_debugger(address: str) -> None:
     debugpy.wait_for_client()
 
 
-def run(registry: TaskRegistry, order: JobOrder, control: Control) -> Message:
+def run(registry: TaskRegistry, order: JobOrder, control: ControlPipe) -> Message:
     """Build the task's context and run its phase."""
     task = registry.get(order.task)()
     ctx = TaskContext(
@@ -166,7 +162,7 @@ def _job_output(row: tuple[int, str, str | None], what: str) -> JobOutput:
     return JobOutput(job_id, name, yamlio.parse(output, what=f"output of {what} {job_id}"))
 
 
-def finish(control: Control, result: Message, code: int, work_dir: str | None) -> NoReturn:
+def finish(control: ControlPipe, result: Message, code: int, work_dir: str | None) -> NoReturn:
     """Report, flush, leave the working directory (removed if empty) and exit at once."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:

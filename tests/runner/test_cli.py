@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pexpect
+import pytest
 
-from bt import Brownthrower, Status
-from bt.models import TAG_NAME_LENGTH
+from bt import Brownthrower, Status, errors, yamlio
 from bt.runner import jobprocess
 from bt.runner.capture import HeadTail
 from bt.runner.protocol import JobOrder, LineReader, encode
+from bt.tagnames import NAME_LENGTH
 from tests.runner.conftest import Runners, status, submit
 
 OPTIONS = (
@@ -64,8 +66,14 @@ def test_a_job_order_survives_the_pipe() -> None:
     assert JobOrder.from_json(order.to_json()) == order
 
 
-def test_job_processes_check_tag_names_like_the_database() -> None:
-    assert jobprocess.TAG_NAME_LENGTH == TAG_NAME_LENGTH
+def test_job_processes_refuse_tag_names_longer_than_the_database_holds() -> None:
+    read, write = os.pipe()
+    control = jobprocess.ControlPipe(write)
+    control.tag("x" * NAME_LENGTH, "fits")
+    with pytest.raises(errors.InvalidValue, match=f"1 to {NAME_LENGTH} printable"):
+        control.tag("x" * (NAME_LENGTH + 1), "too long")
+    os.close(read)
+    os.close(write)
 
 
 def test_the_fork_server_does_not_load_the_database_layer() -> None:
@@ -77,6 +85,14 @@ def test_the_fork_server_does_not_load_the_database_layer() -> None:
     finally:
         server.stop()
     assert "sqlalchemy" not in maps and "psycopg" not in maps
+
+
+def test_a_job_process_does_not_load_the_database_layer(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "lean")
+    runners.run("--job", str(job))
+    assert yamlio.parse(app.jobs.get(job).output) == []
 
 
 def test_a_garbled_control_line_is_skipped() -> None:

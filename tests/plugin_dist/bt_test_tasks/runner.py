@@ -139,3 +139,11 @@ class Fanout(Task):
     def epilog(self, ctx: TaskContext) -> int:
         ctx.child("echo", input="after")
         return sum(sub.output for sub in ctx.subjobs)
+
+
+class Lean(Task):
+    """Tag the job, then return the database layer's modules the job process has loaded."""
+
+    def run(self, ctx: TaskContext) -> list[str]:
+        ctx.tag("checked", "yes")
+        return sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "psycopg"))
