@@ -9,16 +9,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bt.errors import BrownthrowerError
-from bt.status import RUNNABLE, Status
+from bt.status import BLOCKED, RUNNABLE, Status
 from bt.task import JobOutput, NewJob, Task, TaskContext
 from bt.values import (
     EDIT_FIELDS,
+    Attempt,
     Claim,
     Dag,
     DatabaseInfo,
     DeclaredJob,
     EditField,
     JobDetails,
+    JobEvent,
     JobInfo,
     JobSpec,
     LiveRunner,
@@ -59,8 +61,10 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "BLOCKED",
     "EDIT_FIELDS",
     "RUNNABLE",
+    "Attempt",
     "Brownthrower",
     "BrownthrowerError",
     "Claim",
@@ -69,6 +73,7 @@ __all__ = [
     "DeclaredJob",
     "EditField",
     "JobDetails",
+    "JobEvent",
     "JobInfo",
     "JobOutput",
     "JobSpec",

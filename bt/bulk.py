@@ -78,7 +78,7 @@ def check_graph(
     rows = []
     for node in nodes:
         spec = check_spec(node.spec, registry)
-        rows.append(NewRow(spec, spec.max_attempts or 0, node.submit))
+        rows.append(NewRow(spec, node.submit))
     return rows
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, case
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames, transitions
@@ -21,10 +21,11 @@ from bt.control import submit
 from bt.models import JOB
 from bt.registry import TaskRegistry
 from bt.runners import new_token
+from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import clear_run_tags, put_tag, put_tags
-from bt.transitions import JobState, NewRow, apply, read_state
-from bt.values import Claim, DeclaredJob, JobSpec, NodeSpec, RunResult
+from bt.transitions import JobState, NewRow, Note, apply, read_state
+from bt.values import MAX_RETRY_DELAY, Claim, DeclaredJob, JobSpec, NodeSpec, RunResult
 
 DECLARED_REASON = "invalid declared job"  #: `bt_reason` of a job whose declarations are refused
 #: what a declaration can be refused for, before anything is written
@@ -39,7 +40,21 @@ def claim(
         return None
     token = new_token()
     row = transitions.claim_next(session, runner_id, tasks, token, is_postgresql=is_postgresql)
-    return None if row is None else _load_claim(session, row, token)
+    if row is None and transitions.release_due_retries(session):
+        row = transitions.claim_next(session, runner_id, tasks, token, is_postgresql=is_postgresql)
+    return None if row is None else _load_claim(session, row, token, runner_id)
+
+
+def next_retry_in(session: Session, tasks: Sequence[str]) -> float | None:
+    """Seconds until the next delayed retry of one of `tasks` is due (0 if overdue), or None:
+    a draining runner waits for those instead of exiting."""
+    if not tasks:
+        return None
+    due = session.scalar(queries.NEXT_RETRY, {"tasks": list(tasks)})
+    if due is None:
+        return None
+    now = session.scalar(queries.NOW)
+    return max(0.0, float((due - now).total_seconds()))
 
 
 def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bool) -> Claim:
@@ -51,12 +66,13 @@ def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bo
     if job.status is Status.QUEUED and pending:
         raise errors.InvalidOperation(f"Job {job_id} waits for {pending} parent(s) to finish.")
     token = new_token()
-    apply(session, job, Action.CLAIM, values={"token": token, "runner_id": runner_id})
+    values: dict[str, Any] = {"token": token, "runner_id": runner_id, "not_before": None}
+    apply(session, job, Action.CLAIM, values=values, note=Note(runner_id=runner_id))
     row = session.execute(queries.CLAIMED_ROW, {"job": job_id}).one()
-    return _load_claim(session, row, token)
+    return _load_claim(session, row, token, runner_id)
 
 
-def _load_claim(session: Session, row: Row[Any], token: str) -> Claim:
+def _load_claim(session: Session, row: Row[Any], token: str, runner_id: int) -> Claim:
     epilog = row.sub_total > 0
     parents = session.execute(queries.PARENT_OUTPUTS, {"child": row.id}) if row.has_parents else ()
     subjobs = session.execute(queries.SUBJOB_OUTPUTS, {"super": row.id}) if epilog else ()
@@ -71,11 +87,17 @@ def _load_claim(session: Session, row: Row[Any], token: str) -> Claim:
         row.input,
         parents=[(i, n, o) for i, n, o in parents],
         subjobs=[(i, n, o) for i, n, o in subjobs],
+        runner_id=runner_id,
+        time_limit=row.time_limit,
     )
 
 
 def _state(claim: Claim) -> JobState:
     return JobState(claim.job_id, Status.RUNNING, claim.super_id)
+
+
+def _note(claim: Claim, **details: Any) -> Note:
+    return Note(runner_id=claim.runner_id, **details)
 
 
 def finish(
@@ -104,12 +126,19 @@ def finish(
             existing = [(claim.job_id, job.key) for job in result.children]
             insert_graph(session, *children, super_id=claim.super_id, existing_parents=existing)
     _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
+    exit_code = _exit_code(tags)
     if result.subjobs:
-        status = apply(session, _state(claim), Action.SPAWN, token=claim.token)
+        note = _note(claim, exit_code=exit_code)
+        status = apply(session, _state(claim), Action.SPAWN, token=claim.token, note=note)
         insert_graph(session, *subjobs, super_id=claim.job_id)
         return status
-    values = {"output": result.output}
-    return apply(session, _state(claim), Action.FINISH, token=claim.token, values=values)
+    values, note = {"output": result.output}, _note(claim, exit_code=exit_code)
+    return apply(session, _state(claim), Action.FINISH, token=claim.token, values=values, note=note)
+
+
+def _exit_code(tags: Mapping[str, str] | None) -> int | None:
+    text = (tags or {}).get(tagnames.EXIT_CODE)
+    return int(text) if text and text.lstrip("-").isdigit() else None
 
 
 Checked = tuple[list[NodeSpec], list[NewRow], list[tuple[int, int]]]
@@ -143,7 +172,9 @@ def _refuse_declared(
     clear_stale: bool,
 ) -> Status:
     detail = f"Job {claim.job_id} declared a job that cannot be created: {exc}"
-    return fail(session, claim, DECLARED_REASON, detail, tags=tags, clear_stale=clear_stale)
+    return fail(
+        session, claim, DECLARED_REASON, detail, tags=tags, clear_stale=clear_stale, retry=False
+    )
 
 
 def finish_and_claim(
@@ -176,14 +207,55 @@ def fail(
     *,
     tags: Mapping[str, str] | None = None,
     clear_stale: bool = False,
+    retry: bool = True,
 ) -> Status:
-    """Record a failed run with its reason, traceback, exit code and other run `tags`."""
-    status = apply(session, _state(claim), Action.FAIL, token=claim.token)
+    """Record a failed run with its reason, traceback, exit code and other run `tags`.
+
+    While the job has retries left (and `retry`), it goes back to the queue to run again after
+    its retry delay (QUEUED); otherwise it is FAILED. Either way the failure is kept in the
+    job's history, so a later attempt never hides it.
+    """
     values = {**(tags or {}), tagnames.REASON: reason, tagnames.TRACEBACK: traceback}
     if exit_code is not None:
         values[tagnames.EXIT_CODE] = str(exit_code)
+    stderr = tail(values.get(tagnames.STDERR))
+    note = _note(claim, exit_code=exit_code, reason=reason, traceback=traceback, stderr=stderr)
+    delay = retry_delay(session, claim.job_id) if retry else None
+    if delay is None:
+        status = apply(session, _state(claim), Action.FAIL, token=claim.token, note=note)
+    else:
+        status = apply(
+            session,
+            _state(claim),
+            Action.RETRY,
+            token=claim.token,
+            values={"not_before": db_now(delay)},
+            note=note,
+        )
     _put_run_tags(session, claim.job_id, values, clear_stale=clear_stale)
     return status
+
+
+STDERR_TAIL = 2000  #: characters of a failed attempt's stderr kept in its history
+
+
+def tail(text: str | None, limit: int = STDERR_TAIL) -> str | None:
+    """The end of `text`, at most `limit` characters."""
+    return text[-limit:] if text else None
+
+
+def retry_delay(session: Session, job_id: int) -> float | None:
+    """Seconds before the job's next retry, or None when it has no retries left."""
+    row = session.execute(queries.RETRY_POLICY, {"job": job_id}).one()
+    if row.retried >= row.retries:
+        return None
+    return backoff_delay(row.retry_delay, row.retry_backoff, row.retried)
+
+
+def backoff_delay(first: float, factor: float, retried: int) -> float:
+    """Seconds before retry number `retried` + 1: `first`, times `factor` per earlier retry,
+    at most an hour."""
+    return float(min(first * factor**retried, MAX_RETRY_DELAY))
 
 
 def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Status:
@@ -191,8 +263,11 @@ def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Stat
 
     With `clear_tags`, the interrupted run's tags (partial output, ...) are removed.
     """
-    values = {"attempts": JOB.c.attempts - 1}
-    status = apply(session, _state(claim), Action.REQUEUE, token=claim.token, values=values)
+    values = {"attempts": JOB.c.attempts - case((JOB.c.sub_total == 0, 1), else_=0)}
+    note = _note(claim, reason="pre-empted")
+    status = apply(
+        session, _state(claim), Action.REQUEUE, token=claim.token, values=values, note=note
+    )
     if clear_tags:
         clear_run_tags(session, claim.job_id)
     return status
@@ -215,7 +290,7 @@ def released(session: Session, claims: Sequence[Claim]) -> list[int]:
     if not claims:
         return []
     params = {"ids": [c.job_id for c in claims]}
-    held = dict(session.execute(queries.HELD_TOKENS, params).tuples().all())
+    held = {job_id: token for job_id, token in session.execute(queries.HELD_TOKENS, params)}
     return [c.job_id for c in claims if held.get(c.job_id) != c.token]
 
 

@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bt import errors, notify, tagnames
+from bt.links import descendants
 from bt.models import Job
 from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
 from bt.tags import clear_run_tags, put_tags
-from bt.transitions import JobState, apply, read_counts, read_state, rederive
+from bt.transitions import JobState, Note, apply, read_counts, read_state, rederive
 
 ABORT_MESSAGE = "Job was aborted at user request."
 
@@ -52,8 +53,19 @@ def abort(session: Session, job_id: int) -> Status:
     return rederive(session, read_state(session, job_id), read_counts(session, job_id))
 
 
+def abort_downstream(session: Session, job_id: int) -> list[tuple[int, Status]]:
+    """Abort a job and every job that depends on it, transitively (those still QUEUED,
+    RUNNING or STAND-BY); each aborted job with its new status, the given job first."""
+    outcomes = [(job_id, abort(session, job_id))]
+    for dependent in descendants(session, job_id):
+        job = read_state(session, dependent)
+        if job.status in SUPERJOB_ABORTABLE:
+            outcomes.append((dependent, abort(session, dependent)))
+    return outcomes
+
+
 def _abort_one(session: Session, job: JobState) -> Status:
-    status = apply(session, job, Action.ABORT)
+    status = apply(session, job, Action.ABORT, note=Note(reason="aborted"))
     tags = {tagnames.REASON: "aborted", tagnames.TRACEBACK: ABORT_MESSAGE}
     put_tags(session, job.id, tags, system=True)
     if job.status is Status.RUNNING:

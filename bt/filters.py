@@ -2,7 +2,8 @@
 
 A filter is one or more terms `field op value`, all of which must hold. Fields: id, super_id,
 name, status, priority, attempts, created, queued, started, ended. Operators: = != < <= > >=.
-Values may contain any character but spaces (`status=STAND-BY`, `name=catalog.v2-*`). Names take
+Values may contain any character but spaces (`status=STAND-BY`, `name=catalog.v2-*`); status also
+takes RUNNABLE (QUEUED, every parent DONE) and BLOCKED (QUEUED behind a failed parent). Names take
 globs (`*`, `?`) with = and !=. `none` matches an empty field (`super_id=none` for top-level jobs,
 `ended=none`). Timestamps are ISO dates or datetimes, in UTC unless they say otherwise.
 """
@@ -16,12 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true
+from sqlalchemy import ColumnElement, and_, not_, text, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bt.errors import FilterError
-from bt.models import Job
-from bt.status import Status
+from bt.models import BLOCKED_SQL, RUNNABLE_SQL, Job
+from bt.status import BLOCKED, RUNNABLE, Status
 
 TERM = re.compile(r"^(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>\S+)$")
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -94,9 +95,24 @@ def _condition(field: str, op: str, value: str) -> ColumnElement[bool]:
     if field == "name":
         return _name_condition(op, value)
     if field == "status":
-        return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]
+        return _status_condition(op, value)
     parsed = _integer(value) if field in INTEGER_FIELDS else parse_time(value)
     return OPERATORS[op](column, parsed)  # type: ignore[no-any-return]
+
+
+#: pseudo-statuses a filter accepts, as the literal predicates of their partial indexes
+PSEUDO_STATUSES = {RUNNABLE: RUNNABLE_SQL, BLOCKED: BLOCKED_SQL}
+
+
+def _status_condition(op: str, value: str) -> ColumnElement[bool]:
+    """`status=QUEUED`, and the pseudo-statuses `status=RUNNABLE` and `status=BLOCKED`."""
+    pseudo = PSEUDO_STATUSES.get(value.strip().upper())
+    if pseudo is None:
+        return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]
+    if op not in ("=", "!="):
+        raise ValueError(f"{value.upper()} takes = or !=, not {op}")
+    condition = text(pseudo)
+    return condition if op == "=" else not_(condition)  # type: ignore[return-value]
 
 
 def _column(field: str) -> InstrumentedAttribute[Any]:

@@ -13,8 +13,8 @@ from bt.links import children_of, linked_ids, parents_of
 from bt.models import Job
 from bt.registry import TaskRegistry
 from bt.specs import validate_with_task
-from bt.status import Action, next_status
-from bt.transitions import read_state
+from bt.status import Action, Status, next_status
+from bt.transitions import failed_subjobs, read_state
 from bt.values import EDIT_FIELDS, EditField, JobDetails, JobSpec, NodeSpec
 
 
@@ -136,6 +136,15 @@ def details(session: Session, job_id: int) -> JobDetails:
         pending_parents=job.pending_parents,
         parents=tuple(parents_of(session, job_id)),
         children=tuple(children_of(session, job_id)),
+        blocked=job.status is Status.QUEUED and job.blocking_parents > 0,
+        retries=job.retries,
+        retried=job.retried,
+        retry_delay=job.retry_delay,
+        retry_backoff=job.retry_backoff,
+        time_limit=job.time_limit,
+        not_before=job.not_before,
+        blocking_parents=job.blocking_parents,
+        failed_subjobs=tuple(failed_subjobs(session, job_id)) if job.sub_failed else (),
     )
 
 

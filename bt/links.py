@@ -70,6 +70,15 @@ def reaches(session: Session, start: int, target: int) -> bool:
     return bool(session.scalar(select(exists().where(down_cte.c.id == target))))
 
 
+def descendants(session: Session, job_id: int) -> list[int]:
+    """Every job that depends on `job_id`, transitively, in id order."""
+    down = select(Dependency.child_id.label("id")).where(Dependency.parent_id == job_id)
+    down_cte = down.cte("down", recursive=True)
+    step = select(Dependency.child_id).join(down_cte, Dependency.parent_id == down_cte.c.id)
+    down_cte = down_cte.union(step)
+    return sorted(session.scalars(select(down_cte.c.id)))
+
+
 def parents_of(session: Session, job_id: int) -> list[int]:
     query = select(Dependency.parent_id).where(Dependency.child_id == job_id)
     return sorted(session.scalars(query))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,10 +12,11 @@ from sqlalchemy.orm import Session
 from bt import filters
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import RUNNABLE_SQL, Dependency, Job
-from bt.status import RUNNABLE, Status
+from bt.models import BLOCKED_SQL, RUNNABLE_SQL, Dependency, Job, JobEvent
+from bt.status import BLOCKED, RUNNABLE, Status
 from bt.transitions import read_state
-from bt.values import Dag, JobInfo, Neighbourhood, Page, TreeNode
+from bt.values import Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
+from bt.values import JobEvent as JobEvent_
 
 MAX_PAGE = 10_000
 MAX_ID = 2**31 - 1  #: the largest INTEGER id
@@ -31,6 +33,7 @@ SUMMARY_COLUMNS = (
     Job.ts_queued,
     Job.ts_started,
     Job.ts_ended,
+    Job.blocking_parents,
 )
 
 
@@ -46,6 +49,7 @@ def info_from_row(row: Any) -> JobInfo:
         row.ts_queued,
         row.ts_started,
         row.ts_ended,
+        blocked=row.status is Status.QUEUED and row.blocking_parents > 0,
     )
 
 
@@ -102,15 +106,19 @@ def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobIn
 
 
 def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, int]:
-    """Jobs per status (every status present, zeros included) plus RUNNABLE."""
+    """Jobs per status (every status present, zeros included) plus RUNNABLE and BLOCKED."""
     scope = Job.name.in_(tasks) if tasks is not None else None
     by_status = select(Job.status, func.count()).group_by(Job.status)
-    runnable = select(func.count()).select_from(Job).where(text(RUNNABLE_SQL))
+    pseudo = {
+        name: select(func.count()).select_from(Job).where(text(sql))
+        for name, sql in ((RUNNABLE, RUNNABLE_SQL), (BLOCKED, BLOCKED_SQL))
+    }
     if scope is not None:
-        by_status, runnable = by_status.where(scope), runnable.where(scope)
+        by_status = by_status.where(scope)
+        pseudo = {name: query.where(scope) for name, query in pseudo.items()}
     result = {status.value: 0 for status in Status}
     result.update({status.value: n for status, n in session.execute(by_status)})
-    result[RUNNABLE] = session.scalar(runnable) or 0
+    result.update({name: session.scalar(query) or 0 for name, query in pseudo.items()})
     return result
 
 
@@ -188,3 +196,56 @@ def _walk(session: Session, start: int, *, up: bool, limit: int) -> set[int]:
     walk = select(far.label("id")).where(near == start).cte("walk", recursive=True)
     walk = walk.union(select(far).join(walk, near == walk.c.id))
     return set(session.scalars(select(walk.c.id).limit(limit)))
+
+
+def events(session: Session, job_id: int) -> list[JobEvent_]:
+    """Every status change of a job, oldest first (`job history --events`)."""
+    read_state(session, job_id, lock=False)
+    rows = session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))
+    return [
+        JobEvent_(
+            e.at, e.old_status, e.new_status, e.attempt, e.runner_id, e.host, e.exit_code,
+            e.reason, e.traceback, e.stderr,
+        )
+        for e in rows
+    ]  # fmt: skip
+
+
+def attempts(session: Session, job_id: int) -> list[Attempt]:
+    """One row per run of the job's own code, from its events (`job history`)."""
+    return attempts_from(events(session, job_id))
+
+
+#: how an attempt ended, by the status change that ended it
+ENDINGS = {Status.DONE: "DONE", Status.FAILED: "FAILED", Status.STAND_BY: "STAND-BY"}
+
+
+def attempts_from(history: Sequence[JobEvent_]) -> list[Attempt]:
+    """Fold a job's events into its attempts: an attempt starts at a claim (QUEUED → RUNNING)
+    and ends at the next change out of RUNNING; a superjob's epilog continues its attempt."""
+    found: dict[int, dict[str, Any]] = {}
+    queued: dt.datetime | None = None
+    for event in history:
+        if event.new_status is Status.QUEUED:
+            queued = event.at
+        if event.old_status is Status.QUEUED and event.new_status is Status.RUNNING:
+            row = found.setdefault(event.attempt, {"number": event.attempt, "queued": queued})
+            row.setdefault("started", event.at)
+            row.update(runner_id=event.runner_id, host=event.host, ended=None, outcome="")
+        elif event.old_status is Status.RUNNING and event.attempt in found:
+            found[event.attempt].update(_ending(event))
+    return [Attempt(**row) for _, row in sorted(found.items())]
+
+
+def _ending(event: JobEvent_) -> dict[str, Any]:
+    outcome = ENDINGS.get(event.new_status, "")
+    if event.new_status is Status.QUEUED:  # a retry keeps its failure; a requeue has none
+        outcome = "retried" if event.traceback else "requeued"
+    return {
+        "ended": event.at,
+        "outcome": outcome,
+        "exit_code": event.exit_code,
+        "reason": event.reason,
+        "traceback": event.traceback,
+        "stderr": event.stderr,
+    }

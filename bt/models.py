@@ -13,6 +13,7 @@ from typing import cast
 from sqlalchemy import (
     CheckConstraint,
     Enum,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -43,17 +44,26 @@ NAMING = {
 }
 
 #: A runnable job, as SQL with literal values: partial indexes only match literal predicates.
-RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0"
+#: A job waiting for its retry delay has `not_before` set, so it is not in the index either.
+RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL"
+#: A BLOCKED job: QUEUED, with a parent FAILED or itself BLOCKED.
+BLOCKED_SQL = "status = 'QUEUED' AND blocking_parents > 0"
 
-STATUS_TYPE = Enum(
-    Status,
-    name="status",
-    native_enum=False,
-    create_constraint=True,
-    length=20,
-    values_callable=lambda statuses: [s.value for s in statuses],
-    validate_strings=True,
-)
+
+def status_type(name: str = "status") -> Enum:
+    """The type of a status column; `name` names its CHECK constraint (one per column)."""
+    return Enum(
+        Status,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda statuses: [s.value for s in statuses],
+        validate_strings=True,
+    )
+
+
+STATUS_TYPE = status_type()
 
 
 class Base(DeclarativeBase):
@@ -102,6 +112,18 @@ class Job(Base):
             postgresql_where=text(RUNNABLE_SQL),
             sqlite_where=text(RUNNABLE_SQL),
         ),
+        Index(
+            "ix_job_blocked",
+            "id",
+            postgresql_where=text(BLOCKED_SQL),
+            sqlite_where=text(BLOCKED_SQL),
+        ),
+        Index(
+            "ix_job_not_before",
+            "not_before",
+            postgresql_where=text("not_before IS NOT NULL"),
+            sqlite_where=text("not_before IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -130,6 +152,18 @@ class Job(Base):
     sub_failed: Mapped[int] = mapped_column(server_default=text("0"))
     #: parents not yet DONE; a QUEUED job with none is runnable
     pending_parents: Mapped[int] = mapped_column(server_default=text("0"))
+    #: parents FAILED or BLOCKED; a QUEUED job with any is BLOCKED
+    blocking_parents: Mapped[int] = mapped_column(server_default=text("0"))
+    #: automatic re-runs after a failed run, and how many were used since the last submit
+    retries: Mapped[int] = mapped_column(server_default=text("0"))
+    retried: Mapped[int] = mapped_column(server_default=text("0"))
+    #: seconds before the first retry, and the factor for each next one
+    retry_delay: Mapped[float] = mapped_column(Float, server_default=text("10"))
+    retry_backoff: Mapped[float] = mapped_column(Float, server_default=text("2"))
+    #: seconds a run (or prolog, or epilog) may take; None: no limit
+    time_limit: Mapped[float | None] = mapped_column(Float)
+    #: a retried job waits until then; not runnable (nor in `ix_job_runnable`) while set
+    not_before: Mapped[dt.datetime | None]
 
 
 class Dependency(Base):
@@ -149,6 +183,38 @@ class Dependency(Base):
     scope: Mapped[int]
 
 
+class JobEvent(Base):
+    """One status change of a job, written with it: the job's history, append-only."""
+
+    __tablename__ = "job_event"
+    __table_args__ = (Index("ix_job_event_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(server_default=db_now())
+    #: None for the job's creation
+    old_status: Mapped[Status | None] = mapped_column(status_type("old_status"))
+    new_status: Mapped[Status] = mapped_column(status_type("new_status"))
+    attempt: Mapped[int]
+    #: the runner of the attempt (no foreign key: runner rows go when runners stop)
+    runner_id: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(String(255))
+    exit_code: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: the failure's traceback and the tail of its stderr, kept per attempt
+    traceback: Mapped[str | None] = mapped_column(Text)
+    stderr: Mapped[str | None] = mapped_column(Text)
+
+
+class IdCounter(Base):
+    """The last id handed out per table, so SQLite never reuses the id of a removed job."""
+
+    __tablename__ = "id_counter"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int]
+
+
 class Tag(Base):
     """Arbitrary named data attached to a job: tracebacks, captured output, user notes."""
 
@@ -162,4 +228,6 @@ class Tag(Base):
 JOB = cast(Table, Job.__table__)  #: Core handle: hot-path statements skip the ORM (3x cheaper)
 DEP = cast(Table, Dependency.__table__)
 TAG = cast(Table, Tag.__table__)
+JOB_EVENT = cast(Table, JobEvent.__table__)
+ID_COUNTER = cast(Table, IdCounter.__table__)
 RUNNER = cast(Table, Runner.__table__)

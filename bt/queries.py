@@ -26,8 +26,11 @@ from sqlalchemy import (
     Select,
     Update,
     bindparam,
+    case,
     delete,
     exists,
+    func,
+    insert,
     literal_column,
     select,
     text,
@@ -36,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bt.models import DEP, JOB, RUNNABLE_SQL, RUNNER, TAG
+from bt.models import DEP, ID_COUNTER, JOB, JOB_EVENT, RUNNABLE_SQL, RUNNER, TAG
 from bt.sqltypes import db_now
 from bt.status import TRANSITIONS, Action, Status
 
@@ -53,19 +56,36 @@ def side_effects(action: Action) -> dict[str, Any]:
             "ts_ended": None,
             "output": None,
             "attempts": 0,
+            "retried": 0,
+            "not_before": None,
         },
-        Action.RESET: {"ts_queued": None, "ts_started": None, "ts_ended": None, **cleared},
-        Action.ABORT: {"ts_ended": db_now(), **cleared},
+        Action.RESET: {
+            "ts_queued": None,
+            "ts_started": None,
+            "ts_ended": None,
+            "not_before": None,
+            **cleared,
+        },
+        Action.ABORT: {"ts_ended": db_now(), "not_before": None, **cleared},
         Action.CLAIM: {
             "ts_started": db_now(),
             "ts_ended": None,
             "output": None,
-            "attempts": JOB.c.attempts + 1,
+            # a superjob's prolog and epilog are one attempt: the epilog claim does not count
+            "attempts": JOB.c.attempts + case((JOB.c.sub_total == 0, 1), else_=0),
         },
         Action.FINISH: {"ts_ended": db_now(), **cleared},
         Action.FAIL: {"ts_ended": db_now(), **cleared},
         Action.SPAWN: dict(cleared),
         Action.REQUEUE: {"ts_started": None, **cleared},
+        Action.RETRY: {
+            "ts_started": None,
+            "ts_ended": None,
+            "retried": JOB.c.retried + 1,
+            # retrying a failed epilog is a new attempt, which its claim does not count
+            "attempts": JOB.c.attempts + case((JOB.c.sub_total > 0, 1), else_=0),
+            **cleared,
+        },
         Action.SUBJOBS_ACTIVE: {"ts_ended": None},
         Action.SUBJOBS_DONE: {"ts_queued": db_now(), "ts_ended": None},
         Action.SUBJOBS_FAILED: {"ts_ended": db_now()},
@@ -82,14 +102,15 @@ def has_children(job_id: Any) -> Exists:
 def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
     """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
     `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
-    children. Matches no row when the job left `b_old` (or its token changed) meanwhile."""
+    children, its attempts and its blocking parents. Matches no row when the job left `b_old`
+    (or its token changed) meanwhile."""
     stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
     if fenced:
         stmt = stmt.where(JOB.c.token == bindparam("b_token"))
     bound = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
     new = bindparam("b_new", type_=JOB.c.status.type)
     return stmt.values(status=new, **side_effects(action), **bound).returning(
-        has_children(JOB.c.id)
+        has_children(JOB.c.id), JOB.c.attempts, JOB.c.blocking_parents
     )
 
 
@@ -121,6 +142,72 @@ ADD_PENDING_PARENTS = (
     .returning(JOB.c.status, JOB.c.pending_parents)
 )
 
+#: add `:d` blocking parents to each child of `:p` (a parent started or stopped blocking them)
+SHIFT_BLOCKING = (
+    update(JOB)
+    .where(JOB.c.id.in_(select(DEP.c.child_id).where(DEP.c.parent_id == bindparam("p"))))
+    .values(blocking_parents=JOB.c.blocking_parents + bindparam("d"))
+    .returning(JOB.c.id, JOB.c.status, JOB.c.blocking_parents)
+)
+
+#: add `:n` blocking parents to each job of `:ids`
+ADD_BLOCKING_PARENTS = (
+    update(JOB)
+    .where(JOB.c.id.in_(bindparam("ids", expanding=True)))
+    .values(blocking_parents=JOB.c.blocking_parents + bindparam("n"))
+    .returning(JOB.c.id, JOB.c.status, JOB.c.blocking_parents)
+)
+
+#: reserve `:n` new job ids on SQLite; returns the last (the counter never goes back)
+TAKE_JOB_IDS = (
+    update(ID_COUNTER)
+    .where(ID_COUNTER.c.name == "job")
+    .values(
+        value=func.max(
+            ID_COUNTER.c.value, select(func.coalesce(func.max(JOB.c.id), 0)).scalar_subquery()
+        )
+        + bindparam("n")
+    )
+    .returning(ID_COUNTER.c.value)
+)
+
+#: record one status change of job `:job` (runner `:runner`'s host looked up), for its history
+RECORD_EVENT = insert(JOB_EVENT).values(
+    job_id=bindparam("job"),
+    old_status=bindparam("old", type_=JOB_EVENT.c.old_status.type),
+    new_status=bindparam("new", type_=JOB_EVENT.c.new_status.type),
+    attempt=bindparam("attempt"),
+    runner_id=bindparam("runner", type_=JOB_EVENT.c.runner_id.type),
+    host=select(RUNNER.c.host).where(RUNNER.c.id == bindparam("runner")).scalar_subquery(),
+    exit_code=bindparam("exit_code", type_=JOB_EVENT.c.exit_code.type),
+    reason=bindparam("reason", type_=JOB_EVENT.c.reason.type),
+    traceback=bindparam("traceback", type_=JOB_EVENT.c.traceback.type),
+    stderr=bindparam("stderr", type_=JOB_EVENT.c.stderr.type),
+)
+
+#: delayed retries whose time has come become runnable (at most 1000 at once)
+RELEASE_DUE_RETRIES = (
+    update(JOB)
+    .where(
+        JOB.c.id.in_(
+            select(JOB.c.id)
+            .where(JOB.c.not_before.is_not(None), JOB.c.not_before <= db_now())
+            .limit(1000)
+            .scalar_subquery()
+        )
+    )
+    .values(not_before=None)
+    .returning(JOB.c.status, JOB.c.pending_parents)
+)
+
+#: seconds until the next delayed retry of one of `:tasks` is due (negative: overdue)
+NEXT_RETRY = (
+    select(JOB.c.not_before)
+    .where(JOB.c.not_before.is_not(None), JOB.c.name.in_(bindparam("tasks", expanding=True)))
+    .order_by(JOB.c.not_before)
+    .limit(1)
+)
+
 # -- claims -------------------------------------------------------------------------------------
 
 CLAIMED_COLUMNS = (
@@ -129,6 +216,7 @@ CLAIMED_COLUMNS = (
     JOB.c.super_id,
     JOB.c.attempts,
     JOB.c.sub_total,
+    JOB.c.time_limit,
     JOB.c.config,
     JOB.c.input,
     exists().where(DEP.c.child_id == JOB.c.id).label("has_parents"),
@@ -204,6 +292,22 @@ SUBJOB_OUTPUTS = (
     .order_by(JOB.c.id)
 )
 
+#: what deciding on a retry of job `:job` needs
+RETRY_POLICY = select(JOB.c.retries, JOB.c.retried, JOB.c.retry_delay, JOB.c.retry_backoff).where(
+    JOB.c.id == bindparam("job")
+)
+
+#: the database's clock
+NOW = select(db_now())
+
+#: the first `:limit` FAILED subjobs of `:super`, by id
+FAILED_SUBJOBS = (
+    select(JOB.c.id)
+    .where(JOB.c.super_id == bindparam("super"), JOB.c.status == Status.FAILED)
+    .order_by(JOB.c.id)
+    .limit(bindparam("limit"))
+)
+
 #: the claim token of job `:job`, locking its row
 HELD_TOKEN = select(JOB.c.token).where(JOB.c.id == bindparam("job")).with_for_update()
 
@@ -247,7 +351,14 @@ LOST_RUNNERS = select(RUNNER.c.id).where(RUNNER.c.expires_at < db_now())
 
 #: RUNNING jobs whose runner's lease expired, or whose runner row is gone, locked
 ORPHANED_JOBS = (
-    select(JOB.c.id, JOB.c.super_id, JOB.c.token, JOB.c.attempts, JOB.c.max_attempts)
+    select(
+        JOB.c.id,
+        JOB.c.super_id,
+        JOB.c.token,
+        JOB.c.runner_id,
+        JOB.c.attempts,
+        JOB.c.max_attempts,
+    )
     .where(JOB.c.status == Status.RUNNING)
     .where(JOB.c.runner_id.in_(LOST_RUNNERS) | JOB.c.runner_id.is_(None))
     .with_for_update(skip_locked=True)

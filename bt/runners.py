@@ -20,7 +20,7 @@ from bt.models import Job, Runner
 from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import put_tags
-from bt.transitions import JobState, apply
+from bt.transitions import JobState, Note, apply
 from bt.values import LiveRunner, RunnerInfo
 
 LOST_REASON = "runner lost"
@@ -113,13 +113,15 @@ def recover_lost(session: Session) -> list[tuple[int, Status]]:
 
 def _recover_one(session: Session, row: Any) -> Status:
     state = JobState(row.id, Status.RUNNING, row.super_id)
+    note = Note(runner_id=row.runner_id, reason=LOST_REASON)
     if row.attempts < row.max_attempts:
-        return apply(session, state, Action.REQUEUE, token=row.token)
-    status = apply(session, state, Action.FAIL, token=row.token)
+        return apply(session, state, Action.REQUEUE, token=row.token, note=note)
     given_up = (
         f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
         f"{row.max_attempts}); the job was given up."
     )
+    note = Note(runner_id=row.runner_id, reason=LOST_REASON, traceback=given_up)
+    status = apply(session, state, Action.FAIL, token=row.token, note=note)
     tags = {tagnames.REASON: LOST_REASON, tagnames.TRACEBACK: given_up}
     put_tags(session, row.id, tags, system=True)
     return status

@@ -15,10 +15,12 @@ from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
 from bt.values import (
+    Attempt,
     Claim,
     Dag,
     EditField,
     JobDetails,
+    JobEvent,
     JobInfo,
     JobSpec,
     Key,
@@ -92,6 +94,10 @@ class JobService:
         """Fail a QUEUED or RUNNING job now (its process is killed); `InvalidTransition`."""
         return self._db.write(lambda s: control.abort(s, job_id))
 
+    def abort_downstream(self, job_id: int) -> list[tuple[int, Status]]:
+        """Abort a job and all its transitive dependents in one transaction; each one's status."""
+        return self._db.write(lambda s: control.abort_downstream(s, job_id))
+
     def remove(self, job_id: int) -> int:
         """Delete an unlinked top-level STASHED or FAILED job with its subjobs; how many went."""
         return self._db.write(lambda s: jobs.remove(s, job_id))
@@ -119,6 +125,16 @@ class JobService:
         """One job's identity, status and timestamps; `JobNotFound`."""
         with self._db.read() as s:
             return listing.job_info(s, job_id)
+
+    def history(self, job_id: int) -> list[Attempt]:
+        """One row per run of the job's code (runner, times, outcome, failure); `JobNotFound`."""
+        with self._db.read() as s:
+            return listing.attempts(s, job_id)
+
+    def events(self, job_id: int) -> list[JobEvent]:
+        """Every status change of a job, oldest first; `JobNotFound`."""
+        with self._db.read() as s:
+            return listing.events(s, job_id)
 
     def suggest_ids(self, prefix: str, *, limit: int = 40) -> list[JobInfo]:
         """Jobs whose id starts with `prefix`, newest first: cheap, for TAB completion."""

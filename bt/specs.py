@@ -2,17 +2,37 @@
 
 A spec is checked before anything is written: its task name and sizes, that its config and input
 are YAML, and, when the task is installed here, the task's own `validate` hook. The task also
-gives the job's attempt budget (`Task.max_attempts`) unless the spec sets one.
+gives the job's failure handling (`max_attempts`, `retries`, `retry_delay`, `retry_backoff`,
+`time_limit`) wherever the spec leaves it unset.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from bt import errors, yamlio
 from bt.models import NAME_LENGTH
 from bt.registry import TaskRegistry
-from bt.values import DEFAULT_MAX_ATTEMPTS, JobSpec
+from bt.task import Task
+from bt.values import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_RETRY_DELAY,
+    MAX_RETRY_DELAY,
+    JobSpec,
+)
+
+MAX_RETRIES = 1000  #: the most automatic re-runs (and runs for lost runners) a job may have
+#: what a job takes from its task unless its spec says, with the defaults
+POLICY: dict[str, Any] = {
+    "max_attempts": DEFAULT_MAX_ATTEMPTS,
+    "retries": DEFAULT_RETRIES,
+    "retry_delay": DEFAULT_RETRY_DELAY,
+    "retry_backoff": DEFAULT_RETRY_BACKOFF,
+    "time_limit": None,
+}
 
 
 def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
@@ -28,8 +48,39 @@ def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
     input_ = yamlio.checked(spec.input, what="input")
     if registry is not None:
         validate_with_task(registry, spec.task, config, input_)
-    attempts = spec.max_attempts or max_attempts_of(registry, spec.task)
-    return replace(spec, config=config, input=input_, max_attempts=attempts)
+    _check_failure_handling(spec)
+    policy = task_policy(registry, spec.task)
+    settled = {name: value for name, value in policy.items() if getattr(spec, name) is None}
+    return replace(spec, config=config, input=input_, **settled)
+
+
+def _check_failure_handling(spec: JobSpec) -> None:
+    checks = (
+        ("max_attempts", spec.max_attempts, 1, MAX_RETRIES),
+        ("retries", spec.retries, 0, MAX_RETRIES),
+        ("retry delay", spec.retry_delay, 0, MAX_RETRY_DELAY),
+        ("retry backoff", spec.retry_backoff, 1, 100),
+        ("time limit", spec.time_limit, 0.001, 366 * 86400),
+    )
+    for what, value, low, high in checks:
+        if value is not None and not low <= value <= high:
+            raise errors.InvalidValue(f"The {what} must be from {low:g} to {high:g}: {value!r}.")
+
+
+def task_policy(registry: TaskRegistry | None, task: str) -> dict[str, Any]:
+    """The task's attempt, retry and time-limit attributes, or the defaults when the task is
+    not available here (a job may be created where its task is not installed)."""
+    task_class = _task_class(registry, task)
+    return {name: getattr(task_class, name, default) for name, default in POLICY.items()}
+
+
+def _task_class(registry: TaskRegistry | None, task: str) -> type[Task] | None:
+    if registry is None or task not in registry:
+        return None
+    try:
+        return registry.get(task)
+    except errors.BrownthrowerError:
+        return None
 
 
 def validate_with_task(
@@ -41,13 +92,3 @@ def validate_with_task(
         task_class().validate(yamlio.parse(config), yamlio.parse(input_))
     except (ValueError, TypeError, KeyError) as exc:
         raise errors.InvalidValue(f"Task {task!r} refuses this job: {exc}") from exc
-
-
-def max_attempts_of(registry: TaskRegistry | None, task: str) -> int:
-    """The task's `max_attempts`, or the default when the task is not available here."""
-    if registry is None or task not in registry:
-        return DEFAULT_MAX_ATTEMPTS
-    try:
-        return registry.get(task).max_attempts
-    except errors.BrownthrowerError:
-        return DEFAULT_MAX_ATTEMPTS

@@ -46,6 +46,7 @@ class Action(enum.StrEnum):
     FAIL = "fail"
     SPAWN = "wait for subjobs"
     REQUEUE = "be requeued"
+    RETRY = "be retried"
     SUBJOBS_ACTIVE = "follow active subjobs"
     SUBJOBS_DONE = "follow done subjobs"
     SUBJOBS_FAILED = "follow failed subjobs"
@@ -54,6 +55,9 @@ class Action(enum.StrEnum):
 S = Status
 
 RUNNABLE = "RUNNABLE"  #: pseudo-status in counts and filters: QUEUED with every parent DONE
+#: pseudo-status in counts and filters: QUEUED with a parent FAILED or itself BLOCKED, so it
+#: cannot run until someone acts (resubmits or removes the failed parent, or unlinks it)
+BLOCKED = "BLOCKED"
 
 #: Every allowed (action, from-status) pair and the status it leads to. Nothing else is allowed.
 TRANSITIONS: dict[Action, dict[Status, Status]] = {
@@ -68,6 +72,7 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
     Action.FAIL: {S.RUNNING: S.FAILED},
     Action.SPAWN: {S.RUNNING: S.STAND_BY},
     Action.REQUEUE: {S.RUNNING: S.QUEUED},
+    Action.RETRY: {S.RUNNING: S.QUEUED},
     Action.SUBJOBS_ACTIVE: {S.STAND_BY: S.STAND_BY, S.FAILED: S.STAND_BY, S.QUEUED: S.STAND_BY},
     Action.SUBJOBS_DONE: {S.STAND_BY: S.QUEUED, S.FAILED: S.QUEUED, S.QUEUED: S.QUEUED},
     Action.SUBJOBS_FAILED: {S.STAND_BY: S.FAILED, S.FAILED: S.FAILED, S.QUEUED: S.FAILED},
@@ -76,6 +81,11 @@ TRANSITIONS: dict[Action, dict[Status, Status]] = {
 #: Statuses from which a superjob's recursive submit/abort is accepted (it acts on its subjobs).
 SUPERJOB_SUBMITTABLE = frozenset({S.STAND_BY, S.FAILED, S.STASHED})
 SUPERJOB_ABORTABLE = frozenset({S.STAND_BY, S.QUEUED, S.RUNNING})
+
+
+def blocks_children(status: Status, blocking_parents: int) -> bool:
+    """Whether a job in `status` with `blocking_parents` keeps its QUEUED children BLOCKED."""
+    return status is S.FAILED or (status is S.QUEUED and blocking_parents > 0)
 
 
 def allowed_from(action: Action) -> tuple[Status, ...]:

@@ -22,7 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar, TypedDict, Unpack
 
 from bt import tagnames
-from bt.values import DEFAULT_MAX_ATTEMPTS
+from bt.values import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_RETRIES,
+    DEFAULT_RETRY_BACKOFF,
+    DEFAULT_RETRY_DELAY,
+)
 
 
 class Task:
@@ -35,6 +40,13 @@ class Task:
     input_sample: ClassVar[str | None] = None
     #: runs of one submission before a job whose runner was lost is given up (FAILED)
     max_attempts: ClassVar[int] = DEFAULT_MAX_ATTEMPTS
+    #: automatic re-runs after the code raised, the job process crashed or the time limit hit
+    retries: ClassVar[int] = DEFAULT_RETRIES
+    #: seconds before the first retry; each next one waits `retry_backoff` times longer (≤ 1 h)
+    retry_delay: ClassVar[float] = DEFAULT_RETRY_DELAY
+    retry_backoff: ClassVar[float] = DEFAULT_RETRY_BACKOFF
+    #: seconds a run (and separately a prolog or an epilog) may take; None: no limit
+    time_limit: ClassVar[float | None] = None
 
     def validate(self, config: Any, input: Any) -> None:
         """Raise ValueError (with a message for the user) if config or input is unacceptable."""

@@ -24,10 +24,18 @@ from sqlalchemy import Row, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
-from bt import errors, notify, queries
+from bt import errors, notify, queries, tagnames
 from bt.models import DEP, JOB
 from bt.sqltypes import db_now
-from bt.status import Action, Status, SubjobCounts, bucket_deltas, derivation, next_status
+from bt.status import (
+    Action,
+    Status,
+    SubjobCounts,
+    blocks_children,
+    bucket_deltas,
+    derivation,
+    next_status,
+)
 from bt.values import JobSpec
 
 NOT_DERIVED = frozenset({Status.RUNNING, Status.DONE, Status.STASHED})
@@ -43,11 +51,24 @@ class JobState:
 
 
 @dataclass(frozen=True)
+class Note:
+    """What a status change's history event records besides the statuses and the attempt."""
+
+    runner_id: int | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    traceback: str | None = None
+    stderr: str | None = None
+
+
+NO_NOTE = Note()
+
+
+@dataclass(frozen=True)
 class NewRow:
-    """A job to insert: its checked spec, its attempt budget, and whether it is queued at once."""
+    """A job to insert: its checked spec (failure handling settled) and whether it is queued."""
 
     spec: JobSpec
-    max_attempts: int
     submit: bool = False
 
 
@@ -78,8 +99,10 @@ def apply(
     *,
     token: str | None = None,
     values: dict[str, Any] | None = None,
+    note: Note = NO_NOTE,
 ) -> Status:
-    """Move `job` by `action`, fenced by its status (and `token` when given); propagate.
+    """Move `job` by `action`, fenced by its status (and `token` when given); propagate, and
+    record the change in the job's history with `note`.
 
     Raises `InvalidTransition` when the table forbids it, `TokenMismatch` when the row is no longer
     in the state the caller saw (aborted, recovered or removed meanwhile).
@@ -95,8 +118,39 @@ def apply(
     row = session.execute(stmt, params).one_or_none()
     if row is None:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
-    _propagate(session, job, new, children=bool(row[0]))
+    children, attempts, blocking = bool(row[0]), row[1], row[2]
+    record_event(session, job.id, job.status, new, attempts, note=note)
+    _propagate(session, job, new, children=children, blocking=blocking)
     return new
+
+
+def record_event(
+    session: Session,
+    job_id: int,
+    old: Status | None,
+    new: Status,
+    attempt: int,
+    *,
+    note: Note = NO_NOTE,
+) -> None:
+    """Append one status change to the job's history (in the transaction that made it)."""
+    session.execute(queries.RECORD_EVENT, _event(job_id, old, new, attempt, note))
+
+
+def _event(
+    job_id: int, old: Status | None, new: Status, attempt: int, note: Note
+) -> dict[str, Any]:
+    return {
+        "job": job_id,
+        "old": old,
+        "new": new,
+        "attempt": attempt,
+        "runner": note.runner_id,
+        "exit_code": note.exit_code,
+        "reason": note.reason,
+        "traceback": note.traceback,
+        "stderr": note.stderr,
+    }
 
 
 def claim_next(
@@ -107,20 +161,42 @@ def claim_next(
     params = queries.claim_params(tasks, token, runner_id)
     row = session.execute(queries.claim_next(is_postgresql), params).one_or_none()
     if row is not None:
+        note = Note(runner_id=runner_id)
+        record_event(session, row.id, Status.QUEUED, Status.RUNNING, row.attempts, note=note)
         _propagate(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
     return row
 
 
-def _propagate(session: Session, job: JobState, new: Status, *, children: bool = True) -> None:
-    """Propagate a status change that was just written (`children`: whether it may have any)."""
+def _propagate(
+    session: Session, job: JobState, new: Status, *, children: bool = True, blocking: int = 0
+) -> None:
+    """Propagate a status change that was just written (`children`: whether it may have any;
+    `blocking`: its blocking parents)."""
     if new == job.status:
         return
     if job.super_id is not None:
         adjust_superjob(session, job.super_id, bucket_deltas(job.status, new))
     if new is Status.DONE and children:
         release_children(session, job.id)
+    if children and blocks_children(job.status, blocking) != blocks_children(new, blocking):
+        shift_blocking(session, job.id, 1 if blocks_children(new, blocking) else -1)
     if new is Status.QUEUED:
         notify.notify_work(session)
+
+
+def shift_blocking(session: Session, parent_id: int, delta: int) -> None:
+    """Parent `parent_id` started (`delta` 1) or stopped (-1) blocking its children: count it,
+    and go on down through every QUEUED child whose BLOCKED state flips with it."""
+    flipped = [parent_id]
+    while flipped:
+        rows = session.execute(queries.SHIFT_BLOCKING, {"p": flipped.pop(), "d": delta}).all()
+        flipped += [row.id for row in rows if _flips(row, delta)]
+
+
+def _flips(row: Row[Any], delta: int) -> bool:
+    """Whether a child whose blocking parents just changed by `delta` starts or stops blocking."""
+    before, after = row.blocking_parents - delta, row.blocking_parents
+    return blocks_children(row.status, before) != blocks_children(row.status, after)
 
 
 # -- superjobs -----------------------------------------------------------------------------------
@@ -146,7 +222,41 @@ def rederive(session: Session, job: JobState, counts: SubjobCounts) -> Status:
         return job.status
     if next_status(job.id, job.status, action) == job.status:
         return job.status
-    return apply(session, job, action)
+    if action is not Action.SUBJOBS_FAILED:
+        return apply(session, job, action)
+    reason = failed_subjobs_reason(session, job.id, counts)
+    new = apply(session, job, action, note=Note(reason=reason))
+    session.execute(
+        queries.tag_upsert(session.get_bind().dialect.name),
+        [{"job_id": job.id, "name": tagnames.REASON, "value": reason}],
+    )
+    return new
+
+
+SHOWN_FAILED_SUBJOBS = 5  #: failed subjobs named in a superjob's reason
+
+
+def failed_subjobs(session: Session, super_id: int, limit: int = SHOWN_FAILED_SUBJOBS) -> list[int]:
+    """The first failed subjobs of a superjob, by id."""
+    return list(session.scalars(queries.FAILED_SUBJOBS, {"super": super_id, "limit": limit}))
+
+
+def failed_subjobs_reason(session: Session, super_id: int, counts: SubjobCounts) -> str:
+    """`bt_reason` of a superjob failed by its subjobs: which ones, and how many of how many."""
+    shown = failed_subjobs(session, super_id)
+    more = counts.failed - len(shown)
+    listed = ", ".join(map(str, shown)) + (f" and {more} more" if more > 0 else "")
+    return f"subjobs failed: {listed} ({counts.failed} of {counts.total})"
+
+
+# -- delayed retries -----------------------------------------------------------------------------
+
+
+def release_due_retries(session: Session) -> int:
+    """Make the delayed retries whose time has come runnable; how many."""
+    rows = session.execute(queries.RELEASE_DUE_RETRIES).all()
+    _notify_if_runnable(session, rows)
+    return len(rows)
 
 
 # -- dependencies --------------------------------------------------------------------------------
@@ -160,33 +270,51 @@ def release_children(session: Session, parent_id: int) -> None:
 
 def add_dependencies(session: Session, edges: Sequence[tuple[int, int]], scope: int) -> None:
     """Insert parent → child `edges` between jobs of `scope`; every parent not yet DONE is one
-    more pending parent of its child. The caller has checked the edges may exist."""
+    more pending parent of its child, every FAILED or BLOCKED one a blocking parent. The caller
+    has checked the edges may exist."""
     if not edges:
         return
     session.execute(insert(DEP), [_edge(p, c, scope) for p, c in edges])
-    statuses = _statuses(session, {parent for parent, _ in edges})
-    pending = Counter(child for parent, child in edges if statuses[parent] is not Status.DONE)
-    by_count: dict[int, list[int]] = {}
-    for child, count in pending.items():
-        by_count.setdefault(count, []).append(child)
-    for count, children in by_count.items():
+    parents = _parent_states(session, {parent for parent, _ in edges})
+    pending = Counter(c for p, c in edges if parents[p][0] is not Status.DONE)
+    blocking = Counter(c for p, c in edges if blocks_children(*parents[p]))
+    for count, children in _by_count(pending).items():
         session.execute(queries.ADD_PENDING_PARENTS, {"ids": children, "n": count})
+    for count, children in _by_count(blocking).items():
+        rows = session.execute(queries.ADD_BLOCKING_PARENTS, {"ids": children, "n": count})
+        for row in rows.all():
+            if _flips(row, count):
+                shift_blocking(session, row.id, 1)
 
 
 def remove_dependency(session: Session, parent_id: int, child_id: int) -> bool:
-    """Delete the edge parent → child; False if there was none. The child may become runnable."""
+    """Delete the edge parent → child; False if there was none. The child may become runnable,
+    or stop being BLOCKED."""
     edge = DEP.delete().where(DEP.c.parent_id == parent_id, DEP.c.child_id == child_id)
     if not session.execute(edge.returning(DEP.c.child_id)).all():
         return False
-    if _statuses(session, {parent_id})[parent_id] is not Status.DONE:
+    status, blocking = _parent_states(session, {parent_id})[parent_id]
+    if status is not Status.DONE:
         rows = session.execute(queries.ADD_PENDING_PARENTS, {"ids": [child_id], "n": -1}).all()
         _notify_if_runnable(session, rows)
+    if blocks_children(status, blocking):
+        row = session.execute(queries.ADD_BLOCKING_PARENTS, {"ids": [child_id], "n": -1}).one()
+        if _flips(row, -1):
+            shift_blocking(session, child_id, -1)
     return True
 
 
-def _statuses(session: Session, job_ids: set[int]) -> dict[int, Status]:
-    rows = session.execute(select(JOB.c.id, JOB.c.status).where(JOB.c.id.in_(job_ids)))
-    return {row.id: row.status for row in rows}
+def _by_count(counts: Counter[int]) -> dict[int, list[int]]:
+    """Job ids grouped by how much each is to be increased (one UPDATE per group)."""
+    groups: dict[int, list[int]] = {}
+    for job_id, count in counts.items():
+        groups.setdefault(count, []).append(job_id)
+    return groups
+
+
+def _parent_states(session: Session, job_ids: set[int]) -> dict[int, tuple[Status, int]]:
+    query = select(JOB.c.id, JOB.c.status, JOB.c.blocking_parents).where(JOB.c.id.in_(job_ids))
+    return {row.id: (row.status, row.blocking_parents) for row in session.execute(query)}
 
 
 def _notify_if_runnable(session: Session, rows: Sequence[Row[Any]]) -> None:
@@ -212,11 +340,20 @@ def insert_jobs(
     scope = super_id or 0
     parents = _existing_parents(session, {parent for parent, _ in existing_parents}, scope)
     pending = Counter(child for _, child in links)
-    pending.update(c for p, c in existing_parents if parents[p] is not Status.DONE)
-    ids = _insert_rows(session, rows, super_id, pending)
+    pending.update(c for p, c in existing_parents if parents[p][0] is not Status.DONE)
+    blocked = Counter(c for p, c in existing_parents if blocks_children(*parents[p]))
+    counts = _Counts(pending, _blocking(rows, links, blocked))
+    ids = _insert_rows(session, rows, super_id, counts)
     edges = [(ids[p], ids[c]) for p, c in links] + [(p, ids[c]) for p, c in existing_parents]
     if edges:
         session.execute(insert(DEP), [_edge(p, c, scope) for p, c in edges])
+    session.execute(
+        queries.RECORD_EVENT,
+        [
+            _event(job_id, None, _status_of(row), 0, NO_NOTE)
+            for job_id, row in zip(ids, rows, strict=True)
+        ],
+    )
     if super_id is not None:
         adjust_superjob(session, super_id, SubjobCounts(total=len(rows)))
     if any(row.submit and not pending[i] for i, row in enumerate(rows)):
@@ -224,24 +361,58 @@ def insert_jobs(
     return ids
 
 
-def _existing_parents(session: Session, parent_ids: set[int], scope: int) -> dict[int, Status]:
-    """The statuses of existing parents of new jobs: they must exist and be siblings."""
+@dataclass(frozen=True)
+class _Counts:
+    """The counters of new jobs, by index."""
+
+    pending: Counter[int]
+    blocking: Counter[int]
+
+
+def _blocking(
+    rows: Sequence[NewRow], links: Sequence[tuple[int, int]], blocked: Counter[int]
+) -> Counter[int]:
+    """Blocking parents of each new job: its blocking existing parents (`blocked`), and its new
+    parents that are QUEUED and blocked themselves, in topological order (links are acyclic)."""
+    counts, indegree = Counter(blocked), Counter(child for _, child in links)
+    children: dict[int, list[int]] = {}
+    for parent, child in links:
+        children.setdefault(parent, []).append(child)
+    ready = [i for i in range(len(rows)) if not indegree[i]]
+    while ready:
+        index = ready.pop()
+        blocks = rows[index].submit and counts[index] > 0
+        for child in children.get(index, ()):
+            counts[child] += blocks
+            indegree[child] -= 1
+            if not indegree[child]:
+                ready.append(child)
+    return counts
+
+
+def _existing_parents(
+    session: Session, parent_ids: set[int], scope: int
+) -> dict[int, tuple[Status, int]]:
+    """Status and blocking parents of the existing parents of new jobs: they must exist and be
+    siblings of the new jobs."""
     if not parent_ids:
         return {}
-    query = select(JOB.c.id, JOB.c.scope, JOB.c.status).where(JOB.c.id.in_(parent_ids))
+    columns = (JOB.c.id, JOB.c.scope, JOB.c.status, JOB.c.blocking_parents)
+    query = select(*columns).where(JOB.c.id.in_(parent_ids))
     found = {row.id: row for row in session.execute(query)}
     for parent in sorted(parent_ids):
         if parent not in found:
             raise errors.JobNotFound(parent)
         if found[parent].scope != scope:
             raise errors.DependencyError(f"Job {parent} is not a sibling of the new jobs.")
-    return {parent: row.status for parent, row in found.items()}
+    return {parent: (row.status, row.blocking_parents) for parent, row in found.items()}
 
 
 def _insert_rows(
-    session: Session, rows: Sequence[NewRow], super_id: int | None, pending: Counter[int]
+    session: Session, rows: Sequence[NewRow], super_id: int | None, counts: _Counts
 ) -> list[int]:
     ids: list[int] = [0] * len(rows)
+    fresh = _fresh_sqlite_ids(session, len(rows))
     for submitted in (True, False):
         batch = [i for i, row in enumerate(rows) if row.submit is submitted]
         if not batch:
@@ -249,13 +420,29 @@ def _insert_rows(
         stmt = insert(JOB).returning(JOB.c.id, sort_by_parameter_order=True)
         if submitted:
             stmt = stmt.values(ts_queued=db_now())
-        values = [_row_values(rows[i], super_id, pending[i]) for i in batch]
+        values = [_row_values(rows[i], super_id, counts, i) for i in batch]
+        if fresh is not None:
+            for i, row_values in zip(batch, values, strict=True):
+                row_values["id"] = fresh[i]
         for index, job_id in zip(batch, session.scalars(stmt, values).all(), strict=True):
             ids[index] = job_id
     return ids
 
 
-def _row_values(row: NewRow, super_id: int | None, pending_parents: int) -> dict[str, Any]:
+def _fresh_sqlite_ids(session: Session, count: int) -> list[int] | None:
+    """On SQLite, `count` ids never handed out before (SQLite would reuse the ids of the
+    highest removed jobs, and with them their log files); None elsewhere (sequences)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    last = session.scalar(queries.TAKE_JOB_IDS, {"n": count})
+    return list(range(last - count + 1, last + 1))
+
+
+def _status_of(row: NewRow) -> Status:
+    return Status.QUEUED if row.submit else Status.STASHED
+
+
+def _row_values(row: NewRow, super_id: int | None, counts: _Counts, index: int) -> dict[str, Any]:
     spec = row.spec
     return {
         "name": spec.task,
@@ -263,11 +450,16 @@ def _row_values(row: NewRow, super_id: int | None, pending_parents: int) -> dict
         "input": spec.input,
         "description": spec.description,
         "priority": spec.priority,
-        "status": Status.QUEUED if row.submit else Status.STASHED,
+        "status": _status_of(row),
         "super_id": super_id,
         "scope": super_id or 0,
-        "pending_parents": pending_parents,
-        "max_attempts": row.max_attempts,
+        "pending_parents": counts.pending[index],
+        "blocking_parents": counts.blocking[index],
+        "max_attempts": spec.max_attempts,
+        "retries": spec.retries,
+        "retry_delay": spec.retry_delay,
+        "retry_backoff": spec.retry_backoff,
+        "time_limit": spec.time_limit,
     }
 
 

@@ -14,6 +14,10 @@ from typing import Any, Literal
 from bt.status import Status
 
 DEFAULT_MAX_ATTEMPTS = 3  #: runs of a job before a lost runner fails it, unless its task says
+DEFAULT_RETRIES = 0  #: automatic re-runs of a failed run, unless its task or its job says
+DEFAULT_RETRY_DELAY = 10.0  #: seconds before the first retry
+DEFAULT_RETRY_BACKOFF = 2.0  #: each next retry waits this many times longer
+MAX_RETRY_DELAY = 3600.0  #: seconds: the longest wait before a retry
 
 EditField = Literal["config", "input", "description"]
 EDIT_FIELDS: tuple[EditField, ...] = ("config", "input", "description")
@@ -34,6 +38,10 @@ class JobSpec:
     description: str = ""
     priority: int = 0
     max_attempts: int | None = None  #: None: the task's own `max_attempts`
+    retries: int | None = None  #: None: the task's own `retries`
+    retry_delay: float | None = None  #: None: the task's own `retry_delay`
+    retry_backoff: float | None = None  #: None: the task's own `retry_backoff`
+    time_limit: float | None = None  #: None: the task's own `time_limit` (which may be none)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,12 @@ class JobInfo:
     queued: dt.datetime | None = None
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
+    blocked: bool = False  #: QUEUED with a parent FAILED or BLOCKED: cannot run until someone acts
+
+    @property
+    def shown_status(self) -> str:
+        """The status as users read it: `QUEUED (blocked)` for a BLOCKED job."""
+        return f"{self.status.value} (blocked)" if self.blocked else self.status.value
 
     @property
     def active(self) -> bool:
@@ -81,6 +95,7 @@ class JobInfo:
             "queued": _iso(self.queued),
             "started": _iso(self.started),
             "ended": _iso(self.ended),
+            "blocked": self.blocked,
         }
 
 
@@ -100,6 +115,14 @@ class JobDetails(JobInfo):
     pending_parents: int = 0
     parents: Sequence[int] = field(default_factory=tuple)
     children: Sequence[int] = field(default_factory=tuple)
+    retries: int = DEFAULT_RETRIES
+    retried: int = 0  #: retries used since the last submit
+    retry_delay: float = DEFAULT_RETRY_DELAY
+    retry_backoff: float = DEFAULT_RETRY_BACKOFF
+    time_limit: float | None = None
+    not_before: dt.datetime | None = None  #: a retry waits until then
+    blocking_parents: int = 0
+    failed_subjobs: Sequence[int] = field(default_factory=tuple)  #: the first few, if any
 
     @property
     def finished(self) -> bool:
@@ -124,6 +147,14 @@ class JobDetails(JobInfo):
             "pending_parents": self.pending_parents,
             "parents": list(self.parents),
             "children": list(self.children),
+            "retries": self.retries,
+            "retried": self.retried,
+            "retry_delay": self.retry_delay,
+            "retry_backoff": self.retry_backoff,
+            "time_limit": self.time_limit,
+            "not_before": _iso(self.not_before),
+            "blocking_parents": self.blocking_parents,
+            "failed_subjobs": list(self.failed_subjobs),
         }
 
 
@@ -230,6 +261,8 @@ class Claim:
     input: str | None = None
     parents: Sequence[tuple[int, str, str | None]] = ()
     subjobs: Sequence[tuple[int, str, str | None]] = ()
+    runner_id: int | None = None  #: the runner holding the claim
+    time_limit: float | None = None  #: seconds this phase may take; None: no limit
 
 
 @dataclass(frozen=True)
@@ -252,6 +285,78 @@ class RunResult:
     subjobs: Sequence[DeclaredJob] = ()
     children: Sequence[DeclaredJob] = ()
     links: Sequence[tuple[int, int]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """One status change of a job (`job history --events`)."""
+
+    at: dt.datetime
+    old_status: Status | None  #: None for the job's creation
+    new_status: Status
+    attempt: int
+    runner_id: int | None = None
+    host: str | None = None
+    exit_code: int | None = None
+    reason: str | None = None
+    traceback: str | None = None
+    stderr: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready values."""
+        return {
+            "at": _iso(self.at),
+            "old_status": self.old_status.value if self.old_status else None,
+            "new_status": self.new_status.value,
+            "attempt": self.attempt,
+            "runner_id": self.runner_id,
+            "host": self.host,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "traceback": self.traceback,
+            "stderr": self.stderr,
+        }
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One run of a job's own code, from its events (`job history`)."""
+
+    number: int
+    runner_id: int | None = None
+    host: str | None = None
+    queued: dt.datetime | None = None
+    started: dt.datetime | None = None
+    ended: dt.datetime | None = None
+    outcome: str = ""  #: the status it ended in, "retried", "requeued", or "" while running
+    exit_code: int | None = None
+    reason: str | None = None
+    traceback: str | None = None
+    stderr: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end, when both are known."""
+        if self.started is None or self.ended is None:
+            return None
+        return (self.ended - self.started).total_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        """The attempt as JSON-ready values."""
+        return {
+            "attempt": self.number,
+            "runner_id": self.runner_id,
+            "host": self.host,
+            "queued": _iso(self.queued),
+            "started": _iso(self.started),
+            "ended": _iso(self.ended),
+            "duration": self.duration,
+            "outcome": self.outcome,
+            "exit_code": self.exit_code,
+            "reason": self.reason,
+            "traceback": self.traceback,
+            "stderr": self.stderr,
+        }
 
 
 def _iso(value: dt.datetime | None) -> str | None:

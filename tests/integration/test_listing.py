@@ -50,6 +50,7 @@ def test_counts_include_every_status_and_runnable(app: Brownthrower) -> None:
         "DONE": 0,
         "FAILED": 0,
         "RUNNABLE": 1,
+        "BLOCKED": 0,
     }
 
 

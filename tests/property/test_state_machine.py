@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 
 from bt import Brownthrower, Status, errors
 from bt.db import Database
-from bt.models import Dependency, Job, Runner, Tag
+from bt.models import Dependency, Job, JobEvent, Runner, Tag
 from bt.registry import TaskRegistry
 from bt.status import Action, SubjobCounts, derivation
 from bt.values import Claim, DeclaredJob, JobSpec, RunResult
@@ -96,9 +96,13 @@ class JobModel(RuleBasedStateMachine):
         for index in range(queued + stashed):
             self.app.jobs.create(JobSpec("noop"), submit=index < queued)
 
-    @rule(submit=st.booleans())
-    def create(self, submit: bool) -> None:
-        self.app.jobs.create(JobSpec("noop"), submit=submit)
+    @rule(submit=st.booleans(), retries=st.sampled_from([0, 0, 1]))
+    def create(self, submit: bool, retries: int) -> None:
+        self.app.jobs.create(JobSpec("noop", retries=retries, retry_delay=0), submit=submit)
+
+    @rule(data=st.data())
+    def abort_downstream(self, data: st.DataObject) -> None:
+        self.attempt(self.app.jobs.abort_downstream, self.pick(data))
 
     @rule(data=st.data())
     def submit(self, data: st.DataObject) -> None:
@@ -224,6 +228,37 @@ class JobModel(RuleBasedStateMachine):
         assert all(pending[j] == waiting[j] for j in pending), "pending parents drifted"
         assert not _has_cycle(children)
 
+    @invariant()
+    def blocked_jobs_are_exactly_those_behind_a_failed_parent(self) -> None:
+        with self.app.db.read() as s:
+            rows = s.execute(select(Job.id, Job.status, Job.blocking_parents)).all()
+            edges = s.execute(select(Dependency.parent_id, Dependency.child_id)).all()
+        status = {r.id: r.status for r in rows}
+        parents: dict[int, list[int]] = defaultdict(list)
+        for parent, child in edges:
+            parents[child].append(parent)
+        blocks: dict[int, bool] = {}
+
+        def blocking(job_id: int) -> bool:
+            if job_id not in blocks:
+                behind = any(blocking(p) for p in parents[job_id])
+                blocks[job_id] = status[job_id] is Status.FAILED or (
+                    status[job_id] is Status.QUEUED and behind
+                )
+            return blocks[job_id]
+
+        for row in rows:
+            expected = sum(blocking(p) for p in parents[row.id])
+            assert row.blocking_parents == expected, f"job {row.id} blocking parents drifted"
+
+    @invariant()
+    def every_status_change_is_in_the_history(self) -> None:
+        with self.app.db.read() as s:
+            rows = s.execute(select(Job.id, Job.status)).all()
+            events = s.execute(select(JobEvent.job_id, JobEvent.new_status).order_by(JobEvent.id))
+            last = {job_id: new for job_id, new in events}
+        assert all(last.get(r.id) is r.status for r in rows), "a status change left no event"
+
 
 def _has_cycle(children: dict[int, list[int]]) -> bool:
     state: dict[int, int] = {}
@@ -240,7 +275,7 @@ def _has_cycle(children: dict[int, list[int]]) -> bool:
 
 
 def _wipe(session: Any) -> None:
-    for table in (Tag, Dependency, Job, Runner):
+    for table in (JobEvent, Tag, Dependency, Job, Runner):
         session.execute(delete(table))
 
 

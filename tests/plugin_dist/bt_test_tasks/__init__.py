@@ -41,3 +41,23 @@ class Patient(Task):
 
     def run(self, ctx: TaskContext) -> None:
         return None
+
+
+class Flaky(Task):
+    """Fail on the first two runs (counted in the file named by config `path`), then succeed."""
+
+    retries = 2
+    retry_delay = 0.5
+
+    def run(self, ctx: TaskContext) -> Any:
+        import os
+
+        path = (ctx.config or {}).get("path")
+        if path is None:
+            return None
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(fd, b"x")
+        os.close(fd)
+        if os.path.getsize(path) <= 2:
+            raise RuntimeError(f"run {os.path.getsize(path)} fails on purpose")
+        return os.path.getsize(path)

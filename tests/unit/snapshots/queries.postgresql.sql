@@ -1,3 +1,6 @@
+-- ADD_BLOCKING_PARENTS
+UPDATE job SET blocking_parents=(job.blocking_parents + %(n)s::INTEGER) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING job.id, job.status, job.blocking_parents;
+
 -- ADD_PENDING_PARENTS
 UPDATE job SET pending_parents=(job.pending_parents + %(n)s::INTEGER) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING job.status, job.pending_parents;
 
@@ -5,7 +8,7 @@ UPDATE job SET pending_parents=(job.pending_parents + %(n)s::INTEGER) WHERE job.
 UPDATE job SET sub_total=(job.sub_total + %(t)s::INTEGER), sub_done=(job.sub_done + %(d)s::INTEGER), sub_failed=(job.sub_failed + %(f)s::INTEGER) WHERE job.id = %(s)s::INTEGER RETURNING job.status, job.super_id, job.sub_total, job.sub_done, job.sub_failed;
 
 -- CLAIMED_ROW
-SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.config, job.input, EXISTS (SELECT * 
+SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents 
 FROM job 
@@ -18,6 +21,12 @@ WHERE runner.expires_at < now());
 
 -- DELETE_TAGS
 DELETE FROM tag WHERE tag.job_id = %(job)s::INTEGER AND tag.name IN (__[POSTCOMPILE_names]);
+
+-- FAILED_SUBJOBS
+SELECT job.id 
+FROM job 
+WHERE job.super_id = %(super)s::INTEGER AND job.status = %(status_1)s ORDER BY job.id 
+ LIMIT %(limit)s;
 
 -- HELD_TOKEN
 SELECT job.token 
@@ -34,8 +43,17 @@ SELECT runner.id
 FROM runner 
 WHERE runner.expires_at < now();
 
+-- NEXT_RETRY
+SELECT job.not_before 
+FROM job 
+WHERE job.not_before IS NOT NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.not_before 
+ LIMIT %(param_1)s::INTEGER;
+
+-- NOW
+SELECT now() AS db_now_1;
+
 -- ORPHANED_JOBS
-SELECT job.id, job.super_id, job.token, job.attempts, job.max_attempts 
+SELECT job.id, job.super_id, job.token, job.runner_id, job.attempts, job.max_attempts 
 FROM job 
 WHERE job.status = %(status_1)s AND (job.runner_id IN (SELECT runner.id 
 FROM runner 
@@ -51,10 +69,31 @@ SELECT job.pending_parents
 FROM job 
 WHERE job.id = %(job)s::INTEGER;
 
+-- RECORD_EVENT
+INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) VALUES (%(job)s::INTEGER, %(old)s, %(new)s, %(attempt)s::INTEGER, %(runner)s::INTEGER, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = %(runner)s::INTEGER), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR) RETURNING job_event.id;
+
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - %(pending_parents_1)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
 FROM dependency 
 WHERE dependency.parent_id = %(p)s::INTEGER) RETURNING job.status, job.pending_parents;
+
+-- RELEASE_DUE_RETRIES
+UPDATE job SET not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id IN (SELECT job.id 
+FROM job 
+WHERE job.not_before IS NOT NULL AND job.not_before <= now() 
+ LIMIT %(param_1)s::INTEGER) RETURNING job.status, job.pending_parents;
+
+-- RETRY_POLICY
+SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff 
+FROM job 
+WHERE job.id = %(job)s::INTEGER;
+
+-- SHIFT_BLOCKING
+UPDATE job SET blocking_parents=(job.blocking_parents + %(d)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
+FROM dependency 
+WHERE dependency.parent_id = %(p)s::INTEGER) RETURNING job.id, job.status, job.blocking_parents;
 
 -- SUBJOB_OUTPUTS
 SELECT job.id, job.name, job.output 
@@ -62,10 +101,10 @@ FROM job
 WHERE job.super_id = %(super)s::INTEGER ORDER BY job.id;
 
 -- claim_next
-UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + %(attempts_1)s::INTEGER) WHERE job.id = (SELECT job.id 
+UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = (SELECT job.id 
 FROM job 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
- LIMIT %(param_1)s::INTEGER FOR UPDATE SKIP LOCKED) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.attempts, job.sub_total, job.config, job.input, EXISTS (SELECT * 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
+ LIMIT %(param_3)s::INTEGER FOR UPDATE SKIP LOCKED) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents;
 
@@ -76,76 +115,81 @@ UPDATE runner SET heartbeat_at=now(), expires_at=(now() + make_interval(secs => 
 INSERT INTO tag (job_id, name, value) VALUES (%(job_id)s::INTEGER, %(name)s::VARCHAR, %(value)s::VARCHAR) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
 
 -- transition(ABORT, fenced)
-UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(CLAIM, fenced)
-UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=(job.attempts + %(attempts_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(FINISH, output)
 UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(RESET, fenced)
-UPDATE job SET status=%(b_new)s, ts_queued=%(ts_queued)s::TIMESTAMP WITH TIME ZONE, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+UPDATE job SET status=%(b_new)s, ts_queued=%(ts_queued)s::TIMESTAMP WITH TIME ZONE, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+
+-- transition(RETRY, fenced)
+UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total > %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END), retried=(job.retried + %(retried_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=%(b_new)s, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now() WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
 
 -- transition(SUBMIT, fenced)
-UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_queued=now(), ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=%(attempts)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_queued=now(), ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=%(attempts)s::INTEGER, retried=%(retried)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1;
+WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;

@@ -1,3 +1,6 @@
+-- ADD_BLOCKING_PARENTS
+UPDATE job SET blocking_parents=(job.blocking_parents + ?) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING id, status, blocking_parents;
+
 -- ADD_PENDING_PARENTS
 UPDATE job SET pending_parents=(job.pending_parents + ?) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING status, pending_parents;
 
@@ -5,7 +8,7 @@ UPDATE job SET pending_parents=(job.pending_parents + ?) WHERE job.id IN (__[POS
 UPDATE job SET sub_total=(job.sub_total + ?), sub_done=(job.sub_done + ?), sub_failed=(job.sub_failed + ?) WHERE job.id = ? RETURNING status, super_id, sub_total, sub_done, sub_failed;
 
 -- CLAIMED_ROW
-SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.config, job.input, EXISTS (SELECT * 
+SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents 
 FROM job 
@@ -18,6 +21,12 @@ WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'));
 
 -- DELETE_TAGS
 DELETE FROM tag WHERE tag.job_id = ? AND tag.name IN (__[POSTCOMPILE_names]);
+
+-- FAILED_SUBJOBS
+SELECT job.id 
+FROM job 
+WHERE job.super_id = ? AND job.status = ? ORDER BY job.id
+ LIMIT ? OFFSET ?;
 
 -- HELD_TOKEN
 SELECT job.token 
@@ -34,8 +43,17 @@ SELECT runner.id
 FROM runner 
 WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 
+-- NEXT_RETRY
+SELECT job.not_before 
+FROM job 
+WHERE job.not_before IS NOT NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.not_before
+ LIMIT ? OFFSET ?;
+
+-- NOW
+SELECT (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') AS db_now_1;
+
 -- ORPHANED_JOBS
-SELECT job.id, job.super_id, job.token, job.attempts, job.max_attempts 
+SELECT job.id, job.super_id, job.token, job.runner_id, job.attempts, job.max_attempts 
 FROM job 
 WHERE job.status = ? AND (job.runner_id IN (SELECT runner.id 
 FROM runner 
@@ -51,10 +69,31 @@ SELECT job.pending_parents
 FROM job 
 WHERE job.id = ?;
 
+-- RECORD_EVENT
+INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) VALUES (?, ?, ?, ?, ?, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = ?), ?, ?, ?, ?);
+
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
 FROM dependency 
 WHERE dependency.parent_id = ?) RETURNING status, pending_parents;
+
+-- RELEASE_DUE_RETRIES
+UPDATE job SET not_before=? WHERE job.id IN (SELECT job.id 
+FROM job 
+WHERE job.not_before IS NOT NULL AND job.not_before <= (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')
+ LIMIT ? OFFSET ?) RETURNING status, pending_parents;
+
+-- RETRY_POLICY
+SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff 
+FROM job 
+WHERE job.id = ?;
+
+-- SHIFT_BLOCKING
+UPDATE job SET blocking_parents=(job.blocking_parents + ?) WHERE job.id IN (SELECT dependency.child_id 
+FROM dependency 
+WHERE dependency.parent_id = ?) RETURNING id, status, blocking_parents;
 
 -- SUBJOB_OUTPUTS
 SELECT job.id, job.name, job.output 
@@ -62,10 +101,10 @@ FROM job
 WHERE job.super_id = ? ORDER BY job.id;
 
 -- claim_next
-UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + ?) WHERE job.id = (SELECT id 
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = (SELECT id 
 FROM job INDEXED BY ix_job_runnable 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
- LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, attempts, sub_total, config, input, EXISTS (SELECT * 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
+ LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, attempts, sub_total, time_limit, config, input, EXISTS (SELECT * 
 FROM dependency 
 WHERE child_id = id) AS has_parents;
 
@@ -76,76 +115,81 @@ UPDATE runner SET heartbeat_at=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), 
 INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
 
 -- transition(ABORT, fenced)
-UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(CLAIM, fenced)
-UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(FINISH, output)
 UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(RESET, fenced)
-UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+
+-- transition(RETRY, fenced)
+UPDATE job SET status=?, ts_started=?, ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total > ?) THEN ? ELSE ? END), retried=(job.retried + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
 
 -- transition(SUBMIT, fenced)
-UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=?, retried=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1;
+WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
