@@ -250,6 +250,12 @@ class ClaimService:
         pg = self._db.is_postgresql
         return self._db.write(lambda s: claims.claim(s, runner_id, tasks, is_postgresql=pg))
 
+    def next_retry_in(self, tasks: Sequence[str]) -> float | None:
+        """Seconds until the next delayed retry of one of `tasks` is due (0 when overdue), or
+        None when none waits: a draining runner waits for these instead of exiting."""
+        with self._db.read() as s:
+            return claims.next_retry_in(s, tasks)
+
     def claim_job(self, job_id: int, runner_id: int, *, submit: bool = False) -> Claim:
         """Take exactly `job_id` (submitting it first); `InvalidTransition` if not runnable."""
         return self._db.write(lambda s: claims.claim_job(s, job_id, runner_id, submit_first=submit))

@@ -96,3 +96,10 @@ def test_a_clean_superjob_counts_one_attempt(app: Brownthrower) -> None:
     epilog = claim(app, who)
     app.claims.finish(epilog, RunResult(output="2"))
     assert (epilog.job_id, app.jobs.get(parent).attempts) == (parent, 1)
+
+
+def test_a_runner_learns_when_the_next_retry_of_its_tasks_is_due(app: Brownthrower) -> None:
+    failed_once(app, retries=1, retry_delay=120)
+    wait = app.claims.next_retry_in(["noop"])
+    assert wait is not None and 100 < wait <= 120
+    assert app.claims.next_retry_in(["echo"]) is None
