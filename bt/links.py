@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from bt import errors
 from bt.models import Dependency, Job
 from bt.status import Action, next_status
-from bt.transitions import add_dependencies, remove_dependency
+from bt.transitions import add_dependencies, lock_scope_of, remove_dependency
 
 
 def _lock(session: Session, job_id: int) -> Job:
@@ -28,6 +28,7 @@ def link(session: Session, parent_id: int, child_id: int) -> None:
     """Make `child` wait for `parent`: siblings only, child STASHED/QUEUED/FAILED, no cycles."""
     if parent_id == child_id:
         raise errors.DependencyError(f"Job {parent_id} cannot depend on itself.")
+    lock_scope_of(session, parent_id)
     parent, child = _lock(session, parent_id), _lock(session, child_id)
     _check_child(child, "linked as a child")
     if parent.scope != child.scope:
@@ -48,6 +49,7 @@ def link(session: Session, parent_id: int, child_id: int) -> None:
 
 def unlink(session: Session, parent_id: int, child_id: int) -> None:
     """Remove the dependency of `child` on `parent`."""
+    lock_scope_of(session, parent_id)
     _lock(session, parent_id)
     _check_child(_lock(session, child_id), "unlinked")
     if not remove_dependency(session, parent_id, child_id):

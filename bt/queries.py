@@ -134,6 +134,14 @@ RELEASE_CHILDREN = (
     .returning(JOB.c.status, JOB.c.pending_parents)
 )
 
+SCOPE_LOCK_CLASS = 0x6273  #: first key of the advisory locks that serialise graph changes
+
+#: the scope of job `:job` (its superjob, 0 for top level), read without locking it
+SCOPE_OF = select(JOB.c.scope).where(JOB.c.id == bindparam("job"))
+
+#: PostgreSQL: wait for the graph lock of scope `:scope` until the transaction ends
+LOCK_SCOPE = select(func.pg_advisory_xact_lock(SCOPE_LOCK_CLASS, bindparam("scope")))
+
 #: add `:n` pending parents to each job of `:ids`
 ADD_PENDING_PARENTS = (
     update(JOB)

@@ -268,6 +268,23 @@ def release_children(session: Session, parent_id: int) -> None:
     _notify_if_runnable(session, rows)
 
 
+def lock_scope(session: Session, scope: int) -> None:
+    """Serialise changes to the dependency graph of `scope` (a superjob's subjobs, or 0 for
+    top-level jobs) until the transaction ends, so a cycle check sees every committed edge.
+    PostgreSQL takes an advisory lock; SQLite writers are serialised already."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(queries.LOCK_SCOPE, {"scope": scope})
+
+
+def lock_scope_of(session: Session, job_id: int) -> int:
+    """`lock_scope` for the scope of `job_id`; the scope. `JobNotFound` if there is no such job."""
+    scope = session.scalar(queries.SCOPE_OF, {"job": job_id})
+    if scope is None:
+        raise errors.JobNotFound(job_id)
+    lock_scope(session, scope)
+    return int(scope)
+
+
 def add_dependencies(session: Session, edges: Sequence[tuple[int, int]], scope: int) -> None:
     """Insert parent → child `edges` between jobs of `scope`; every parent not yet DONE is one
     more pending parent of its child, every FAILED or BLOCKED one a blocking parent. The caller
@@ -338,6 +355,8 @@ def insert_jobs(
     their ids, in order. The caller has checked the specs and that the links make no cycle;
     parents must exist and be siblings of the new jobs (`JobNotFound`, `DependencyError`)."""
     scope = super_id or 0
+    if existing_parents:
+        lock_scope(session, scope)
     parents = _existing_parents(session, {parent for parent, _ in existing_parents}, scope)
     pending = Counter(child for _, child in links)
     pending.update(c for p, c in existing_parents if parents[p][0] is not Status.DONE)

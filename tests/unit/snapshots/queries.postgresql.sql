@@ -38,6 +38,9 @@ SELECT job.id, job.token
 FROM job 
 WHERE job.id IN (__[POSTCOMPILE_ids]);
 
+-- LOCK_SCOPE
+SELECT pg_advisory_xact_lock(%(pg_advisory_xact_lock_2)s::INTEGER, %(scope)s) AS pg_advisory_xact_lock_1;
+
 -- LOST_RUNNERS
 SELECT runner.id 
 FROM runner 
@@ -90,6 +93,11 @@ SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff
 FROM job 
 WHERE job.id = %(job)s::INTEGER;
 
+-- SCOPE_OF
+SELECT job.scope 
+FROM job 
+WHERE job.id = %(job)s::INTEGER;
+
 -- SHIFT_BLOCKING
 UPDATE job SET blocking_parents=(job.blocking_parents + %(d)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
 FROM dependency 
@@ -99,6 +107,10 @@ WHERE dependency.parent_id = %(p)s::INTEGER) RETURNING job.id, job.status, job.b
 SELECT job.id, job.name, job.output 
 FROM job 
 WHERE job.super_id = %(super)s::INTEGER ORDER BY job.id;
+
+-- TAKE_JOB_IDS
+UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(job.id), %(coalesce_2)s::INTEGER) AS coalesce_1 
+FROM job)) + %(n)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNING id_counter.value;
 
 -- claim_next
 UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = (SELECT job.id 

@@ -38,6 +38,9 @@ SELECT job.id, job.token
 FROM job 
 WHERE job.id IN (__[POSTCOMPILE_ids]);
 
+-- LOCK_SCOPE
+SELECT pg_advisory_xact_lock(?, ?) AS pg_advisory_xact_lock_1;
+
 -- LOST_RUNNERS
 SELECT runner.id 
 FROM runner 
@@ -90,6 +93,11 @@ SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff
 FROM job 
 WHERE job.id = ?;
 
+-- SCOPE_OF
+SELECT job.scope 
+FROM job 
+WHERE job.id = ?;
+
 -- SHIFT_BLOCKING
 UPDATE job SET blocking_parents=(job.blocking_parents + ?) WHERE job.id IN (SELECT dependency.child_id 
 FROM dependency 
@@ -99,6 +107,10 @@ WHERE dependency.parent_id = ?) RETURNING id, status, blocking_parents;
 SELECT job.id, job.name, job.output 
 FROM job 
 WHERE job.super_id = ? ORDER BY job.id;
+
+-- TAKE_JOB_IDS
+UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(job.id), ?) AS coalesce_1 
+FROM job)) + ?) WHERE id_counter.name = ? RETURNING value;
 
 -- claim_next
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = (SELECT id 
