@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bt import bulk, claims, control, jobs, links, listing, runners, tags
+from bt import bulk, claims, control, integrity, jobs, links, listing, runners, tags
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
@@ -19,6 +19,7 @@ from bt.values import (
     Claim,
     Dag,
     EditField,
+    Finding,
     JobDetails,
     JobEvent,
     JobInfo,
@@ -114,6 +115,12 @@ class JobService:
         """Everything about one job, YAML included; `JobNotFound`."""
         with self._db.read() as s:
             return jobs.details(s, job_id)
+
+    def check(self) -> list[Finding]:
+        """Every inconsistency in the database (cycles, counters, leases, stuck jobs); none
+        when it is consistent. Reads everything: for a periodic check, not the hot path."""
+        with self._db.read() as s:
+            return integrity.check(s)
 
     def editable(self, job_id: int, field: EditField) -> JobDetails:
         """The job, to start editing `field`: `InvalidTransition` when its status forbids it

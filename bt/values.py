@@ -220,6 +220,19 @@ class DatabaseInfo:
         return self.schema == self.schema_head
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One problem `db check` found: its kind, the jobs involved and a line for users."""
+
+    kind: str  #: cycle, counter, lease or stuck
+    job_ids: tuple[int, ...]
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """The finding as JSON-ready values."""
+        return {"kind": self.kind, "job_ids": list(self.job_ids), "detail": self.detail}
+
+
 # -- runners and their claims ----------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""`db info|upgrade`: the database, where it is and its schema."""
+"""`db info|upgrade|check`: the database, where it is, its schema and its consistency."""
 
 from __future__ import annotations
 
@@ -19,6 +19,12 @@ db_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=Tru
 db_info_parser = new_parser("Show the database URL (password masked), schema version and counts.")
 add_json(db_info_parser)
 db_upgrade_parser = new_parser("Migrate the database schema to this brownthrower's version.")
+db_check_parser = new_parser(
+    "Look through the whole database for what should never be: dependency cycles, counters that "
+    "disagree with the rows, RUNNING jobs without a live runner lease, and QUEUED jobs whose "
+    "parents can never finish on their own (STASHED or FAILED parents). Fails when it finds any."
+)
+add_json(db_check_parser)
 
 
 class DbCommands(ShellCommands):
@@ -70,3 +76,14 @@ class DbCommands(ShellCommands):
         else:
             self._cmd.ok(f"The schema has been upgraded from {before or 'nothing'} to {head}.")
         self.result(head)
+
+    @cmd2.as_subcommand_to("db", "check", db_check_parser, help="look for inconsistencies")
+    def db_check(self, args: argparse.Namespace) -> None:
+        findings = self.bt.jobs.check()
+        self.result(findings)
+        if args.json:
+            self.text(render.as_json([finding.as_dict() for finding in findings]))
+        elif not findings:
+            self._cmd.ok("No problems found.")
+        for finding in findings:
+            self._cmd.fail(f"{finding.kind}: {finding.detail}")

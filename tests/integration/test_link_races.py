@@ -42,7 +42,9 @@ def test_two_links_at_once_never_close_a_cycle(app: Brownthrower, db_url: str) -
             a, b, c, d = (job(app) for _ in range(4))
             app.jobs.link(a, b)
             app.jobs.link(c, d)
-            outcomes = at_once(lambda: app.jobs.link(b, c), lambda: other.jobs.link(d, a))
+            outcomes = at_once(
+                lambda b=b, c=c: app.jobs.link(b, c), lambda d=d, a=a: other.jobs.link(d, a)
+            )
             assert any(isinstance(o, errors.DependencyError) for o in outcomes), "a cycle"
     finally:
         other.close()
