@@ -31,6 +31,7 @@ from shell.commands.job import JobCommands
 from shell.commands.job_control import JobControlCommands
 from shell.commands.job_edit import JobEditCommands
 from shell.commands.job_graph import JobGraphCommands
+from shell.commands.job_history import JobHistoryCommands
 from shell.commands.job_live import JobLiveCommands
 from shell.commands.job_output import JobOutputCommands
 from shell.commands.runner import RunnerCommands
@@ -47,6 +48,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
         JobCommands(),
         JobControlCommands(),
         JobOutputCommands(),
+        JobHistoryCommands(),
         JobGraphCommands(),
         JobEditCommands(),
         JobLiveCommands(),

@@ -14,13 +14,15 @@ import cmd2
 
 from bt import errors
 from bt.filters import FIELDS
-from bt.status import Status
+from bt.status import BLOCKED, RUNNABLE, Status
 from bt.values import EDIT_FIELDS
 
 if TYPE_CHECKING:
     from bt import Brownthrower, TaskRegistry
 
 ID_CHOICES = 40  #: job ids offered at once, newest first
+#: what `job list status=` takes: every status, and the parts of QUEUED
+FILTER_STATUSES = (*(s.value for s in Status), RUNNABLE, BLOCKED)
 T = TypeVar("T")
 
 
@@ -91,13 +93,12 @@ class Completers:
         return cmd2.Choices.from_values(EDIT_FIELDS)
 
     def filter_completer(self, text: str, line: str, begidx: int, endidx: int) -> cmd2.Completions:
-        """`job list` terms: field names, then statuses after `status=`, tasks after `name=`."""
+        """`job list` terms: field names, then statuses (RUNNABLE and BLOCKED too) after
+        `status=`, tasks after `name=`."""
         for op in ("!=", "="):
             field, sep, value = text.partition(op)
             if sep and field in ("status", "name"):
-                values = (
-                    [s.value for s in Status] if field == "status" else _soft(self.registry.names)
-                )
+                values = FILTER_STATUSES if field == "status" else _soft(self.registry.names)
                 matches = [f"{field}{op}{v}" for v in values if v.startswith(value)]
                 return cmd2.Completions.from_values(matches)
         fields = [f"{name}=" for name in FIELDS if name.startswith(text)]

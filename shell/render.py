@@ -1,8 +1,8 @@
-"""Pure rendering of jobs, tags, counts, tasks and runners as rich renderables.
+"""Pure rendering of jobs, tags, counts, job history, tasks and runners as rich renderables.
 
-Every function takes plain values from `bt.views`/`bt.listing` and returns something rich can
-print, so the layout is tested without a terminal. Tables are the original brownthrower's: no
-borders, two spaces between columns, timestamps as `YYYY-MM-DD HH:MM:SS` in local time.
+Every function takes plain values from `bt.values` and returns something rich can print, so the
+layout is tested without a terminal. Tables are the original brownthrower's: no borders, two
+spaces between columns, timestamps as `YYYY-MM-DD HH:MM:SS` in local time.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bt.status import RUNNABLE, Status
-from bt.values import JobDetails, JobInfo, TagInfo
+from bt.status import BLOCKED, RUNNABLE, Status
+from bt.values import MAX_RETRY_DELAY, Attempt, JobDetails, JobEvent, JobInfo, TagInfo
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 JOB_COLUMNS = ("id", "super_id", "name", "status", "created", "queued", "started", "ended")
@@ -29,7 +29,21 @@ STATUS_STYLES = {
     Status.DONE.value: "green",
     Status.FAILED.value: "bold red",
     RUNNABLE: "bold cyan",
+    BLOCKED: "red",
+    f"{Status.QUEUED.value} (blocked)": "red",
 }
+#: the order of `status` rows: the statuses as a job meets them, QUEUED's parts below it
+COUNT_ROWS = (
+    Status.STASHED.value,
+    Status.QUEUED.value,
+    RUNNABLE,
+    BLOCKED,
+    Status.RUNNING.value,
+    Status.STAND_BY.value,
+    Status.DONE.value,
+    Status.FAILED.value,
+)
+SHOWN_FAILED_SUBJOBS = 5  #: failed subjob ids `job show` names before "and N more"
 EMPTY = "..."  #: what `job show` prints for an empty config, input or output
 
 
@@ -62,7 +76,7 @@ def job_cells(job: JobInfo) -> list[Text | str]:
         str(job.id),
         "" if job.super_id is None else str(job.super_id),
         job.name,
-        status_text(job.status),
+        status_text(job.shown_status),
         timestamp(job.created),
         timestamp(job.queued),
         timestamp(job.started),
@@ -82,33 +96,57 @@ def title(text: str) -> Text:
     return Text(text, style="bold")
 
 
-def job_details(job: JobDetails) -> RenderableType:
-    """`job show`: the original's sections, plus links, subjob counts and the runner."""
+def duration(seconds: float | None) -> str:
+    """Seconds as people read them: `4ms`, `1.5s`, `1m 30s`, `2h`, `1d 3h`; empty if unknown."""
+    if seconds is None:
+        return ""
+    if 0 < seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.2f}".rstrip("0").rstrip(".") + "s"
+    rest, parts = round(seconds), []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if rest >= size:
+            parts.append(f"{rest // size}{unit}")
+            rest %= size
+    return " ".join(parts)
+
+
+def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableType:
+    """`job show`: the original's sections, plus failure handling, links, subjobs, the runner."""
     fields: list[tuple[str, str]] = [
         ("id", str(job.id)),
         ("super_id", _opt(job.super_id)),
         ("name", job.name),
-        ("status", job.status.value),
+        ("status", job.shown_status),
         ("priority", str(job.priority)),
         ("attempts", f"{job.attempts} of {job.max_attempts}"),
+        *_failure_handling(job, now or dt.datetime.now(dt.UTC)),
         ("created", timestamp(job.created)),
         ("queued", timestamp(job.queued)),
         ("started", timestamp(job.started)),
         ("ended", timestamp(job.ended)),
         ("parents", _ids(job.parents)),
+        *([("blocked by", _blocked_by(job))] if job.blocked else []),
         ("children", _ids(job.children)),
         ("subjobs", _subjobs(job)),
+        *([("failed subjobs", _failed_subjobs(job))] if job.failed_subjobs else []),
         ("runner", _opt(job.runner_id)),
     ]
-    lines = [Text(f"{name.ljust(10)} : {value}") for name, value in fields]
     return Group(
         title("### JOB DETAILS:"),
-        *lines,
+        *field_lines(fields),
         *_section("### JOB DESCRIPTION:", job.description),
         *_section("### JOB CONFIG:", job.config),
         *_section("### JOB INPUT:", job.input),
         *_section("### JOB OUTPUT:", job.output),
     )
+
+
+def field_lines(fields: Sequence[tuple[str, str]]) -> list[Text]:
+    """`name : value` lines, the names padded to the longest."""
+    width = max(len(name) for name, _ in fields)
+    return [Text(f"{name.ljust(width)} : {value}".rstrip()) for name, value in fields]
 
 
 def _section(heading: str, text: str | None) -> list[RenderableType]:
@@ -122,6 +160,44 @@ def _opt(value: int | None) -> str:
 
 def _ids(ids: Sequence[int]) -> str:
     return " ".join(map(str, ids))
+
+
+def _failure_handling(job: JobDetails, now: dt.datetime) -> list[tuple[str, str]]:
+    """Retries (used of total), their delay and backoff, the time limit, a retry's wait."""
+    fields = [("retries", f"{job.retried} of {job.retries} used" if job.retries else "none")]
+    if job.retries:
+        delay = f"{duration(job.retry_delay)}, then x{job.retry_backoff:g} per retry"
+        fields.append(("retry delay", f"{delay} (at most {duration(MAX_RETRY_DELAY)})"))
+    fields.append(("time limit", duration(job.time_limit) or "none"))
+    wait = _retry_wait(job, now)
+    if wait is not None:
+        fields.append(("next retry", f"not before {timestamp(job.not_before)} (in {wait})"))
+    return fields
+
+
+def _retry_wait(job: JobDetails, now: dt.datetime) -> str | None:
+    """How long a QUEUED retry still waits, or None when it does not."""
+    if job.not_before is None or job.status is not Status.QUEUED:
+        return None
+    wait = (_aware(job.not_before) - now).total_seconds()
+    return duration(wait) if wait > 0 else None
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _blocked_by(job: JobDetails) -> str:
+    parents = "parent" if job.blocking_parents == 1 else "parents"
+    return f"{job.blocking_parents} {parents} FAILED or blocked (job graph {job.id})"
+
+
+def _failed_subjobs(job: JobDetails) -> str:
+    """The first failed subjobs, how many more, and the command that shows the first."""
+    shown = list(job.failed_subjobs)[:SHOWN_FAILED_SUBJOBS]
+    more = max(job.subjobs_failed, len(job.failed_subjobs)) - len(shown)
+    ids = ", ".join(map(str, shown)) + (f" and {more:,} more" if more > 0 else "")
+    return f"{ids} — job show {shown[0]}"
 
 
 def _subjobs(job: JobDetails) -> str:
@@ -139,12 +215,87 @@ def tags_view(tags: Iterable[TagInfo]) -> RenderableType:
 
 
 def counts_table(counts: Mapping[str, int]) -> Table:
-    """`status`: jobs per status, RUNNABLE included."""
+    """`status`: jobs per status in `COUNT_ROWS` order, with RUNNABLE and BLOCKED (the parts of
+    QUEUED) indented under it; names the core adds later follow, sorted."""
     table = plain_table("status", "jobs")
     table.columns[1].justify = "right"
-    for status in sorted(counts):
-        table.add_row(status_text(status), f"{counts[status]:,}")
+    known = [name for name in COUNT_ROWS if name in counts]
+    for name in [*known, *sorted(set(counts) - set(known))]:
+        label = status_text(name)
+        if name in (RUNNABLE, BLOCKED):
+            label = Text("  ").append_text(label)
+        table.add_row(label, f"{counts[name]:,}")
     return table
+
+
+HISTORY_COLUMNS = (
+    "attempt", "runner", "host", "queued", "started", "ended", "duration", "outcome",
+    "exit_code", "reason",
+)  # fmt: skip
+EVENT_COLUMNS = ("at", "from", "to", "attempt", "runner", "host", "exit_code", "reason")
+
+
+def history_table(attempts: Iterable[Attempt]) -> Table:
+    """`job history`: one row per attempt of the job's code."""
+    table = plain_table(*HISTORY_COLUMNS)
+    for a in attempts:
+        table.add_row(
+            str(a.number),
+            _opt(a.runner_id),
+            a.host or "",
+            timestamp(a.queued),
+            timestamp(a.started),
+            timestamp(a.ended),
+            duration(a.duration),
+            status_text(a.outcome or Status.RUNNING.value),
+            _opt(a.exit_code),
+            one_line(a.reason),
+        )
+    return table
+
+
+def events_table(events: Iterable[JobEvent]) -> Table:
+    """`job history --events`: every status change, oldest first."""
+    table = plain_table(*EVENT_COLUMNS)
+    for e in events:
+        table.add_row(
+            timestamp(e.at),
+            status_text(e.old_status) if e.old_status else "",
+            status_text(e.new_status),
+            str(e.attempt),
+            _opt(e.runner_id),
+            e.host or "",
+            _opt(e.exit_code),
+            one_line(e.reason),
+        )
+    return table
+
+
+def attempt_view(job_id: int, attempt: Attempt, of: int) -> RenderableType:
+    """`job history --attempt N`: one attempt's runner, times and outcome, then its failure's
+    traceback and the tail of its stderr."""
+    fields = [
+        ("runner", f"{_opt(attempt.runner_id)} on {attempt.host}" if attempt.host else ""),
+        ("queued", timestamp(attempt.queued)),
+        ("started", timestamp(attempt.started)),
+        ("ended", timestamp(attempt.ended)),
+        ("duration", duration(attempt.duration)),
+        ("outcome", attempt.outcome or Status.RUNNING.value),
+        ("exit_code", _opt(attempt.exit_code)),
+        ("reason", one_line(attempt.reason)),
+    ]
+    return Group(
+        title(f"### JOB {job_id}, ATTEMPT {attempt.number} OF {of}:"),
+        *field_lines(fields),
+        *_section("### TRACEBACK:", attempt.traceback),
+        *_section("### STDERR (TAIL):", attempt.stderr),
+    )
+
+
+def one_line(text: str | None) -> str:
+    """The first line of a free text (a reason), for a table cell."""
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def as_json(value: Any) -> str:

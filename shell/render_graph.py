@@ -19,6 +19,9 @@ DOT_COLOURS = {
     Status.DONE: "#b6e3a8",
     Status.FAILED: "#f4a6a6",
 }
+#: a BLOCKED job (QUEUED behind a FAILED or BLOCKED parent): its own fill and a dashed red border
+DOT_BLOCKED = 'fillcolor="#fde0c5", color="#c0392b", style="rounded,filled,dashed"'
+DOT_BLOCKING_EDGE = ' [color="#c0392b", style=dashed]'  #: a FAILED/BLOCKED parent -> BLOCKED child
 
 
 def kind_table(rows: list[tuple[str, JobInfo]]) -> RenderableType:
@@ -68,7 +71,7 @@ def graph_dict(graph: Neighbourhood) -> dict[str, object]:
 
 def _label(node: TreeNode) -> Text:
     job = node.job
-    label = Text.assemble(f"{job.id} ", (job.name, "bold"), " ", status_text(job.status))
+    label = Text.assemble(f"{job.id} ", (job.name, "bold"), " ", status_text(job.shown_status))
     total = sum(node.counts.values())
     if total:
         parts = ", ".join(f"{status} {n:,}" for status, n in sorted(node.counts.items()))
@@ -91,18 +94,23 @@ def _grow(branch: Tree, node: TreeNode) -> None:
 
 
 def dot(dag: Dag, focus: int) -> str:
-    """The dependency graph around job `focus` in Graphviz DOT, statuses as fill colours."""
+    """The dependency graph around job `focus` in Graphviz DOT, statuses as fill colours;
+    BLOCKED jobs, and the links that block them, dashed in red."""
     lines = [
         "digraph brownthrower {",
         "  rankdir=TB;",
         '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
     ]
     for job in dag.jobs:
-        label = f"{job.id}\\n{_escape(job.name)}\\n{job.status.value}"
+        label = f"{job.id}\\n{_escape(job.name)}\\n{job.shown_status}"
         extra = ", penwidth=3" if job.id == focus else ""
-        colour = DOT_COLOURS.get(job.status, "white")
-        lines.append(f'  j{job.id} [label="{label}", fillcolor="{colour}"{extra}];')
-    lines += [f"  j{parent} -> j{child};" for parent, child in dag.edges]
+        look = DOT_BLOCKED if job.blocked else f'fillcolor="{DOT_COLOURS.get(job.status, "white")}"'
+        lines.append(f'  j{job.id} [label="{label}", {look}{extra}];')
+    blocking = {job.id for job in dag.jobs if job.status is Status.FAILED or job.blocked}
+    blocked = {job.id for job in dag.jobs if job.blocked}
+    for parent, child in dag.edges:
+        style = DOT_BLOCKING_EDGE if parent in blocking and child in blocked else ""
+        lines.append(f"  j{parent} -> j{child}{style};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 

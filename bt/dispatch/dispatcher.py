@@ -18,7 +18,7 @@ from bt.dispatch.backend import Backend, BatchError
 from bt.dispatch.reconcile import PassReport, Policy, Reconciler
 from bt.dispatch.script import mask_argv
 from bt.errors import BrownthrowerError
-from bt.status import RUNNABLE, Status
+from bt.status import BLOCKED, RUNNABLE, Status
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ BT_STATUSES: tuple[str, ...] = (
     Status.FAILED,
     Status.QUEUED,
     RUNNABLE,
+    BLOCKED,
     Status.RUNNING,
     Status.STAND_BY,
 )

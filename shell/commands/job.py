@@ -1,7 +1,7 @@
 """`job`: create and inspect jobs (create, list, show, tags, clone, priority).
 
 The other `job` subcommands attach themselves to this command from their own modules
-(`job_control`, `job_graph`, `job_edit`, `job_output`, `job_live`).
+(`job_control`, `job_graph`, `job_edit`, `job_output`, `job_history`, `job_live`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,22 @@ from shell import ids, render
 from shell.commands.args import add_job_id, add_job_ids, add_json, new_parser, text_or_file
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(value: str) -> float:
+    """An argparse `type`: seconds, plain or with a unit (`90`, `1.5`, `90s`, `10m`, `2h`, `1d`).
+    The range is the core's to check, so a bad one is one error line like any refusal."""
+    text = value.strip().lower()
+    unit = UNITS.get(text[-1:], 0)
+    try:
+        return float(text[:-1] if unit else text) * (unit or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds, like 90, 1.5, 10m or 2h: {value!r}"
+        ) from None
+
 
 job_parser = new_parser("Create, inspect, control and edit jobs.")
 job_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
@@ -31,6 +47,25 @@ create_parser.add_argument("--input", "-i", type=text_or_file, help="input: YAML
 create_parser.add_argument("--description", "-d", default="", help="free text about the job")
 create_parser.add_argument("--priority", "-p", type=int, default=0, help="higher runs first")
 create_parser.add_argument("--submit", "-s", action="store_true", help="queue it at once")
+failures = create_parser.add_argument_group(
+    "failure handling",
+    "Unset, each comes from the task's own retries, retry_delay, retry_backoff or time_limit.",
+)
+failures.add_argument(
+    "--retries", type=int, metavar="N", help="re-run a failed run up to N times (0: never)"
+)
+failures.add_argument(
+    "--retry-delay", type=seconds, metavar="S", help="seconds before the first retry (or 5m, 1h)"
+)
+failures.add_argument(
+    "--retry-backoff", type=float, metavar="F", help="each next retry waits F times longer"
+)
+failures.add_argument(
+    "--time-limit",
+    type=seconds,
+    metavar="S",
+    help="fail a run after this many seconds (or 30m, 2h)",
+)
 
 list_parser = new_parser(
     "List jobs matching every filter term: field<op>value with op one of = != < <= > >=, "
@@ -74,7 +109,17 @@ class JobCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("job", "create", create_parser, help="create a job for a task")
     def job_create(self, args: argparse.Namespace) -> None:
-        spec = JobSpec(args.task, args.config, args.input, args.description, args.priority)
+        spec = JobSpec(
+            args.task,
+            args.config,
+            args.input,
+            args.description,
+            args.priority,
+            retries=args.retries,
+            retry_delay=args.retry_delay,
+            retry_backoff=args.retry_backoff,
+            time_limit=args.time_limit,
+        )
         job = self.bt.jobs.create(spec, submit=args.submit)
         how = "created and submitted" if args.submit else "created"
         self._cmd.ok(f"A new job for task '{job.name}' with id {job.id} has been {how}.")

@@ -7,6 +7,7 @@ line; the rules themselves (which status allows what) are the core's.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterable
 
 import cmd2
 
@@ -23,9 +24,15 @@ reset_parser = new_parser("Return QUEUED or FAILED jobs to the stash, where they
 add_job_ids(reset_parser, "jobs to reset")
 abort_parser = new_parser(
     "Abort QUEUED or RUNNING jobs (a running job's process is killed); a superjob aborts its "
-    "active subjobs."
+    "active subjobs. With --downstream, also every job that depends on it, directly or not, "
+    "all in one transaction: they all fail, or (on any error) none does."
 )
 add_job_ids(abort_parser, "jobs to abort")
+abort_parser.add_argument(
+    "--downstream",
+    action="store_true",
+    help="also abort every job that depends on these, directly or not",
+)
 remove_parser = new_parser(
     "Delete unlinked top-level STASHED or FAILED jobs, with all their subjobs."
 )
@@ -43,6 +50,14 @@ def _link_parser(description: str) -> cmd2.Cmd2ArgumentParser:
             choices_provider=Completers.job_id_choices,
         )
     return parser
+
+
+def _downstream_summary(root: int, dependents: int) -> str:
+    """The last line of `job abort --downstream` for one job."""
+    if not dependents:
+        return f"1 job has been aborted: job {root}; no active job depends on it."
+    them = "job" if dependents == 1 else "jobs"
+    return f"{dependents + 1} jobs have been aborted: job {root} and {dependents} {them} below it."
 
 
 link_parser = _link_parser("Make CHILD wait until PARENT is DONE (both top-level or siblings).")
@@ -70,11 +85,31 @@ class JobControlCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("job", "abort", abort_parser, help="abort queued or running jobs")
     def job_abort(self, args: argparse.Namespace) -> None:
+        if args.downstream:
+            self._abort_downstream(ids.flatten(args.ids))
+            return
+
         def abort(job_id: int) -> str:
             status = self.bt.jobs.abort(job_id)
             return f"Job {job_id} has been aborted ({status.value})."
 
         self.for_each(ids.flatten(args.ids), abort)
+
+    def _abort_downstream(self, roots: Iterable[int]) -> None:
+        """Each root with its dependents, one transaction per root: a line per aborted job, a
+        summary line. A root already aborted as another's dependent is not aborted twice."""
+        aborted: list[int] = []
+
+        def abort(root: int) -> str:
+            outcomes = self.bt.jobs.abort_downstream(root)
+            for job_id, status in outcomes:
+                below = f", downstream of job {root}" if job_id != root else ""
+                self._cmd.ok(f"Job {job_id} has been aborted ({status.value}){below}.")
+            aborted.extend(job_id for job_id, _ in outcomes)
+            return _downstream_summary(root, len(outcomes) - 1)
+
+        self.for_each((root for root in roots if root not in aborted), abort)
+        self.result(aborted)
 
     @cmd2.as_subcommand_to("job", "remove", remove_parser, help="delete jobs")
     def job_remove(self, args: argparse.Namespace) -> None:

@@ -6,7 +6,7 @@ Pure functions from a `bt.dispatch.Snapshot` to rich renderables, shared by the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from rich.console import Group
 from rich.panel import Panel
@@ -14,9 +14,11 @@ from rich.table import Table
 from rich.text import Text
 
 from bt.dispatch import BT_STATUSES, Snapshot
+from bt.status import BLOCKED, RUNNABLE
 
 LABEL_STYLE = "bold red"
 MAX_WARNINGS = 5
+QUEUED_PARTS = (RUNNABLE, BLOCKED)  #: counted within QUEUED, so shown indented below it
 
 
 def settings_grid(settings: Sequence[tuple[str, str]]) -> Table:
@@ -29,8 +31,11 @@ def settings_grid(settings: Sequence[tuple[str, str]]) -> Table:
     return grid
 
 
-def counts_box(title: str, counts: Mapping[str, int] | None, width: int) -> Panel:
-    """A boxed two-column table of `STATE  count` rows (`unavailable` when None)."""
+def counts_box(
+    title: str, counts: Mapping[str, int] | None, width: int, parts: Collection[str] = ()
+) -> Panel:
+    """A boxed two-column table of `STATE  count` rows (`unavailable` when None); the states in
+    `parts` are parts of the row above, indented."""
     table = Table.grid(padding=(0, 1), expand=True)
     table.add_column(no_wrap=True)
     table.add_column(justify="right", no_wrap=True)
@@ -39,7 +44,7 @@ def counts_box(title: str, counts: Mapping[str, int] | None, width: int) -> Pane
     elif not counts:
         table.add_row(Text("none", style="dim"), "")
     for state, count in (counts or {}).items():
-        table.add_row(state, str(count))
+        table.add_row(f"  {state}" if state in parts else state, str(count))
     return Panel(table, title=title, width=width, title_align="left")
 
 
@@ -53,7 +58,7 @@ def boxes(snapshot: Snapshot) -> Table:
     batch = None if snapshot.report.pilots is None else snapshot.batch_counts
     row = Table.grid(padding=(0, 2))
     row.add_row(
-        counts_box("BT status", bt_counts(snapshot.bt_counts), 24),
+        counts_box("BT status", bt_counts(snapshot.bt_counts), 24, QUEUED_PARTS),
         counts_box("batch status", batch, 26),
     )
     return row

@@ -15,7 +15,15 @@ from shell.dispatcher.screen import screen
 from tests.dispatch.helpers import Dispatchers, drive, running
 
 SETTINGS = [("Runner command", "bt-runner --loop"), ("Eligible tasks", "sum4 add2")]
-COUNTS = {"DONE": 13135, "FAILED": 2327, "QUEUED": 1, "RUNNABLE": 0, "RUNNING": 29, "STAND-BY": 2}
+COUNTS = {
+    "DONE": 13135,
+    "FAILED": 2327,
+    "QUEUED": 4,
+    "RUNNABLE": 1,
+    "BLOCKED": 3,
+    "RUNNING": 29,
+    "STAND-BY": 2,
+}
 PILOTS = [Pilot("1", "RUNNING"), Pilot("2", "RUNNING"), Pilot("3", "PENDING")]
 
 
@@ -37,10 +45,15 @@ def test_the_screen_shows_the_settings_over_the_two_boxes() -> None:
     assert "BT status" in shown[3] and "batch status" in shown[3]
 
 
-def test_the_bt_status_box_counts_the_six_statuses_in_order() -> None:
+def test_the_bt_status_box_counts_the_statuses_in_order() -> None:
     shown = text(screen(snapshot(), "t"))
-    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:10]]
+    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:11]]
     assert rows == [[s, str(COUNTS[s])] for s in COUNTS]
+
+
+def test_the_bt_status_box_counts_blocked_jobs_apart_below_queued() -> None:
+    shown = text(screen(snapshot(), "t")).splitlines()
+    assert shown[8].split("│")[1].startswith("   BLOCKED") and shown[8].split()[2] == "3"
 
 
 def test_the_batch_status_box_counts_pilots_per_state() -> None:
