@@ -11,6 +11,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, SequenceNode
 from ruamel.yaml.representer import RepresenterError
 
 from bt.errors import InvalidValue, InvalidYaml, ValueTooLarge
@@ -18,6 +19,9 @@ from bt.errors import InvalidValue, InvalidYaml, ValueTooLarge
 MAX_YAML_BYTES = 1 << 20  #: config, input or output of one job
 MAX_DESCRIPTION_BYTES = 64 << 10
 MAX_TAG_BYTES = 4 << 20  #: one tag value (captured output is bounded below this)
+#: values a document may hold once its aliases are expanded: a 400-byte "billion laughs" alias
+#: bomb holds ~10^9, which any code that walks or prints the value would try to build
+MAX_EXPANDED_VALUES = 1_000_000
 
 
 def _safe() -> YAML:
@@ -30,14 +34,51 @@ def parse(text: str | None, *, what: str = "text") -> Any:
     """The data in `text` (None for empty text), or `InvalidYaml` saying where it is wrong."""
     if text is None or not text.strip():
         return None
+    yaml = _safe()
     try:
-        return _safe().load(text)
+        node = yaml.compose(text)
+        if node is not None and "&" in text:
+            _check_expansion(node, what)
+        return yaml.load(text)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise InvalidYaml(f"The {what} is not valid YAML{where}: {exc.problem}.") from exc
     except YAMLError as exc:
         raise InvalidYaml(f"The {what} is not valid YAML: {exc}.") from exc
+
+
+def _check_expansion(root: Node, what: str) -> None:
+    """`InvalidValue` when aliases make the document hold more than `MAX_EXPANDED_VALUES` values
+    or refer to themselves (each distinct node is sized once: the cost of the text, not of the
+    value)."""
+    sizes: dict[int, int] = {}
+    path, active = [(root, iter(_children(root)))], {id(root)}
+    while path:  # depth-first; a node is sized when its last child is
+        node, children = path[-1]
+        child = next(children, None)
+        if child is None:
+            path.pop()
+            active.discard(id(node))
+            sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+            if sizes[id(node)] > MAX_EXPANDED_VALUES:
+                raise InvalidValue(
+                    f"The {what} expands to more than {MAX_EXPANDED_VALUES:,} values through "
+                    "YAML aliases (&anchor/*alias); write the data out or give a smaller value."
+                )
+        elif id(child) in active:
+            raise InvalidValue(f"The {what} refers to itself through a YAML alias.")
+        elif id(child) not in sizes:
+            path.append((child, iter(_children(child))))
+            active.add(id(child))
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
 
 
 def dump(value: Any, *, what: str = "output") -> str | None:

@@ -74,6 +74,8 @@ class Shell(Completers, cmd2.Cmd):
         self.registry = client.registry if client else registry or TaskRegistry()
         self._open_client = open_client or _open
         self.scripted = (not self.stdin.isatty()) if scripted is None else scripted
+        #: set to answer prompts from a stdin that is not a terminal (tests); None: decide
+        self.prompting: bool | None = None
         self.width = width
         self.stop_on_error = False
         self.page_size = 50
@@ -141,6 +143,13 @@ class Shell(Completers, cmd2.Cmd):
             return None
         options = console.options.update_width(MAX_PLAIN_WIDTH)
         return max(Measurement.get(console, options, renderable).maximum, 1)
+
+    @property
+    def can_prompt(self) -> bool:
+        """Whether a command may ask the user something: not in a script without a terminal."""
+        if self.prompting is not None:
+            return self.prompting
+        return not self.scripted or self.stdin.isatty()
 
     def ok(self, message: str) -> None:
         """A success line (green on a terminal)."""

@@ -104,26 +104,34 @@ def shown(value: str | None, field: str) -> str:
     return value + "\n" if field == "description" and not value.endswith("\n") else value
 
 
-def run_editor(text: str, *, suffix: str) -> str:
+def run_editor(text: str, *, suffix: str, terminal: bool = True) -> str:
     """Let the user edit `text` in `$EDITOR` (default vi); the saved text.
 
     The editor gets the environment of the shell unchanged, and a private temporary file.
+    Without a `terminal` (a script), `$EDITOR` must be set, as no one could use vi, and the
+    editor's input is /dev/null, so it never reads the script's next lines.
     """
-    editor = os.environ.get("EDITOR") or DEFAULT_EDITOR
+    editor = os.environ.get("EDITOR") or ("" if not terminal else DEFAULT_EDITOR)
+    if not editor:
+        raise CommandError(
+            "$EDITOR is not set: a script can only edit with a program that needs "
+            "no terminal (e.g. EDITOR='sed -i s/a/b/')."
+        )
     handle, name = tempfile.mkstemp(prefix="bt-edit-", suffix=suffix, text=True)
     path = Path(name)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             stream.write(text)
-        _launch([*shlex.split(editor), str(path)], editor)
+        _launch([*shlex.split(editor), str(path)], editor, terminal=terminal)
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
 
 
-def _launch(argv: list[str], editor: str) -> None:
+def _launch(argv: list[str], editor: str, *, terminal: bool) -> None:
+    stdin = None if terminal else subprocess.DEVNULL
     try:
-        done = subprocess.run(argv, check=False)
+        done = subprocess.run(argv, check=False, stdin=stdin)
     except OSError as exc:
         raise CommandError(
             f"Cannot start the editor {editor!r} ({exc.strerror}); set $EDITOR."

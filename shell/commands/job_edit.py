@@ -16,6 +16,7 @@ from bt.values import EditField
 from shell import editor
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands
+from shell.core import CommandError
 
 edit_parser = new_parser(
     "Edit a job's config or input (YAML, STASHED jobs only) or description in $EDITOR."
@@ -50,10 +51,12 @@ class JobEditCommands(ShellCommands):
     def edit(self, job_id: int, field: EditField) -> bool:
         """The edit loop; True when a change was stored."""
         draft = self._start(job_id, field)
+        terminal = self._cmd.can_prompt
         while True:
-            body = editor.body_of(
-                editor.run_editor(draft.head + draft.text, suffix=draft.suffix), draft.head
+            edited = editor.run_editor(
+                draft.head + draft.text, suffix=draft.suffix, terminal=terminal
             )
+            body = editor.body_of(edited, draft.head)
             if body == draft.unchanged:
                 self._cmd.warn("No changes were made.")
                 return False
@@ -61,19 +64,36 @@ class JobEditCommands(ShellCommands):
                 self.bt.jobs.edit(
                     job_id, field, editor.stored(body, field), expected=draft.original
                 )
-            except errors.ChangedMeanwhile:
-                if self._ask("This job has received a concurrent modification.", CONFLICT) == "d":
+            except (errors.ChangedMeanwhile, errors.InvalidValue) as exc:
+                if not terminal:  # a script never prompts: the job stays as it was
+                    raise CommandError(
+                        f"The {field} of job {job_id} was not changed: {exc}"
+                    ) from exc
+                next_draft = self._after_refusal(exc, draft, body, job_id, field)
+                if next_draft is None:
                     return self._discarded()
-                draft = self._start(job_id, field)
-                continue
-            except errors.InvalidValue as exc:
-                answer = self._ask(f"The {field} is not valid: {exc}", INVALID)
-                if answer == "d":
-                    return self._discarded()
-                draft = draft.again(body if answer == "r" else draft.unchanged)
+                draft = next_draft
                 continue
             self._cmd.ok(f"The {field} of job {job_id} has been successfully modified.")
             return True
+
+    def _after_refusal(
+        self,
+        exc: errors.BrownthrowerError,
+        draft: editor.Draft,
+        body: str,
+        job_id: int,
+        field: EditField,
+    ) -> editor.Draft | None:
+        """Ask what to do after a refused edit: the next draft, or None to discard."""
+        if isinstance(exc, errors.ChangedMeanwhile):
+            if self._ask("This job has received a concurrent modification.", CONFLICT) == "d":
+                return None
+            return self._start(job_id, field)
+        answer = self._ask(f"The {field} is not valid: {exc}", INVALID)
+        if answer == "d":
+            return None
+        return draft.again(body if answer == "r" else draft.unchanged)
 
     def _start(self, job_id: int, field: EditField) -> editor.Draft:
         """A draft of the job's current value; the core refuses a field its status forbids."""

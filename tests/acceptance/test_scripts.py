@@ -89,3 +89,24 @@ def test_an_unreachable_database_is_one_line(env: dict[str, str]) -> None:
     done = piped({**env, "BT_DATABASE_URL": bad}, "status\n")
     assert done.returncode == 3 and "s3cret" not in done.stderr
     assert done.stderr.count("\n") == 1 and "error:" in done.stderr
+
+
+def test_a_failing_job_edit_in_a_pipe_fails_and_the_next_line_runs(
+    env: dict[str, str], client: Brownthrower, tmp_path: Path
+) -> None:
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\nprintf "a: [\\n" >> "$1"\n')  # leaves broken YAML
+    editor.chmod(0o755)
+    done = piped({**env, "EDITOR": str(editor)}, "job create noop\njob edit config 1\nstatus\n")
+    assert done.returncode == 1 and "RUNNABLE" in done.stdout
+    assert done.stderr.count("ERROR:") == 1 and "was not changed" in done.stderr
+    assert client.jobs.get(1).config is None
+
+
+def test_job_edit_in_a_pipe_without_editor_is_an_error_not_a_hang(
+    env: dict[str, str], client: Brownthrower
+) -> None:
+    without = {k: v for k, v in env.items() if k not in ("EDITOR", "VISUAL")}
+    done = piped(without, "job create noop\njob edit config 1\nstatus\n", "--stop-on-error")
+    assert done.returncode == 1 and "$EDITOR is not set" in done.stderr
+    assert "RUNNABLE" not in done.stdout  # --stop-on-error stopped at the edit

@@ -38,6 +38,7 @@ class Driver:
     def __call__(self, line: str, answers: str = "") -> Run:
         out, err = io.StringIO(), io.StringIO()
         self.shell.stdout, self.shell.stdin = out, io.StringIO(answers)
+        self.shell.prompting = True if answers else None
         before = self.shell.failures
         with redirect_stderr(err):
             self.shell.onecmd_plus_hooks(line)
