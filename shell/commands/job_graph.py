@@ -19,7 +19,8 @@ DOT_TIMEOUT = 60.0
 
 graph_parser = new_parser(
     "Show a job's neighbourhood as the original's two tables (PARENT/CHILD JOBS, SUPER/SUB "
-    "JOBS); --tree shows the whole subjob hierarchy, --dot/--svg write the dependency graph."
+    "JOBS); --tree shows the whole subjob hierarchy, --dot/--svg write the dependency graph. "
+    "A job behind a FAILED or blocked parent shows as QUEUED (blocked), dashed red in the graph."
 )
 add_job_id(graph_parser)
 how = graph_parser.add_mutually_exclusive_group()
