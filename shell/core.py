@@ -49,6 +49,9 @@ class ShellStatementParser(StatementParser):
         return result
 
 
+MAX_LINE_CHARS = 256 << 10  #: longest command line; longer values go in a file (@FILE)
+
+
 class Shell(Completers, cmd2.Cmd):
     """The brownthrower shell; `client` is opened on first use from `settings`."""
 
@@ -197,7 +200,14 @@ class Shell(Completers, cmd2.Cmd):
         self._command_failed = self._interrupted = False
         if line.strip() and line != "_eof":
             self.last_result = None
-        stop = super().onecmd_plus_hooks(line, **kwargs)
+        if len(line) > MAX_LINE_CHARS:  # before parsing, which costs the square of the length
+            self.fail(
+                f"The command line has {len(line):,} characters; the limit is "
+                f"{MAX_LINE_CHARS:,}: put long values in a file and pass it as @FILE."
+            )
+            stop = False
+        else:
+            stop = super().onecmd_plus_hooks(line, **kwargs)
         if self._command_failed:
             self.failures += 1
             if self.scripted:

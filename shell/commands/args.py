@@ -7,19 +7,30 @@ from pathlib import Path
 
 import cmd2
 
+from bt.yamlio import MAX_YAML_BYTES
 from shell import ids
 from shell.complete import Completers
 
+MAX_FILE_BYTES = MAX_YAML_BYTES  #: the most an @FILE argument may hold (the largest value)
+
 
 def text_or_file(value: str) -> str:
-    """An argparse `type`: literal text, or the contents of a file given as `@path`."""
+    """An argparse `type`: literal text, or the contents of a file given as `@path`, read up
+    to the size limit and no further (`@/dev/zero` is refused, not read forever)."""
     if not value.startswith("@"):
         return value
     path = Path(value[1:]).expanduser()
     try:
-        return path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"cannot read {path}: {exc.strerror}") from exc
+    if len(data) > MAX_FILE_BYTES:
+        raise argparse.ArgumentTypeError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"{path} is not UTF-8 text") from exc
 
 
 def add_job_id(parser: cmd2.Cmd2ArgumentParser, help: str = "the job") -> None:

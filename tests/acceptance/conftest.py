@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pexpect
@@ -98,3 +99,41 @@ def piped(
         check=False,
         cwd=cwd,
     )
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A piped run, with its wall time and the peak memory of the program."""
+
+    returncode: int
+    stderr: str
+    seconds: float
+    max_rss_mb: float
+
+
+#: runs the program as the only child of a fresh interpreter, so its peak memory is its own
+_MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.monotonic()\n"
+    "done = subprocess.run(sys.argv[1:], stdin=sys.stdin, stdout=subprocess.DEVNULL,\n"
+    "                      stderr=subprocess.PIPE, text=True)\n"
+    "seconds = time.monotonic() - start\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+    "sys.stdout.write(f'{done.returncode} {seconds} {peak}\\n' + done.stderr)\n"
+)
+
+
+def timed(env: dict[str, str], script: str, *args: str) -> Timed:
+    """`piped`, measuring the program's wall time and peak resident memory (MB)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(PROGRAM), *args],
+        input=script,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    figures, _, stderr = done.stdout.partition("\n")
+    code, seconds, peak = figures.split()
+    return Timed(int(code), stderr, float(seconds), float(peak))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bt import Brownthrower, Status
-from tests.acceptance.conftest import piped
+from tests.acceptance.conftest import piped, timed
 
 PIPELINE = """\
 # a comment line
@@ -110,3 +110,25 @@ def test_job_edit_in_a_pipe_without_editor_is_an_error_not_a_hang(
     done = piped(without, "job create noop\njob edit config 1\nstatus\n", "--stop-on-error")
     assert done.returncode == 1 and "$EDITOR is not set" in done.stderr
     assert "RUNNABLE" not in done.stdout  # --stop-on-error stopped at the edit
+
+
+def test_a_yaml_bomb_is_refused_fast_and_small(plain_env: dict[str, str], tmp_path: Path) -> None:
+    laughs = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        laughs.append(f"{name}: &{name} [{', '.join([f'*{prev}'] * 9)}]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(laughs) + "\n")
+    done = timed(plain_env, f"job create pipe --input @{tmp_path / 'bomb.yaml'}\n")
+    assert done.returncode == 1 and "expands to more than" in done.stderr
+    assert done.seconds < 5 and done.max_rss_mb < 200
+
+
+def test_input_from_dev_zero_is_refused_fast_and_small(plain_env: dict[str, str]) -> None:
+    done = timed(plain_env, "job create pipe --input @/dev/zero\n")
+    assert done.returncode == 1 and "is larger than" in done.stderr
+    assert done.seconds < 5 and done.max_rss_mb < 200
+
+
+def test_a_huge_inline_value_is_refused_before_parsing(plain_env: dict[str, str]) -> None:
+    done = timed(plain_env, f'job create pipe --input "{"x" * 1_600_000}"\n')
+    assert done.returncode == 1 and "put long values in a file" in done.stderr
+    assert done.seconds < 5
