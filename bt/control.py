@@ -55,8 +55,11 @@ def abort(session: Session, job_id: int) -> Status:
 
 def abort_downstream(session: Session, job_id: int) -> list[tuple[int, Status]]:
     """Abort a job and every job that depends on it, transitively (those still QUEUED,
-    RUNNING or STAND-BY); each aborted job with its new status, the given job first."""
-    outcomes = [(job_id, abort(session, job_id))]
+    RUNNING or STAND-BY); each aborted job with its new status, the given job first. A job
+    that already FAILED stays as it is and only its dependents are aborted (the usual case:
+    its dependents are BLOCKED)."""
+    root = read_state(session, job_id)
+    outcomes = [] if root.status is Status.FAILED else [(job_id, abort(session, job_id))]
     for dependent in descendants(session, job_id):
         job = read_state(session, dependent)
         if job.status in SUPERJOB_ABORTABLE:

@@ -26,7 +26,8 @@ def create(
 
 
 def clone(session: Session, job_id: int) -> int:
-    """A new STASHED copy of a job (task, config, input, description, priority, attempts).
+    """A new STASHED copy of a job: task, config, input, description, priority and failure
+    handling (attempts, retries, time limit).
 
     A top-level job's clone keeps its parents; a subjob's clone is top-level with no links,
     since dependencies only join siblings.
@@ -38,7 +39,11 @@ def clone(session: Session, job_id: int) -> int:
         original.input,
         original.description,
         original.priority,
-        original.max_attempts,
+        max_attempts=original.max_attempts,
+        retries=original.retries,
+        retry_delay=original.retry_delay,
+        retry_backoff=original.retry_backoff,
+        time_limit=original.time_limit,
     )
     parents = parents_of(session, job_id) if original.super_id is None else []
     return create_graph(session, [NodeSpec(0, spec)], existing_parents=[(p, 0) for p in parents])[0]

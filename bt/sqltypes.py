@@ -10,6 +10,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 UTC = dt.UTC
 
@@ -47,6 +48,12 @@ class db_now(FunctionElement[dt.datetime]):
     type = UTCDateTime()
     inherit_cache = True
     name = "db_now"
+    #: `seconds` is rendered into the SQL, so it must be part of the compiled-statement cache
+    #: key: without it, every shift would reuse the SQL compiled for the first one
+    _traverse_internals = [
+        *FunctionElement._traverse_internals,
+        ("seconds", InternalTraversal.dp_plain_obj),
+    ]
 
     def __init__(self, seconds: float = 0.0) -> None:
         super().__init__()

@@ -43,6 +43,18 @@ class Cluster:
         self.url = out.stdout.strip().splitlines()[-1]
         return self.url
 
+    def halt(self) -> None:
+        """Stop the server, keeping its data: an outage until `resume()`."""
+        subprocess.run(
+            [str(SCRIPT), "halt", str(self.base / "pg")], check=True, capture_output=True
+        )
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port."""
+        subprocess.run(
+            [str(SCRIPT), "resume", str(self.base / "pg")], check=True, capture_output=True
+        )
+
     def stop(self) -> None:
         subprocess.run(
             [str(SCRIPT), "stop", str(self.base / "pg")], check=False, capture_output=True

@@ -110,3 +110,14 @@ def test_a_superjob_with_many_failed_subjobs_names_the_first_few(app: Brownthrow
     for _ in range(8):
         app.claims.fail(claim(app, who), "exception", "boom")
     assert app.tags.get(parent, tagnames.REASON).endswith("and 3 more (8 of 8)")
+
+
+def test_abort_downstream_of_a_failed_job_aborts_its_blocked_dependents(
+    app: Brownthrower,
+) -> None:
+    parent, child, grandchild = chain(app)
+    assert app.jobs.abort_downstream(parent) == [
+        (child, Status.FAILED),
+        (grandchild, Status.FAILED),
+    ]
+    assert blocked_ids(app) == []

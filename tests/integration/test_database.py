@@ -94,3 +94,16 @@ def test_an_edit_conflict_is_reported_at_once(app: Brownthrower) -> None:
     with pytest.raises(errors.ChangedMeanwhile):
         app.db.write(conflicting)
     assert len(calls) == 1
+
+
+def test_shifted_database_times_are_not_mixed_up_by_the_statement_cache(
+    database: Database,
+) -> None:
+    from sqlalchemy import select
+
+    from bt.sqltypes import db_now
+
+    with database.read() as session:
+        soon, later = (session.scalar(select(db_now(s))) for s in (5, 600))
+    assert soon is not None and later is not None
+    assert (later - soon).total_seconds() > 500

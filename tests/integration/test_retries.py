@@ -103,3 +103,9 @@ def test_a_runner_learns_when_the_next_retry_of_its_tasks_is_due(app: Brownthrow
     wait = app.claims.next_retry_in(["noop"])
     assert wait is not None and 100 < wait <= 120
     assert app.claims.next_retry_in(["echo"]) is None
+
+
+def test_a_clone_keeps_the_failure_handling_of_its_original(app: Brownthrower) -> None:
+    original = job(app, retries=4, retry_delay=3, retry_backoff=1.5, time_limit=60)
+    copy = app.jobs.get(app.jobs.clone(original).id)
+    assert (copy.retries, copy.retry_delay, copy.retry_backoff, copy.time_limit) == (4, 3, 1.5, 60)
