@@ -29,6 +29,7 @@ from shell.commands.db import DbCommands
 from shell.commands.dispatcher import DispatcherCommands
 from shell.commands.job import JobCommands
 from shell.commands.job_control import JobControlCommands
+from shell.commands.job_create import JobCreateCommands
 from shell.commands.job_edit import JobEditCommands
 from shell.commands.job_graph import JobGraphCommands
 from shell.commands.job_history import JobHistoryCommands
@@ -46,6 +47,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
     """Every command set of the shell. `JobCommands` first: the others add `job` subcommands."""
     return [
         JobCommands(),
+        JobCreateCommands(),
         JobControlCommands(),
         JobOutputCommands(),
         JobHistoryCommands(),

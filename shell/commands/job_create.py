@@ -1,0 +1,110 @@
+"""`job create|clone|priority`: making jobs and setting their priority."""
+
+from __future__ import annotations
+
+import argparse
+
+import cmd2
+
+from bt.values import JobSpec
+from shell import ids
+from shell.commands.args import add_job_ids, new_parser, text_or_file
+from shell.commands.base import ShellCommands
+from shell.complete import Completers
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(value: str) -> float:
+    """An argparse `type`: seconds, plain or with a unit (`90`, `1.5`, `90s`, `10m`, `2h`, `1d`).
+    The range is the core's to check, so a bad one is one error line like any refusal."""
+    text = value.strip().lower()
+    unit = UNITS.get(text[-1:], 0)
+    try:
+        return float(text[:-1] if unit else text) * (unit or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected seconds, like 90, 1.5, 10m or 2h: {value!r}"
+        ) from None
+
+
+create_parser = new_parser(
+    "Create a new job for a task, STASHED (or QUEUED with --submit). Config and input are "
+    "YAML, given inline or as @file."
+)
+create_parser.add_argument(
+    "task", help="the task the job runs", choices_provider=Completers.task_choices
+)
+create_parser.add_argument("--config", "-c", type=text_or_file, help="config: YAML or @file")
+create_parser.add_argument("--input", "-i", type=text_or_file, help="input: YAML or @file")
+create_parser.add_argument("--description", "-d", default="", help="free text about the job")
+create_parser.add_argument("--priority", "-p", type=int, default=0, help="higher runs first")
+create_parser.add_argument("--submit", "-s", action="store_true", help="queue it at once")
+failures = create_parser.add_argument_group(
+    "failure handling",
+    "Unset, each comes from the task's own retries, retry_delay, retry_backoff or time_limit.",
+)
+failures.add_argument(
+    "--retries", type=int, metavar="N", help="re-run a failed run up to N times (0: never)"
+)
+failures.add_argument(
+    "--retry-delay", type=seconds, metavar="S", help="seconds before the first retry (or 5m, 1h)"
+)
+failures.add_argument(
+    "--retry-backoff", type=float, metavar="F", help="each next retry waits F times longer"
+)
+failures.add_argument(
+    "--time-limit",
+    type=seconds,
+    metavar="S",
+    help="fail a run after this many seconds (or 30m, 2h)",
+)
+
+clone_parser = new_parser("Copy jobs into new STASHED jobs (task, config, input, parents).")
+add_job_ids(clone_parser, "jobs to copy")
+
+priority_parser = new_parser("Set the priority of jobs: runnable jobs with higher run first.")
+priority_parser.add_argument("priority", type=int, help="the new priority")
+add_job_ids(priority_parser)
+
+
+class JobCreateCommands(ShellCommands):
+    """`job create`, `job clone` and `job priority`."""
+
+    @cmd2.as_subcommand_to("job", "create", create_parser, help="create a job for a task")
+    def job_create(self, args: argparse.Namespace) -> None:
+        spec = JobSpec(
+            args.task,
+            args.config,
+            args.input,
+            args.description,
+            args.priority,
+            retries=args.retries,
+            retry_delay=args.retry_delay,
+            retry_backoff=args.retry_backoff,
+            time_limit=args.time_limit,
+        )
+        job = self.bt.jobs.create(spec, submit=args.submit)
+        how = "created and submitted" if args.submit else "created"
+        self._cmd.ok(f"A new job for task '{job.name}' with id {job.id} has been {how}.")
+        self.result([job.id])
+
+    @cmd2.as_subcommand_to("job", "clone", clone_parser, help="copy jobs into new ones")
+    def job_clone(self, args: argparse.Namespace) -> None:
+        copies: list[int] = []
+
+        def clone(job_id: int) -> str:
+            copy = self.bt.jobs.clone(job_id)
+            copies.append(copy.id)
+            return f"Job {job_id} has been cloned into a new job with id {copy.id}."
+
+        self.for_each(ids.flatten(args.ids), clone)
+        self.result(copies)
+
+    @cmd2.as_subcommand_to("job", "priority", priority_parser, help="set jobs' priority")
+    def job_priority(self, args: argparse.Namespace) -> None:
+        def set_priority(job_id: int) -> str:
+            self.bt.jobs.set_priority(job_id, args.priority)
+            return f"Job {job_id} now has priority {args.priority}."
+
+        self.for_each(ids.flatten(args.ids), set_priority)
