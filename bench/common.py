@@ -53,7 +53,15 @@ def fresh_app(url: str) -> Brownthrower:
     """An empty, migrated database (dropping what a previous measurement left)."""
     db = Database(url)
     with db.engine.begin() as conn:
-        for table in ("tag", "dependency", "job", "runner", "alembic_version"):
+        for table in (
+            "job_event",
+            "tag",
+            "dependency",
+            "job",
+            "runner",
+            "id_counter",
+            "alembic_version",
+        ):
             conn.exec_driver_sql(f"DROP TABLE IF EXISTS {table}")
     upgrade(db)
     return Brownthrower(db, TaskRegistry())

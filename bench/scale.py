@@ -18,6 +18,7 @@ from sqlalchemy import text, update
 from bench.common import databases, fresh_app, percentile, timed
 from bt import Brownthrower
 from bt.models import Job
+from bt.sqltypes import db_now
 from bt.status import Status
 from bt.values import DeclaredJob, JobSpec, NodeSpec, RunResult
 
@@ -51,9 +52,18 @@ def measure_listing(url: str, history: int) -> None:
     app.db.write(
         lambda s: s.execute(update(Job).where(Job.id % 97 == 0).values(status=Status.FAILED))
     )
+    blocked = (
+        update(Job)
+        .where(Job.id % 101 == 0)
+        .values(  # as if behind a failed parent
+            status=Status.QUEUED, blocking_parents=1, pending_parents=1
+        )
+    )
+    app.db.write(lambda s: s.execute(blocked))
     app.db.write(lambda s: s.execute(text("ANALYZE")) if app.db.is_postgresql else None)
     for terms, newest in (
         (["status=FAILED"], True),
+        (["status=BLOCKED"], True),
         (["name=ech*"], False),
         (["status=STASHED", "name=noop"], True),
         ([], True),
@@ -148,6 +158,36 @@ def measure_claim(url: str, blocked: int) -> None:
     app.close()
 
 
+def measure_claim_with_delayed(url: str, delayed: int) -> None:
+    """Latency of claiming the one runnable job while `delayed` QUEUED jobs wait for a retry
+    (their `not_before` an hour ahead), and of finding nothing among them (the claim then
+    also releases due retries)."""
+    app = fresh_app(url)
+    bulk_create(app, delayed, submit=True)
+    later = update(Job).values(not_before=db_now(3600))
+    app.db.write(lambda s: s.execute(later))
+    runner = app.runners.register(host="bench", pid=1, slots=1, tasks=["noop"], lease=3600).id
+    app.jobs.create(JobSpec("noop"), submit=True)
+    found = []
+    for _ in range(200):
+        claimed = None
+
+        def claim() -> None:
+            nonlocal claimed
+            claimed = app.claims.claim(runner, ["noop"])
+
+        found.append(timed(claim))
+        assert claimed is not None
+        app.claims.requeue(claimed)
+    empty = [timed(lambda: app.claims.claim(runner, ["echo"])) for _ in range(200)]
+    print(
+        f"  claim with {delayed:,} delayed retries: p50 {percentile(found, 0.5) * 1000:.2f} ms,"
+        f" p99 {percentile(found, 0.99) * 1000:.2f} ms; nothing runnable: p50 "
+        f"{percentile(empty, 0.5) * 1000:.2f} ms"
+    )
+    app.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
@@ -164,6 +204,8 @@ def main() -> None:
             measure_subjob_completion(url, 1_000, 1_000, other_jobs=args.subjobs)
             measure_claim(url, 0)
             measure_claim(url, args.bulk)
+            measure_claim_with_delayed(url, 0)
+            measure_claim_with_delayed(url, args.bulk)
             measure_listing(url, args.history)
 
 
