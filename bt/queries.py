@@ -343,18 +343,19 @@ DELETE_TAGS: Delete = delete(TAG).where(
 
 
 @cache
-def heartbeat(lease: float) -> Update:
-    """Extend runner `:runner`'s lease to `lease` seconds from now; returns whether a stop was
+def heartbeat(seconds: float) -> Update:
+    """Renew runner `:runner`'s lease: others may recover its jobs `seconds` from now (its lease
+    plus the safety margin, `bt.runners.recoverable_after`); returns whether a stop was
     requested (a runner's lease never changes, so one statement per runner is built)."""
     return (
         update(RUNNER)
         .where(RUNNER.c.id == bindparam("runner"))
-        .values(heartbeat_at=db_now(), expires_at=db_now(lease))
+        .values(heartbeat_at=db_now(), expires_at=db_now(seconds))
         .returning(RUNNER.c.stop_requested)
     )
 
 
-#: ids of the runners whose lease expired
+#: ids of the runners whose lease expired, margin included (`expires_at` holds both)
 LOST_RUNNERS = select(RUNNER.c.id).where(RUNNER.c.expires_at < db_now())
 
 #: RUNNING jobs whose runner's lease expired, or whose runner row is gone, locked

@@ -3,6 +3,12 @@
 A runner's jobs hang on its lease: a runner that stops renewing it (killed, lost node, paused
 too long) is declared lost by any live runner, which returns its jobs to the queue, or fails
 them once they have used up their attempts.
+
+The timing rule that keeps a job from running twice at once, for a lease of L seconds: the
+runner renews every L/4; its fork server kills its jobs once L - m have passed since the last
+renewal began without a new one (m = `fence_margin(L)` = L/8); other runners recover them only
+once L + m have passed since that renewal (the `expires_at` every renewal writes). So the old
+run has been dead for at least 2m when a new one can start.
 """
 
 from __future__ import annotations
@@ -24,6 +30,18 @@ from bt.transitions import JobState, Note, apply
 from bt.values import LiveRunner, RunnerInfo
 
 LOST_REASON = "runner lost"
+FENCE_MARGIN = 1 / 8  #: the part of a lease kept free on each side of its expiry
+
+
+def fence_margin(lease: float) -> float:
+    """Seconds between a lease's expiry and both the moment a runner must have killed its jobs
+    (before it) and the moment others may recover them (after it)."""
+    return lease * FENCE_MARGIN
+
+
+def recoverable_after(lease: float) -> float:
+    """Seconds from a renewal to the moment other runners may recover the runner's jobs."""
+    return lease + fence_margin(lease)
 
 
 def new_token() -> str:
@@ -34,14 +52,14 @@ def new_token() -> str:
 def register_runner(
     session: Session, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
 ) -> RunnerInfo:
-    """A new runner row holding a lease of `lease` seconds."""
+    """A new runner row holding a lease of `lease` seconds (recoverable after the margin)."""
     runner = Runner(
         uuid=new_token(),
         host=host,
         pid=pid,
         slots=slots,
         tasks=" ".join(tasks),
-        expires_at=db_now(lease),
+        expires_at=db_now(recoverable_after(lease)),
     )
     session.add(runner)
     session.flush()
@@ -49,9 +67,10 @@ def register_runner(
 
 
 def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
-    """Extend a runner's lease; returns whether a stop was requested. `TokenMismatch` when the
-    runner was declared lost meanwhile (its jobs are no longer its own)."""
-    stop = session.scalar(queries.heartbeat(lease), {"runner": runner_id})
+    """Extend a runner's lease by `lease` seconds (recoverable after the margin); returns whether
+    a stop was requested. `TokenMismatch` when the runner was declared lost meanwhile (its jobs
+    are no longer its own)."""
+    stop = session.scalar(queries.heartbeat(recoverable_after(lease)), {"runner": runner_id})
     if stop is None:
         raise errors.TokenMismatch(
             f"Runner {runner_id} was declared lost; its jobs were recovered."

@@ -22,6 +22,7 @@ from bt.cli.common import (
 from bt.client import Brownthrower
 from bt.registry import TaskRegistry
 from bt.runner.daemon import Runner
+from bt.runner.environ import scrub_runner
 from bt.runner.forkserver import ForkServer
 from bt.runner.options import (
     DEFAULT_GRACE,
@@ -165,7 +166,8 @@ def runner_logging(verbosity: int) -> None:
 
 
 def start(args: argparse.Namespace) -> int:
-    """Load the plugins, fork the fork server, then open the database and run."""
+    """Load the plugins, hide the password from /proc, start the fork server (in an environment
+    without it), then open the database and run."""
     options = options_from(args)
     settings = settings_from(args)
     registry = TaskRegistry()
@@ -175,6 +177,7 @@ def start(args: argparse.Namespace) -> int:
         raise errors.TaskNotFound(f"no installed task matching {wanted}")
     options.log_dir.mkdir(parents=True, exist_ok=True)
     options.work_dir.mkdir(parents=True, exist_ok=True)
+    scrub_runner(settings.database_url)
     server = ForkServer.start(tasks)
     try:
         app = Brownthrower.open(settings=settings, registry=registry)

@@ -14,6 +14,8 @@ from typing import BinaryIO
 
 HEAD_CHARS = 64 << 10  #: characters kept from the start of a stream
 TAIL_CHARS = 192 << 10  #: characters kept from the end of a stream
+FILE_MODE = 0o644  #: a run's files are read, never executed (the umask still applies)
+RESERVE_FLAGS = os.O_CREAT | os.O_EXCL | os.O_WRONLY
 
 
 class HeadTail:
@@ -74,7 +76,7 @@ class LogFiles:
         for n in range(1, 10_000):
             stem = self.base if n == 1 else f"{self.base}-{n}"
             try:
-                fd = os.open(self.log_dir / f"{stem}.out", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                fd = os.open(self.log_dir / f"{stem}.out", RESERVE_FLAGS, FILE_MODE)
             except FileExistsError:
                 continue
             os.close(fd)
@@ -87,7 +89,8 @@ class LogFiles:
     def write(self, suffix: str, data: bytes) -> None:
         handle = self._open.get(suffix)
         if handle is None:
-            handle = self._open[suffix] = self.path(suffix).open("ab")
+            fd = os.open(self.path(suffix), os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            handle = self._open[suffix] = os.fdopen(fd, "ab")
         handle.write(data)
 
     def close(self) -> None:

@@ -3,6 +3,10 @@
 A look for work is one transaction of its own, or none at all: when a job ends while a slot may
 be filled, recording its end claims the next job in the same commit (`following`, then `took`
 with what that commit claimed). With `--job`, the runner claims that one job, once.
+
+Draining is over only when a look found nothing and no delayed retry of the runner's tasks is
+pending (the next look is then due when the retry is); a look that failed (the database is
+away) ends nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Callable
 
 from bt import errors
 from bt.client import Brownthrower
+from bt.runner.health import Health
 from bt.runner.options import RunnerOptions
 from bt.runner.pacing import ClaimPacer
 from bt.runner.record import ClaimNext
@@ -34,17 +39,22 @@ class Claimer:
         *,
         poll: float,
         is_stopping: Callable[[], bool],
+        health: Health,
     ) -> None:
         self.app, self.slots, self.options, self.tasks = app, slots, options, tasks
         self.is_stopping = is_stopping  #: whether the runner is stopping (it claims nothing more)
+        self.health = health
         self.pacer = ClaimPacer(poll)
-        self.runner_id = 0  #: set once the runner has registered
+        self.runner_id = 0  #: set once the runner has registered (0 again while it is lost)
         self.claimed_single = False  #: with `--job`: that job was claimed
+        self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
 
     def may_claim(self) -> bool:
-        """Whether a new job may be claimed now: a slot is free, not stopping, not `--job`."""
+        """Whether a new job may be claimed now: registered, a slot is free, not stopping,
+        not `--job`."""
         free = len(self.slots) < self.options.slots
-        return free and not self.is_stopping() and self.options.job_id is None
+        single = self.options.job_id is not None
+        return bool(self.runner_id) and free and not self.is_stopping() and not single
 
     def due_at(self) -> float | None:
         """When the next look for work is due; None when no job may be claimed."""
@@ -54,7 +64,7 @@ class Claimer:
         """Whether claiming is over: `--job`'s job was claimed, or (drain mode) none was found."""
         if self.options.job_id is not None:
             return self.claimed_single
-        return self.pacer.idle and not self.options.loop
+        return self.pacer.idle and not self.options.loop and not self.waiting
 
     def wake(self) -> None:
         """Make the next look for work due at once (work was announced, or a slot became free)."""
@@ -77,17 +87,33 @@ class Claimer:
 
     def took(self, claim: Claim | None) -> Claim | None:
         """Note whether work was found; start the claimed job, if any."""
-        self.pacer.after_claim(found=claim is not None, now=time.monotonic())
+        now = time.monotonic()
+        self.pacer.after_claim(found=claim is not None, now=now)
         if claim is not None:
             self._begin(claim)
+        elif not self.options.loop:
+            self._wait_for_retries(now)
         return claim
+
+    def _wait_for_retries(self, now: float) -> None:
+        """Draining and nothing found: wait for the next delayed retry, if any."""
+        try:
+            wait = self.app.claims.next_retry_in(self.tasks)
+        except errors.BrownthrowerError as exc:
+            self.health.failed("retry_check", exc)
+            wait = self.pacer.poll
+        self.waiting = wait is not None
+        if wait is not None:
+            self.pacer.next_claim = max(self.pacer.next_claim, now + wait)
 
     def _claim(self) -> Claim | None:
         try:
             claim = self.app.claims.claim(self.runner_id, self.tasks)
         except errors.BrownthrowerError as exc:
-            log.warning("claim_failed: %s", exc)
-            claim = None
+            self.health.failed("claim", exc)
+            self.pacer.after_claim(found=False, now=time.monotonic())
+            self.waiting = True
+            return None
         return self.took(claim)
 
     def _claim_single(self, job_id: int) -> Claim:

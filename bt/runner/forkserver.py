@@ -1,13 +1,19 @@
 """The fork server: a warm, single-threaded process that forks one job process per job.
 
 The runner starts it first thing, before any thread or database connection exists, as a lean
-interpreter (`python -m bt.runner.forkserver`) that imports the task plugins but not SQLAlchemy or
-psycopg: a job then starts with one cheap `fork()` of a small, warm, single-threaded process
-(about 1 ms) rather than a fresh interpreter (hundreds of ms), and never by forking the threaded
-runner. The server is a
-child subreaper: it reaps every job process and anything they orphan, kills what is left in a
-job's process group when the job process exits, and reports each exit status to the runner.
-When the runner goes away — even by kill -9 — it kills every job and exits.
+interpreter (`python -P -m bt.runner.forkserver`: a `bt` in the current directory cannot replace
+the package) that imports the task plugins but not SQLAlchemy or psycopg, in an environment
+without the database password (`bt.runner.environ`): a job then starts with one cheap `fork()` of
+a small, warm, single-threaded process (about 1 ms) rather than a fresh interpreter (hundreds of
+ms), and never by forking the threaded runner. The server is a child subreaper: it reaps every
+job process and anything they orphan, kills what is left in a job's process group when the job
+process exits, and reports each exit status to the runner. When the runner goes away — even by
+kill -9 — it kills every job and exits.
+
+The server also enforces the runner's lease, since the runner's own threads stop with it (SIGSTOP,
+a swapping node): the runner's heartbeat tells it after each renewal until when its jobs may run
+(`renew`); once that moment passes without a renewal, it SIGKILLs every job process group,
+reports them `fenced`, and kills whatever it forks until the next renewal.
 
 Runner and server talk over a SOCK_SEQPACKET socket pair: one JSON message per packet, the job's
 pipe ends passed along with the spawn request as SCM_RIGHTS file descriptors.
@@ -15,6 +21,7 @@ pipe ends passed along with the spawn request as SCM_RIGHTS file descriptors.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -24,7 +31,8 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
 from bt.runner import osutil
@@ -34,6 +42,9 @@ log = logging.getLogger(__name__)
 
 STARTED = "started"  #: the job process exists: key, pid
 EXITED = "exited"  #: the job process ended: key, pid, code (negative: killed by that signal)
+FENCED = "fenced"  #: the lease lapsed: the processes of these keys were killed
+SPAWN = "spawn"  #: the runner asks for a job process: key, own_group (and its fds)
+LEASE = "lease"  #: the runner renewed its lease: its jobs may run `until` (`osutil.clock()`)
 MAX_PACKET = 1 << 16
 
 JobMain = Callable[[list[int], Message], NoReturn]
@@ -50,13 +61,24 @@ class ForkServer:
         self.process = process
         self.pid = process.pid
         self._sock = sock
+        self._lock = threading.Lock()  #: the heartbeat thread renews while the loop spawns
 
     @classmethod
-    def start(cls, tasks: Sequence[str], timeout: float = 60.0) -> ForkServer:
-        """Start the server with `tasks` imported; returns once it is ready to fork jobs."""
+    def start(
+        cls, tasks: Sequence[str], timeout: float = 60.0, env: Mapping[str, str] | None = None
+    ) -> ForkServer:
+        """Start the server with `tasks` imported, in `env` (default: the runner's environment)
+        without secrets; returns once it is ready to fork jobs."""
+        from bt.runner.environ import server_environment
+
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "bt.runner.forkserver", str(theirs.fileno()), *tasks]
-        process = subprocess.Popen(command, pass_fds=[theirs.fileno()], close_fds=True)
+        command = [sys.executable, "-P", "-m", "bt.runner.forkserver", str(theirs.fileno())]
+        process = subprocess.Popen(
+            [*command, *tasks],
+            pass_fds=[theirs.fileno()],
+            close_fds=True,
+            env=server_environment(env),
+        )
         theirs.close()
         server = cls(process, ours)
         ours.settimeout(timeout)
@@ -76,11 +98,20 @@ class ForkServer:
 
     def spawn(self, key: int, fds: Sequence[int], *, own_group: bool) -> None:
         """Ask for a job process that gets `fds` (order, control[, stdout, stderr])."""
-        request = {"key": key, "own_group": own_group}
+        request = {"op": SPAWN, "key": key, "own_group": own_group}
         try:
-            socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
+            with self._lock:
+                socket.send_fds(self._sock, [json.dumps(request).encode()], list(fds))
         except OSError as exc:
             raise ForkServerGone(f"the fork server is gone: {exc}") from exc
+
+    def renew(self, until: float) -> None:
+        """Let the jobs run until `until` (`osutil.clock()`); a gone server is ignored (the runner
+        learns of it from `receive`)."""
+        with self._lock:
+            if self._sock.fileno() >= 0:
+                with contextlib.suppress(OSError):
+                    self._sock.send(json.dumps({"op": LEASE, "until": until}).encode())
 
     def receive(self) -> list[Message]:
         """The messages waiting from the server; `ForkServerGone` when it has exited."""
@@ -98,7 +129,8 @@ class ForkServer:
 
     def stop(self, timeout: float = 3.0) -> None:
         """Close the connection (the server kills remaining jobs and exits) and reap it."""
-        self._sock.close()
+        with self._lock:
+            self._sock.close()
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -114,6 +146,8 @@ class _Server:
         self.job_main = job_main
         self.children: dict[int, tuple[int, bool]] = {}  #: pid -> (key, own process group)
         self.wake_r, self.wake_w = os.pipe()
+        self.fence_at: float | None = None  #: when the jobs must be dead without a renewal
+        self.fenced: set[int] = set()  #: pids killed (and reported) since the lease lapsed
 
     def serve(self) -> None:
         self._send({"op": "ready", "pid": os.getpid()})
@@ -135,12 +169,34 @@ class _Server:
             self._kill_all()
 
     def _serve_once(self, selector: selectors.BaseSelector) -> bool:
-        for key, _ in selector.select():
+        for key, _ in selector.select(self._until_fence()):
             if key.fileobj is self.sock and not self._on_request():
                 return False
             if key.fileobj == self.wake_r:
                 _drain(self.wake_r)
-        return self._reap()
+        return self._fence() and self._reap()
+
+    def _until_fence(self) -> float | None:
+        """Seconds until the lease lapses; None (wait for a request) if it has or is unknown."""
+        if self.fence_at is None or self.fenced_now():
+            return None
+        return max(0.0, self.fence_at - osutil.clock())
+
+    def fenced_now(self) -> bool:
+        return self.fence_at is not None and osutil.clock() >= self.fence_at
+
+    def _fence(self) -> bool:
+        """Once the lease has lapsed, SIGKILL every job (also those forked since) and say so."""
+        if not self.fenced_now():
+            self.fenced.clear()
+            return True
+        keys = []
+        for pid, (key, group) in self.children.items():
+            if pid not in self.fenced:
+                osutil.signal_job(pid, signal.SIGKILL, group=group)
+                self.fenced.add(pid)
+                keys.append(key)
+        return not keys or self._send({"op": FENCED, "keys": keys})
 
     def _on_request(self) -> bool:
         try:
@@ -150,6 +206,9 @@ class _Server:
         if not data:
             return False
         request = json.loads(data)
+        if request["op"] == LEASE:
+            self.fence_at = float(request["until"])
+            return True
         pid = os.fork()
         if pid == 0:
             self._become_job(fds, request)
@@ -181,6 +240,7 @@ class _Server:
             if info is None:
                 return True
             known = self.children.pop(info.si_pid, None)
+            self.fenced.discard(info.si_pid)
             if known is not None and known[1]:
                 # the job process is a zombie: its pid, hence its group id, cannot be reused yet
                 osutil.signal_job(info.si_pid, signal.SIGKILL, group=True)

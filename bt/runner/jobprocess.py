@@ -20,10 +20,11 @@ from bt import tagnames, yamlio
 from bt.registry import TaskRegistry
 from bt.runner import osutil
 from bt.runner.phases import Terminated, execute, failure
-from bt.runner.protocol import LOG, RESULT, TAG, JobOrder, Message, encode
+from bt.runner.protocol import LOG, MARK, RESULT, TAG, JobOrder, Message, encode
 from bt.task import JobOutput, TaskContext
 
-EXIT_TERMINATED = 128 + signal.SIGTERM
+EXIT_FAILED = 1  #: the exit status of a job process whose phase failed
+EXIT_TERMINATED = -signal.SIGTERM  #: a terminated job process dies by SIGTERM once it reported
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
@@ -82,7 +83,7 @@ def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoRetu
         result, code = {"k": RESULT, "terminated": True}, EXIT_TERMINATED
     except BaseException as exc:  # noqa: BLE001 - report whatever went wrong
         result = failure(exc)
-    finish(control, result, code, work_dir)
+    finish(control, result, code or (0 if result.get("ok") else EXIT_FAILED), work_dir)
 
 
 def isolate(streams: list[int], *, own_group: bool) -> None:
@@ -117,7 +118,9 @@ def read_all(fd: int) -> bytes:
 
 
 def enter(order: JobOrder, control: ControlPipe) -> None:
-    """The documented environment, the working directory, and logging to the control pipe."""
+    """The documented environment (the run's mark also where /proc shows it), the working
+    directory, and logging to the control pipe."""
+    osutil.set_initial_env(MARK, order.environ.get(MARK, ""))
     os.environ.update(order.environ)
     Path(order.work_dir).mkdir(parents=True, exist_ok=True)
     os.chdir(order.work_dir)
@@ -163,7 +166,8 @@ def _job_output(row: tuple[int, str, str | None], what: str) -> JobOutput:
 
 
 def finish(control: ControlPipe, result: Message, code: int, work_dir: str | None) -> NoReturn:
-    """Report, flush, leave the working directory (removed if empty) and exit at once."""
+    """Report, flush, leave the working directory (removed if empty) and exit at once with
+    `code` (negative: die by that signal, as the exit status should say)."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         control.send(result)
@@ -177,4 +181,7 @@ def finish(control: ControlPipe, result: Message, code: int, work_dir: str | Non
             os.rmdir(work_dir)
         except OSError:
             pass
-    os._exit(code)
+    if code < 0:
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code if code >= 0 else 128 - code)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from bt.config import mask_url
 from bt.runner.capture import LogFiles
+from bt.runner.environ import run_mark
 from bt.runner.forkserver import ForkServer
 from bt.runner.options import RunnerOptions
-from bt.runner.protocol import JobOrder
+from bt.runner.protocol import MARK, JobOrder
 from bt.runner.running import CTL, ERR, OUT, RunningJob, work_dir_of
 from bt.values import Claim
 
@@ -116,6 +117,7 @@ class Launcher:
         )
         env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT, values, strict=True)}
         env["PYTHONUNBUFFERED"] = "1"
+        env[MARK] = run_mark(claim)
         return env
 
 

@@ -1,4 +1,4 @@
-"""The few Linux process controls the runner needs, through libc (no-ops elsewhere)."""
+"""The few Linux process controls the runner needs, through libc and /proc (no-ops elsewhere)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,18 @@ import ctypes
 import functools
 import os
 import signal
+import time
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+_STAT_ARGS, _STAT_ENV = 45, 47  #: /proc/self/stat fields 48 (arg_start) and 50 (env_start), 0-based
+_CLOCK = getattr(time, "CLOCK_BOOTTIME", time.CLOCK_MONOTONIC)
+
+
+def clock() -> float:
+    """Seconds on the host's boot clock: shared by every process, and it keeps counting through
+    a suspend, a VM pause or a SIGSTOP (the lease deadlines the fork server enforces use it)."""
+    return time.clock_gettime(_CLOCK)
 
 
 @functools.cache
@@ -61,3 +70,66 @@ def describe_exit(code: int) -> str:
     except ValueError:
         name = "unknown signal"
     return f"was killed by signal {-code} ({name})"
+
+
+# -- what /proc/<pid>/cmdline and /proc/<pid>/environ show ------------------------------------
+
+
+def _own_areas() -> list[tuple[int, int]]:
+    """Where this process's command line and initial environment lie in its memory."""
+    try:
+        with open("/proc/self/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+    return [(int(fields[i]), int(fields[i + 1])) for i in (_STAT_ARGS, _STAT_ENV)]
+
+
+def scrub_own_memory(secret: str, *, entries_with: str) -> None:
+    """Overwrite `secret` with `*` in the entries of this process's command line and initial
+    environment that contain `entries_with`: what other processes of the same user (task code)
+    can read in /proc. libc's `getenv` reads that memory too: re-set a scrubbed variable."""
+    needle, marker = secret.encode(), entries_with.encode()
+    for start, end in _own_areas() if needle else ():
+        offset = start
+        for entry in ctypes.string_at(start, end - start).split(b"\0"):
+            if marker in entry:
+                scrubbed = entry.replace(needle, b"*" * len(needle))
+                ctypes.memmove(offset, scrubbed, len(scrubbed))
+            offset += len(entry) + 1
+
+
+def set_initial_env(name: str, value: str) -> bool:
+    """Write `value` into the room `name=` reserves in this process's initial environment (what
+    /proc/<pid>/environ shows, which `os.environ` changes do not reach); False without room."""
+    areas = _own_areas()
+    if not areas:
+        return False
+    start, end = areas[1]
+    block = b"\0" + ctypes.string_at(start, end - start) + b"\0"
+    prefix = b"\0" + name.encode() + b"="
+    found = block.find(prefix)
+    if found < 0:
+        return False
+    at = found + len(prefix)  # in `block`, one byte ahead of the memory
+    room = block.index(b"\0", at) - at
+    data = value.encode()
+    if len(data) > room:
+        return False
+    ctypes.memmove(start + at - 1, data.ljust(room), room)
+    return True
+
+
+def initial_env(pid: int, name: str) -> str | None:
+    """The value of `name` in the environment /proc shows for process `pid` (None if unreadable
+    or unset); surrounding blanks stripped."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            entries = environ.read().split(b"\0")
+    except OSError:
+        return None
+    prefix = name.encode() + b"="
+    for entry in entries:
+        if entry.startswith(prefix):
+            return entry[len(prefix) :].decode(errors="replace").strip()
+    return None

@@ -18,6 +18,8 @@ LOG = "log"
 TAG = "tag"
 RESULT = "result"
 
+MARK = "BT_RUN_MARK"  #: the environment variable marking a run's processes: `<job id>:<token>`
+
 
 def encode(message: Message) -> bytes:
     """One message as a line of JSON."""

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bt import errors, tagnames
+from bt.runner.health import Health
 from bt.runner.options import FLUSH_INTERVAL
 from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
@@ -49,16 +50,20 @@ def record(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None =
         return Recorded(None)
     result = job.result or {}
     try:
-        if job.kill_reason is KillReason.PREEMPTED and "ok" not in result:
+        if job.kill_reason in _REQUEUED and "ok" not in result:
             status = claims.requeue(claim, clear_tags=True)
-            log.info("job_requeued job=%d (pre-empted)", claim.job_id)
+            log.info("job_requeued job=%d (%s)", claim.job_id, job.kill_reason)
             return Recorded(status)
-        if result.get("ok"):
+        if result.get("ok") and job.kill_reason is not KillReason.TIMED_OUT:
             return _finish(claims, job, claim_next)
         return Recorded(_fail(claims, job))
     except errors.TokenMismatch:
         log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
         return Recorded(None)
+
+
+#: a job killed for these reasons goes back to the queue (not counted as an attempt)
+_REQUEUED = (KillReason.PREEMPTED, KillReason.FENCED)
 
 
 def give_back(claims: ClaimService, held: list[RunningJob], unrecorded: list[RunningJob]) -> None:
@@ -103,7 +108,9 @@ def _finish(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None)
 
 def _fail(claims: ClaimService, job: RunningJob) -> Status:
     result = job.result or {}
-    if "ok" in result:
+    if job.kill_reason is KillReason.TIMED_OUT:
+        reason, trace = job.time_limit_report()
+    elif "ok" in result:
         reason, trace = str(result["reason"]), str(result["traceback"])
     elif result.get("terminated"):
         reason, trace = "terminated", TERMINATED_REASON
@@ -137,7 +144,7 @@ def _may_be_stale(job: RunningJob) -> bool:
     return job.claim.attempt > 1 or job.claim.epilog
 
 
-def flush(claims: ClaimService, job: RunningJob, clock: float) -> None:
+def flush(claims: ClaimService, job: RunningJob, clock: float, health: Health) -> None:
     """Write the tags `job` changed since the last flush (once it has run half an interval);
     kill it if this run no longer holds it."""
     if job.kill_reason is not None or clock - job.started < FLUSH_INTERVAL / 2:
@@ -151,10 +158,10 @@ def flush(claims: ClaimService, job: RunningJob, clock: float) -> None:
     except errors.TokenMismatch:
         kill_aborted(job)
     except errors.BrownthrowerError as exc:
-        log.warning("flush_failed job=%d: %s", job.job_id, exc)
+        health.failed("flush", exc, f" job={job.job_id}")
 
 
-def kill_released(claims: ClaimService, jobs: list[RunningJob]) -> None:
+def kill_released(claims: ClaimService, jobs: list[RunningJob], health: Health) -> None:
     """Kill those of `jobs` that this run no longer holds (aborted, or recovered meanwhile)."""
     candidates = [j for j in jobs if j.kill_reason is None]
     if not candidates:
@@ -162,7 +169,7 @@ def kill_released(claims: ClaimService, jobs: list[RunningJob]) -> None:
     try:
         released = set(claims.released([j.claim for j in candidates]))
     except errors.BrownthrowerError as exc:
-        log.warning("abort_check_failed: %s", exc)
+        health.failed("abort_check", exc)
         return
     for job in candidates:
         if job.job_id in released:

@@ -26,6 +26,8 @@ class KillReason(enum.StrEnum):
     ABORTED = "aborted"  #: this run no longer holds the job (aborted, or recovered meanwhile)
     PREEMPTED = "pre-empted"  #: the runner is stopping: the job goes back to the queue
     ABANDONED = "abandoned"  #: the runner lost its lease: another runner recovers the job
+    FENCED = "fenced"  #: the fork server killed it, the lease not renewed in time: requeue it
+    TIMED_OUT = "timed out"  #: it ran past its phase's time limit: it fails
 
 
 class RunningJob:
@@ -49,6 +51,8 @@ class RunningJob:
         self.exited_at: float | None = None
         self.held_until: float | None = None  #: recording waits to tell pre-emption apart
         self.started = time.monotonic()
+        limit = claim.time_limit
+        self.limit_at = None if limit is None else self.started + limit  #: when it times out
         self.runner_info: dict[str, Any] = {}
         self._control = LineReader()
         self._pending_signal: int | None = None
@@ -119,6 +123,16 @@ class RunningJob:
             return
         osutil.signal_job(self.pid, sig, group=self.own_group)
 
+    @property
+    def timeout_at(self) -> float | None:
+        """When it times out, while it runs without a result and is not being killed."""
+        return None if self.result is not None or self.kill_reason else self.limit_at
+
+    def over_time(self, clock: float) -> bool:
+        """Whether it is still running, without a result, past its time limit."""
+        at = self.timeout_at
+        return at is not None and clock >= at
+
     def kill(self, reason: KillReason, *, now: bool = False) -> None:
         """Terminate the job's process group: SIGTERM, then SIGKILL after `KILL_TIMEOUT`."""
         if self.kill_reason is None or reason is KillReason.ABANDONED:
@@ -169,9 +183,23 @@ class RunningJob:
         reason = f"The job process {osutil.describe_exit(code)} without reporting a result"
         if code == -signal.SIGKILL:
             reason += " (out of memory, or killed from outside)"
+        return reason + ".", f"{reason}.\n\n{self._stderr_tail()}"
+
+    def time_limit_report(self) -> tuple[str, str]:
+        """Reason and traceback of a job killed at its time limit."""
+        limit = self.claim.time_limit or 0.0
+        code = self.exit_code if self.exit_code is not None else -signal.SIGKILL
+        detail = (
+            f"The job ran past its time limit of {limit:g} s: the runner sent its process group "
+            f"SIGTERM, then SIGKILL after {KILL_TIMEOUT:g} s; the job process "
+            f"{osutil.describe_exit(code)}."
+        )
+        return f"time limit of {limit:g} s exceeded", f"{detail}\n\n{self._stderr_tail()}"
+
+    def _stderr_tail(self) -> str:
         tail = self.streams[ERR].text.render().splitlines()[-STDERR_LINES:]
         quoted = "\n".join(tail) if tail else "(nothing)"
-        return reason + ".", f"{reason}.\n\nLast lines of its standard error:\n{quoted}\n"
+        return f"Last lines of its standard error:\n{quoted}\n"
 
 
 _TAG_NAMES = (tagnames.STDOUT, tagnames.STDERR, tagnames.LOG)

@@ -15,7 +15,7 @@ import os
 import selectors
 from collections.abc import Callable
 
-from bt.runner.forkserver import EXITED, STARTED
+from bt.runner.forkserver import EXITED, FENCED, STARTED
 from bt.runner.launch import Launcher, Spare
 from bt.runner.protocol import Message
 from bt.runner.running import KillReason, RunningJob
@@ -54,14 +54,20 @@ class Slots:
             job.kill(reason, now=now)
 
     def deadlines(self) -> list[float]:
-        """When a kill escalates to SIGKILL or an exited job stops waiting for its pipes."""
+        """When a job times out, a kill escalates to SIGKILL or an exited job stops waiting for
+        its pipes."""
         jobs = self.jobs.values()
+        limits = [at for job in jobs if (at := job.timeout_at) is not None]
         kills = [job.kill_at for job in jobs if job.kill_at is not None]
-        return kills + [job.exited_at + PIPE_DRAIN for job in jobs if job.exited_at]
+        return limits + kills + [job.exited_at + PIPE_DRAIN for job in jobs if job.exited_at]
 
     def tick(self, clock: float) -> None:
-        """Escalate due kills; end exited jobs whose pipes have had `PIPE_DRAIN` to close."""
+        """Kill jobs past their time limit, escalate due kills, end exited jobs whose pipes have
+        had `PIPE_DRAIN` to close."""
         for job in self.running():
+            if job.over_time(clock):
+                log.info("job_timed_out job=%d limit=%gs", job.job_id, job.claim.time_limit)
+                job.kill(KillReason.TIMED_OUT)
             job.escalate(clock)
             if job.exited_at is not None and clock >= job.exited_at + PIPE_DRAIN:
                 self._maybe_done(job, force=True)
@@ -152,8 +158,12 @@ class Slots:
         self._maybe_done(job)
 
     def on_server(self, messages: list[Message]) -> None:
-        """The fork server's reports: a process started (its pid) or exited (its code)."""
+        """The fork server's reports: a process started (its pid) or exited (its code), or
+        the lease lapsed and it killed jobs."""
         for message in messages:
+            if message["op"] == FENCED:
+                self._on_fenced(message["keys"])
+                continue
             key = int(message["key"])
             if self.spare is not None and key == self.spare.key:
                 self._on_spare(message)
@@ -166,6 +176,12 @@ class Slots:
             elif message["op"] == EXITED:
                 job.on_exited(int(message["code"]))
                 self._maybe_done(job)
+
+    def _on_fenced(self, keys: list[int]) -> None:
+        for job in (self.jobs[key] for key in keys if key in self.jobs):
+            log.error("job_fenced job=%d: the lease was not renewed in time; killed", job.job_id)
+            if job.kill_reason not in (KillReason.ABORTED, KillReason.ABANDONED):
+                job.kill_reason = KillReason.FENCED
 
     def _on_spare(self, message: Message) -> None:
         assert self.spare is not None

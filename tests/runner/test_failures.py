@@ -15,7 +15,7 @@ def test_a_task_exception_fails_the_job_with_its_traceback(
     assert status(app, job) is Status.FAILED
     assert kept["bt_reason"] == "ValueError: boom"
     assert 'raise ValueError("boom")' in kept["bt_traceback"]
-    assert kept["bt_exit_code"] == "0"
+    assert kept["bt_exit_code"] == "1"  # the job process exits 1 when its phase failed
 
 
 def test_an_output_yaml_cannot_represent_fails_the_job(app: Brownthrower, runners: Runners) -> None:
