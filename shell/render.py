@@ -2,7 +2,8 @@
 
 Every function takes plain values from `bt.values` and returns something rich can print, so the
 layout is tested without a terminal. Tables are the original brownthrower's: no borders, two
-spaces between columns, timestamps as `YYYY-MM-DD HH:MM:SS` in local time.
+spaces between columns, timestamps as `YYYY-MM-DD HH:MM:SS` in local time; on a narrow terminal
+they fit (`shell.render_fit`). Stored text is escaped before it is shown (`shell.render_values`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,14 @@ from rich.text import Text
 
 from bt.status import BLOCKED, RUNNABLE, Status
 from bt.values import MAX_RETRY_DELAY, Attempt, JobDetails, JobEvent, JobInfo, TagInfo
+from shell.render_fit import FitTable
+from shell.render_values import EMPTY, multi_line, shown_yaml
+from shell.render_values import one_line as escaped
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 JOB_COLUMNS = ("id", "super_id", "name", "status", "created", "queued", "started", "ended")
+#: every column `job list --columns` and `--sort` know
+ALL_JOB_COLUMNS = (*JOB_COLUMNS[:4], "priority", "attempts", *JOB_COLUMNS[4:], "elapsed", "host")
 STATUS_STYLES = {
     Status.STASHED.value: "dim",
     Status.QUEUED.value: "cyan",
@@ -44,7 +50,6 @@ COUNT_ROWS = (
     Status.FAILED.value,
 )
 SHOWN_FAILED_SUBJOBS = 5  #: failed subjob ids `job show` names before "and N more"
-EMPTY = "..."  #: what `job show` prints for an empty config, input or output
 
 
 def timestamp(value: dt.datetime | None) -> str:
@@ -63,32 +68,53 @@ def status_text(status: Status | str) -> Text:
 
 
 def plain_table(*headers: str) -> Table:
-    """A borderless table with bold headers and two spaces between columns."""
-    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold", padding=(0, 1))
-    for header in headers:
-        table.add_column(header, no_wrap=True)
-    return table
+    """A borderless table with bold headers and two spaces between columns, that fits a narrow
+    terminal (`FitTable`) and escapes its cells."""
+    return FitTable(*headers)
 
 
-def job_cells(job: JobInfo) -> list[Text | str]:
-    """One job as the cells of `JOB_COLUMNS`."""
-    return [
-        str(job.id),
-        "" if job.super_id is None else str(job.super_id),
-        job.name,
-        status_text(job.shown_status),
-        timestamp(job.created),
-        timestamp(job.queued),
-        timestamp(job.started),
-        timestamp(job.ended),
-    ]
+def elapsed(job: JobInfo, now: dt.datetime | None = None) -> float | None:
+    """Seconds from the job's start to its end, or to `now` while it has not ended."""
+    if job.started is None:
+        return None
+    end = job.ended or now or dt.datetime.now(dt.UTC)
+    return max((_aware(end) - _aware(job.started)).total_seconds(), 0.0)
 
 
-def job_table(jobs: Iterable[JobInfo]) -> Table:
-    """`job list`: one row per job."""
-    table = plain_table(*JOB_COLUMNS)
+def job_cell(
+    job: JobInfo, column: str, now: dt.datetime | None = None, host: str | None = None
+) -> Text | str:
+    """One cell of a job's row: a column of `ALL_JOB_COLUMNS`."""
+    if column == "status":
+        return status_text(job.shown_status)
+    if column == "elapsed":
+        return duration(elapsed(job, now))
+    if column == "host":
+        return host or ""
+    value = getattr(job, column)
+    if isinstance(value, dt.datetime):
+        return timestamp(value)
+    return "" if value is None else str(value)
+
+
+def job_cells(job: JobInfo, columns: Sequence[str] = JOB_COLUMNS) -> list[Text | str]:
+    """One job as the cells of `columns` (the original's `JOB_COLUMNS`)."""
+    return [job_cell(job, column) for column in columns]
+
+
+def job_table(
+    jobs: Iterable[JobInfo],
+    columns: Sequence[str] = JOB_COLUMNS,
+    *,
+    hosts: Mapping[int, str] | None = None,
+    now: dt.datetime | None = None,
+) -> Table:
+    """`job list`: one row per job, the original's columns or those chosen."""
+    table = plain_table(*columns)
+    now = now or dt.datetime.now(dt.UTC)
     for job in jobs:
-        table.add_row(*job_cells(job))
+        host = (hosts or {}).get(job.id)
+        table.add_row(*(job_cell(job, column, now, host) for column in columns))
     return table
 
 
@@ -117,7 +143,7 @@ def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableTy
     fields: list[tuple[str, str]] = [
         ("id", str(job.id)),
         ("super_id", _opt(job.super_id)),
-        ("name", job.name),
+        ("name", escaped(job.name)),
         ("status", job.shown_status),
         ("priority", str(job.priority)),
         ("attempts", f"{job.attempts} of {job.max_attempts}"),
@@ -137,21 +163,27 @@ def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableTy
         title("### JOB DETAILS:"),
         *field_lines(fields),
         *_section("### JOB DESCRIPTION:", job.description),
-        *_section("### JOB CONFIG:", job.config),
-        *_section("### JOB INPUT:", job.input),
-        *_section("### JOB OUTPUT:", job.output),
+        *_yaml_section("### JOB CONFIG:", job.config),
+        *_yaml_section("### JOB INPUT:", job.input),
+        *_yaml_section("### JOB OUTPUT:", job.output),
     )
 
 
 def field_lines(fields: Sequence[tuple[str, str]]) -> list[Text]:
-    """`name : value` lines, the names padded to the longest."""
+    """`name : value` lines, the names padded to the longest, the values escaped."""
     width = max(len(name) for name, _ in fields)
-    return [Text(f"{name.ljust(width)} : {value}".rstrip()) for name, value in fields]
+    return [Text(f"{name.ljust(width)} : {escaped(value)}".rstrip()) for name, value in fields]
 
 
 def _section(heading: str, text: str | None) -> list[RenderableType]:
-    body = text.rstrip("\n") if text and text.strip() else EMPTY
+    """A heading over free text, shown escaped (`-` when empty)."""
+    body = multi_line(text.rstrip("\n")) if text and text.strip() else EMPTY
     return [Text(""), title(heading), Text(body)]
+
+
+def _yaml_section(heading: str, text: str | None) -> list[RenderableType]:
+    """A heading over a YAML value as its author wrote or returned it (`-` when empty)."""
+    return [Text(""), title(heading), Text(shown_yaml(text))]
 
 
 def _opt(value: int | None) -> str:
@@ -210,7 +242,8 @@ def tags_view(tags: Iterable[TagInfo]) -> RenderableType:
     """`job tags`: each tag as a bold `### name:` heading, its value and a blank line."""
     parts: list[RenderableType] = []
     for tag in tags:
-        parts += [title(f"### {tag.name}:"), Text(tag.value.rstrip("\n")), Text("")]
+        body = multi_line(tag.value.rstrip("\n"))
+        parts += [title(f"### {escaped(tag.name)}:"), Text(body), Text("")]
     return Group(*parts)
 
 

@@ -7,6 +7,9 @@ The other `job` subcommands attach themselves to this command from their own mod
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
 
 import cmd2
 
@@ -15,6 +18,7 @@ from shell import ids, render
 from shell.commands.args import add_job_id, add_json, new_parser
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
+from shell.render_values import details_json
 
 job_parser = new_parser("Create, inspect, control and edit jobs.")
 job_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
@@ -29,7 +33,35 @@ list_parser.add_argument(
 list_parser.add_argument("--limit", "-n", type=int, help="jobs per page (default: page_size)")
 list_parser.add_argument("--after", type=ids.job_id, metavar="ID", help="continue after this id")
 list_parser.add_argument("--all", "-a", action="store_true", help="every matching job")
-list_parser.add_argument("--newest-first", "-r", action="store_true", help="highest ids first")
+list_parser.add_argument(
+    "--newest-first", "-r", action="store_true", help="highest ids first (with --sort: reversed)"
+)
+
+
+def column_names(text: str) -> list[str]:
+    """An argparse `type`: a comma-separated choice of `job list` columns."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in render.ALL_JOB_COLUMNS]
+    if unknown or not names:
+        known = ",".join(render.ALL_JOB_COLUMNS)
+        raise argparse.ArgumentTypeError(f"unknown column {','.join(unknown)!r}; columns: {known}")
+    return names
+
+
+list_parser.add_argument(
+    "--sort",
+    "-s",
+    metavar="FIELD",
+    choices=render.ALL_JOB_COLUMNS,
+    help="sort the jobs listed by this column (empty values last); -r reverses",
+)
+list_parser.add_argument(
+    "--columns",
+    "-c",
+    type=column_names,
+    metavar="COLUMNS",
+    help=f"comma-separated columns to show, of: {','.join(render.ALL_JOB_COLUMNS)}",
+)
 add_json(list_parser)
 
 show_parser = new_parser("Show a job: details, description, config, input and output.")
@@ -56,6 +88,11 @@ class JobCommands(ShellCommands):
     def job_list(self, args: argparse.Namespace) -> None:
         limit = args.limit or self._cmd.page_size
         jobs, next_after = self._pages(args, limit)
+        now = dt.datetime.now(dt.UTC)
+        wanted = [*(args.columns or ()), args.sort]
+        hosts = self._hosts(jobs) if "host" in wanted else {}
+        if args.sort:
+            jobs = sort_jobs(jobs, args.sort, reverse=args.newest_first, hosts=hosts, now=now)
         self.result(jobs)
         if args.json:
             self.text(render.as_json([job.as_dict() for job in jobs]))
@@ -63,9 +100,10 @@ class JobCommands(ShellCommands):
         if not jobs:
             self._cmd.warn("No jobs were found.")
             return
-        self.show(render.job_table(jobs))
+        columns = args.columns or render.JOB_COLUMNS
+        self.show(render.job_table(jobs, columns, hosts=hosts, now=now))
         if next_after is not None:
-            more = " ".join([*args.terms, *(["-r"] if args.newest_first else [])])
+            more = " ".join([*args.terms, *_list_options(args)])
             self._cmd.pfeedback(
                 f"... more: job list {more} --after {next_after}".replace("  ", " ")
             )
@@ -82,12 +120,21 @@ class JobCommands(ShellCommands):
             if after is None or not args.all:
                 return jobs, after
 
+    def _hosts(self, jobs: Sequence[JobInfo]) -> dict[int, str]:
+        """The host of each job's latest attempt (one query per job that has started)."""
+        hosts: dict[int, str] = {}
+        for job in jobs:
+            attempts = self.bt.jobs.history(job.id) if job.started else []
+            if attempts and attempts[-1].host:
+                hosts[job.id] = attempts[-1].host
+        return hosts
+
     @cmd2.as_subcommand_to("job", "show", show_parser, help="show a job's details and YAML")
     def job_show(self, args: argparse.Namespace) -> None:
         job = self.bt.jobs.get(args.job_id)
         self.result(job)
         if args.json:
-            self.text(render.as_json(job.as_dict()))
+            self.text(render.as_json(details_json(job.as_dict())))
         else:
             self.show(render.job_details(job))
 
@@ -103,3 +150,38 @@ class JobCommands(ShellCommands):
             self._cmd.warn(f"Job {args.job_id} has no tags.")
         else:
             self.show(render.tags_view(tags))
+
+
+def sort_jobs(
+    jobs: Sequence[JobInfo],
+    column: str,
+    *,
+    reverse: bool = False,
+    hosts: dict[int, str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[JobInfo]:
+    """`jobs` ordered by one column, ties by id; empty values last either way."""
+
+    def value(job: JobInfo) -> Any:
+        if column == "elapsed":
+            return render.elapsed(job, now)
+        if column == "host":
+            return (hosts or {}).get(job.id)
+        if column == "status":
+            return job.shown_status
+        return getattr(job, column)
+
+    known = [job for job in jobs if value(job) is not None]
+    empty = [job for job in jobs if value(job) is None]
+    ordered = sorted(known, key=lambda job: (value(job), job.id), reverse=reverse)
+    return ordered + sorted(empty, key=lambda job: job.id, reverse=reverse)
+
+
+def _list_options(args: argparse.Namespace) -> list[str]:
+    """The options of `job list` that its next page repeats."""
+    options = ["-r"] if args.newest_first else []
+    if args.sort:
+        options += ["--sort", args.sort]
+    if args.columns:
+        options += ["--columns", ",".join(args.columns)]
+    return options
