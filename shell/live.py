@@ -1,5 +1,6 @@
 """Live, full-screen views (`job top`, `job watch`): refresh on a timer or on a database event,
-leave on `q` or Ctrl-C.
+leave on `q`, Escape or Ctrl-C. Arrow and function keys (escape sequences, which start with the
+Escape character) are ignored.
 
 On PostgreSQL the view also wakes on the `bt_work`/`bt_abort` notifications (through
 `bt.notify.Listener`), so new runnable work and aborts show up at once.
@@ -20,6 +21,7 @@ from rich.live import Live
 
 LISTEN_TIMEOUT = 5.0  #: seconds to wait for LISTEN before showing the view anyway
 QUIT_KEYS = {"q", "Q", "\x1b"}
+ESCAPE = "\x1b"
 ViewFunction = Callable[[], RenderableType]
 
 
@@ -82,7 +84,7 @@ def run_live(
         try:
             while True:
                 ready, _, _ = select.select(watched, [], [], interval)
-                if fd in ready and os.read(fd, 16).decode(errors="replace")[:1] in QUIT_KEYS:
+                if fd in ready and is_quit(os.read(fd, 16).decode(errors="replace")):
                     return redraws
                 if wake_fd is not None and wake_fd in ready:
                     _drain(wake_fd)
@@ -90,6 +92,14 @@ def run_live(
                 redraws += 1
         except KeyboardInterrupt:
             return redraws
+
+
+def is_quit(keys: str) -> bool:
+    """Whether keys read at once ask to leave: `q`, or Escape alone (not the start of an arrow
+    key's escape sequence, which arrives in one read)."""
+    if keys.startswith(ESCAPE):
+        return keys == ESCAPE
+    return keys[:1] in QUIT_KEYS
 
 
 def _drain(fd: int) -> None:

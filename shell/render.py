@@ -78,7 +78,7 @@ def elapsed(job: JobInfo, now: dt.datetime | None = None) -> float | None:
     if job.started is None:
         return None
     end = job.ended or now or dt.datetime.now(dt.UTC)
-    return max((_aware(end) - _aware(job.started)).total_seconds(), 0.0)
+    return max((aware(end) - aware(job.started)).total_seconds(), 0.0)
 
 
 def job_cell(
@@ -211,11 +211,12 @@ def _retry_wait(job: JobDetails, now: dt.datetime) -> str | None:
     """How long a QUEUED retry still waits, or None when it does not."""
     if job.not_before is None or job.status is not Status.QUEUED:
         return None
-    wait = (_aware(job.not_before) - now).total_seconds()
+    wait = (aware(job.not_before) - now).total_seconds()
     return duration(wait) if wait > 0 else None
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
+def aware(value: dt.datetime) -> dt.datetime:
+    """A naive timestamp from the database is UTC."""
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 

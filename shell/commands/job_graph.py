@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 import cmd2
@@ -13,9 +14,10 @@ from shell import render
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands
 from shell.core import CommandError
-from shell.render_graph import dot, graph_dict, graph_tables, job_tree
+from shell.render_graph import dot, graph_dict, graph_tables, job_tree, subjob_ids
 
 DOT_TIMEOUT = 60.0
+CLUSTER_CHILDREN = 20  #: subjobs drawn per superjob in --dot/--svg; the rest are counted
 
 graph_parser = new_parser(
     "Show a job's neighbourhood as the original's two tables (PARENT/CHILD JOBS, SUPER/SUB "
@@ -25,7 +27,11 @@ graph_parser = new_parser(
 add_job_id(graph_parser)
 how = graph_parser.add_mutually_exclusive_group()
 how.add_argument("--tree", "-t", action="store_true", help="the super/sub hierarchy as a tree")
-how.add_argument("--dot", metavar="FILE", help="write the dependency graph as DOT (- = stdout)")
+how.add_argument(
+    "--dot",
+    metavar="FILE",
+    help="write the dependency graph as DOT (- = stdout); a superjob's subjobs as a cluster",
+)
 how.add_argument("--svg", metavar="FILE", help="draw the dependency graph as SVG (needs dot)")
 how.add_argument("--json", action="store_true", help="machine-readable output")
 graph_parser.add_argument(
@@ -58,7 +64,8 @@ class JobGraphCommands(ShellCommands):
 
     def _draw(self, job_id: int, dot_file: str | None, svg_file: str | None) -> None:
         dag = self.bt.jobs.dag(job_id)
-        source = dot(dag, job_id)
+        tree = self.bt.jobs.subtree(job_id, max_children=CLUSTER_CHILDREN)
+        source = dot(dag, job_id, tree, self._links_between(subjob_ids(tree)))
         self.result(dag)
         if dot_file == "-":
             self.text(source.rstrip("\n"))
@@ -68,6 +75,17 @@ class JobGraphCommands(ShellCommands):
         elif svg_file:
             render_svg(source, Path(svg_file))
             self._cmd.ok(f"Drew the graph of {len(dag.jobs)} jobs in {svg_file}.")
+
+    def _links_between(self, ids: Sequence[int]) -> set[tuple[int, int]]:
+        """The dependencies among these jobs (one query per connected group)."""
+        wanted, seen, edges = set(ids), set[int](), set[tuple[int, int]]()
+        for job_id in ids:
+            if job_id in seen:
+                continue
+            dag = self.bt.jobs.dag(job_id)
+            seen |= {job.id for job in dag.jobs}
+            edges |= {(a, b) for a, b in dag.edges if a in wanted and b in wanted}
+        return edges
 
 
 def _write(path: Path, text: str) -> None:

@@ -20,12 +20,14 @@ from shell import live, render
 from shell.commands.args import add_job_id, new_parser
 from shell.commands.base import ShellCommands
 from shell.render_graph import job_tree
+from shell.render_values import multi_line
 
 if TYPE_CHECKING:
     from bt import Brownthrower
 
 top_parser = new_parser(
-    "A live table of running and recently finished jobs with counts per status (q to quit)."
+    "A live table of running and recently finished jobs (latest ended first, with their "
+    "elapsed time) and counts per status (q to quit)."
 )
 top_parser.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
 top_parser.add_argument("--recent", type=float, default=10.0, help="minutes of finished jobs")
@@ -37,6 +39,9 @@ add_job_id(watch_parser)
 watch_parser.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes")
 watch_parser.add_argument("--once", action="store_true", help="print one snapshot and return")
 TAIL_LINES = 10
+RECENT_WINDOW = 500  #: finished jobs fetched (highest ids first) to find the latest ended
+RUNNING_COLUMNS = ("id", "super_id", "name", "status", "started", "elapsed")
+FINISHED_COLUMNS = ("id", "super_id", "name", "status", "started", "ended", "elapsed")
 
 
 def counts_line(counts: Mapping[str, int]) -> Text:
@@ -51,16 +56,17 @@ def counts_line(counts: Mapping[str, int]) -> Text:
 def top_view(
     counts: Mapping[str, int], running: list[JobInfo], recent: list[JobInfo], now: dt.datetime
 ) -> RenderableType:
-    """The `job top` screen."""
+    """The `job top` screen: running jobs, then finished ones, the latest ended first."""
+    recent = sorted(recent, key=_ended, reverse=True)
     return Group(
         Text(f"brownthrower top — {now:%Y-%m-%d %H:%M:%S}   (q to quit)", style="bold"),
         counts_line(counts),
         Text(""),
         render.title(f"RUNNING ({counts.get('RUNNING', len(running)):,}):"),
-        render.job_table(running),
+        render.job_table(running, RUNNING_COLUMNS, now=now),
         Text(""),
         render.title("RECENTLY FINISHED:"),
-        render.job_table(recent),
+        render.job_table(recent, FINISHED_COLUMNS, now=now),
     )
 
 
@@ -68,8 +74,14 @@ def top_snapshot(bt: Brownthrower, minutes: float, rows: int) -> RenderableType:
     now = dt.datetime.now(dt.UTC)
     since = (now - dt.timedelta(minutes=minutes)).isoformat(timespec="seconds")
     running = bt.jobs.list(["status=RUNNING"], limit=rows).jobs
-    recent = bt.jobs.list([f"ended>={since}"], limit=rows, newest_first=True).jobs
-    return top_view(bt.jobs.counts(), running, recent, now.astimezone())
+    # the latest ended are not always the highest ids: sort a wider window by end time
+    recent = bt.jobs.list([f"ended>={since}"], limit=max(rows, RECENT_WINDOW), newest_first=True)
+    latest = sorted(recent.jobs, key=_ended, reverse=True)[:rows]
+    return top_view(bt.jobs.counts(), running, latest, now.astimezone())
+
+
+def _ended(job: JobInfo) -> tuple[dt.datetime, int]:
+    return (render.aware(job.ended or dt.datetime.min.replace(tzinfo=dt.UTC)), job.id)
 
 
 def tail(text: str, lines: int = TAIL_LINES) -> str:
@@ -83,7 +95,8 @@ def watch_snapshot(bt: Brownthrower, job_id: int) -> RenderableType:
     parts: list[RenderableType] = [render.job_table([tree.job]), Text(""), job_tree(tree)]
     for name in (tagnames.STDOUT, tagnames.STDERR, tagnames.REASON):
         if tags.get(name):
-            parts += [Text(""), render.title(f"### {name}:"), Text(tail(tags[name]))]
+            body = multi_line(tail(tags[name]))
+            parts += [Text(""), render.title(f"### {name}:"), Text(body)]
     return Group(*parts)
 
 

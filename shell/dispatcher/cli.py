@@ -30,7 +30,7 @@ from bt.cli.common import (
 )
 from bt.dispatch import Dispatcher, DispatcherOptions, build_dispatcher
 from shell.dispatcher.options import add_arguments, options_from
-from shell.dispatcher.screen import screen
+from shell.dispatcher.screen import print_screen, screen
 
 PROGRAM = "bt-dispatcher"
 log = logging.getLogger("bt.dispatch")
@@ -71,7 +71,7 @@ def _run(dispatcher: Dispatcher, args: argparse.Namespace, stop: threading.Event
     title = f"Brownthrower dispatcher {dispatcher.policy.mode}"
     if args.once:
         snapshot = dispatcher.step()
-        Console().print(screen(snapshot, title))
+        print_screen(screen(snapshot, title))
         blind = snapshot.report.pilots is None or snapshot.bt_counts is None
         return RET_ERROR if blind else RET_OK
     if args.no_ui:

@@ -7,8 +7,10 @@ Pure functions from a `bt.dispatch.Snapshot` to rich renderables, shared by the 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from typing import TextIO
 
-from rich.console import Group
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -19,6 +21,7 @@ from bt.status import BLOCKED, RUNNABLE
 LABEL_STYLE = "bold red"
 MAX_WARNINGS = 5
 QUEUED_PARTS = (RUNNABLE, BLOCKED)  #: counted within QUEUED, so shown indented below it
+MAX_PLAIN_WIDTH = 1000  #: widest line written to a file or pipe
 
 
 def settings_grid(settings: Sequence[tuple[str, str]]) -> Table:
@@ -82,3 +85,14 @@ def screen(snapshot: Snapshot, title: str, warnings: Sequence[str] = ()) -> Grou
     return Group(
         header, settings_grid(snapshot.settings), boxes(snapshot), footer(snapshot, warnings)
     )
+
+
+def print_screen(renderable: RenderableType, file: TextIO | None = None) -> None:
+    """Print `renderable`: on a terminal at its width; to a file or pipe at the renderable's
+    natural width and without colours, so no line (a URL, a command) is wrapped or split."""
+    console = Console(file=file)
+    if not console.is_terminal:
+        options = console.options.update_width(MAX_PLAIN_WIDTH)
+        width = Measurement.get(console, options, renderable).maximum
+        console = Console(file=file, width=max(width, 1), color_system=None, soft_wrap=False)
+    console.print(renderable)
