@@ -51,10 +51,15 @@ def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
 
 
+def default_data_dir() -> Path:
+    """Where the embedded default database lives; the one directory brownthrower creates for
+    a database (an explicitly given URL must name an existing directory)."""
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
 def default_database_url() -> str:
     """The embedded default: a SQLite file in the user's data directory."""
-    data_dir = Path(platformdirs.user_data_dir(APP_NAME))
-    return f"sqlite:///{data_dir / 'brownthrower.db'}"
+    return f"sqlite:///{default_data_dir() / 'brownthrower.db'}"
 
 
 def load_settings(cli_url: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlch
 from sqlalchemy.orm import Session, sessionmaker
 
 from bt import errors
-from bt.config import mask_url
+from bt.config import default_data_dir, mask_url
 from bt.notify import send_pending
 
 log = logging.getLogger(__name__)
@@ -106,24 +106,34 @@ def _worth_retrying(exc: errors.StoreError, attempt: int, attempts: int) -> bool
 def _create_engine(url: str, *, echo: bool, pre_ping: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            _make_directory(Path(parsed.database).expanduser().parent, mask_url(url))
         engine = create_engine(
             url, echo=echo, connect_args={"timeout": SQLITE_BUSY_TIMEOUT}, pool_pre_ping=False
         )
+        if parsed.database and parsed.database != ":memory:":
+            _make_directory(engine, Path(parsed.database).expanduser().parent, mask_url(url))
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_size=2, max_overflow=4)
 
 
-def _make_directory(directory: Path, where: str) -> None:
-    """The SQLite file's directory, created if missing; `DatabaseUnavailable` if it cannot be."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise errors.DatabaseUnavailable(
-            f"Cannot use the database {where}: cannot create {directory} ({exc.strerror})."
-        ) from exc
+def _make_directory(engine: Engine, directory: Path, where: str) -> None:
+    """The SQLite file's directory: the embedded default's data directory is created if
+    missing; any other must exist when connecting (a typo in a given URL must not create
+    directories and an empty database). `DatabaseUnavailable` otherwise."""
+    if directory == default_data_dir() and not directory.is_dir():
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.DatabaseUnavailable(
+                f"Cannot use the database {where}: cannot create {directory} ({exc.strerror})."
+            ) from exc
+
+    @event.listens_for(engine, "do_connect")
+    def check(*_args: Any) -> None:
+        if not directory.is_dir():
+            raise errors.DatabaseUnavailable(
+                f"Cannot use the database {where}: the directory {directory} does not exist."
+            )
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from bt import errors
 from bt.models import Dependency, Job
-from bt.status import Action, next_status
+from bt.status import TRANSITIONS, Action, next_status
 from bt.transitions import add_dependencies, lock_scope_of, remove_dependency
 
 
@@ -19,7 +19,14 @@ def _lock(session: Session, job_id: int) -> Job:
 
 
 def _check_child(child: Job, verb: str) -> None:
-    next_status(child.id, child.status, Action.LINK)
+    """A child's status and shape allow it to be linked or unlinked (`verb` says which)."""
+    try:
+        next_status(child.id, child.status, Action.LINK)
+    except errors.InvalidTransition as exc:
+        if verb == "linked as a child":
+            raise
+        allowed = tuple(status.value for status in TRANSITIONS[Action.LINK])
+        raise errors.InvalidTransition(exc.job_id, exc.status, f"be {verb}", allowed) from None
     if child.sub_total:
         raise errors.DependencyError(f"Job {child.id} has subjobs and cannot be {verb}.")
 

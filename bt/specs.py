@@ -43,6 +43,7 @@ def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
     """
     if not spec.task or len(spec.task) > NAME_LENGTH:
         raise errors.InvalidValue(f"A task name has 1 to {NAME_LENGTH} characters: {spec.task!r}.")
+    yamlio.check_text(spec.task, "task name")
     yamlio.check_size(spec.description, yamlio.MAX_DESCRIPTION_BYTES, "description")
     config = yamlio.checked(spec.config, what="config")
     input_ = yamlio.checked(spec.input, what="input")

@@ -22,13 +22,22 @@ def put_tag(session: Session, job_id: int, name: str, value: str, *, system: boo
 def put_tags(
     session: Session, job_id: int, tags: Mapping[str, str], *, system: bool = False
 ) -> None:
-    """Set several tags of a job at once, replacing previous values (one statement)."""
+    """Set several tags of a job at once, replacing previous values (one statement).
+
+    A user's value with a control character (other than newline and tab) is refused; the
+    system's (captured output, tracebacks) keeps them, but NUL, which PostgreSQL cannot store,
+    becomes U+FFFD.
+    """
     if not tags:
         return
     for name, value in tags.items():
         tagnames.check_name(name, system=system)
-        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}")
-    rows = [{"job_id": job_id, "name": name, "value": value} for name, value in tags.items()]
+        yamlio.check_text(name, "tag name")
+        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}", controls=system)
+    rows = [
+        {"job_id": job_id, "name": name, "value": value.replace("\x00", "\ufffd")}
+        for name, value in tags.items()
+    ]
     session.execute(queries.tag_upsert(session.get_bind().dialect.name), rows)
 
 

@@ -7,6 +7,8 @@ they are only parsed to check them and to hand them to task code.
 from __future__ import annotations
 
 import io
+import re
+import unicodedata
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -22,6 +24,9 @@ MAX_TAG_BYTES = 4 << 20  #: one tag value (captured output is bounded below this
 #: values a document may hold once its aliases are expanded: a 400-byte "billion laughs" alias
 #: bomb holds ~10^9, which any code that walks or prints the value would try to build
 MAX_EXPANDED_VALUES = 1_000_000
+#: control characters refused in stored text: every C0 one but tab and newline, DEL, C1
+#: (PostgreSQL refuses NUL in text; the rest would reach the terminals that show the text)
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _safe() -> YAML:
@@ -96,13 +101,31 @@ def dump(value: Any, *, what: str = "output") -> str | None:
     return stream.getvalue()
 
 
-def check_size(text: str | None, limit: int, what: str) -> None:
-    """`ValueTooLarge` when `text` is larger than `limit` bytes."""
+def check_size(text: str | None, limit: int, what: str, *, controls: bool = False) -> None:
+    """`ValueTooLarge` when `text` is larger than `limit` bytes; `InvalidValue` when it holds a
+    control character other than newline and tab, unless `controls` (captured output)."""
     if text is not None and len(text.encode("utf-8", "surrogatepass")) > limit:
         raise ValueTooLarge(
             f"The {what} is {len(text.encode('utf-8', 'surrogatepass')):,} bytes; "
             f"the limit is {limit:,} bytes."
         )
+    if not controls:
+        check_text(text, what)
+
+
+def check_text(text: str | None, what: str) -> None:
+    """`InvalidValue` naming the first control character of `text` (newline and tab allowed)."""
+    found = CONTROL.search(text) if text else None
+    if found is not None:
+        char = found.group()
+        name = unicodedata.name(char, "") or _CONTROL_NAMES.get(ord(char), "control")
+        raise InvalidValue(
+            f"The {what} contains the control character U+{ord(char):04X} ({name}) at "
+            f"character {found.start() + 1:,}; only newline and tab are allowed."
+        )
+
+
+_CONTROL_NAMES = {0: "NUL", 7: "BEL", 8: "BACKSPACE", 0x0D: "CARRIAGE RETURN", 0x1B: "ESCAPE"}
 
 
 def checked(text: str | None, *, what: str) -> str | None:

@@ -35,6 +35,7 @@ from shell.commands.job_graph import JobGraphCommands
 from shell.commands.job_history import JobHistoryCommands
 from shell.commands.job_live import JobLiveCommands
 from shell.commands.job_output import JobOutputCommands
+from shell.commands.job_tag import JobTagCommands
 from shell.commands.runner import RunnerCommands
 from shell.commands.status import StatusCommands
 from shell.commands.task import TaskCommands
@@ -47,6 +48,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
     """Every command set of the shell. `JobCommands` first: the others add `job` subcommands."""
     return [
         JobCommands(),
+        JobTagCommands(),
         JobCreateCommands(),
         JobControlCommands(),
         JobOutputCommands(),

@@ -9,13 +9,14 @@ prints one line and the shell carries on), failure accounting for scripts (non-z
 from __future__ import annotations
 
 import contextlib
-import re
+import difflib
+import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import cmd2
-from cmd2.parsing import StatementParser
+from cmd2.parsing import Statement, StatementParser
 from cmd2.rich_utils import Cmd2BaseConsole
 from rich.console import Console, RenderableType
 from rich.measure import Measurement
@@ -23,30 +24,46 @@ from rich.text import Text
 
 from bt import Brownthrower, TaskRegistry, errors
 from bt.config import Settings
-from bt.filters import FIELDS
 from shell.complete import Completers
 
 PROMPT = "(brownthrower): "
-#: a `job list` filter term glued together (`id>=5`): `>` in it is not output redirection
-_FILTER_TERM = re.compile(rf"^({'|'.join(FIELDS)})(>=|>)\S+$")
 MAX_PLAIN_WIDTH = 400  #: widest line written to a file or pipe
+SIMILARITY = 0.6  #: how close a typo must be to a name for "did you mean" (difflib ratio)
 
 
 class CommandError(Exception):
     """A shell-level failure with a message for the user (bad argument, missing program...)."""
 
 
+class UsageError(CommandError):
+    """A command line its parser refuses: the message, and the subcommand's one-line usage."""
+
+    def __init__(self, message: str, usage: str = "") -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+def did_you_mean(word: str, names: Iterable[str]) -> str:
+    """` Did you mean 'X'?` for the closest of `names` to a misspelt `word`, else ``."""
+    close = difflib.get_close_matches(word, list(names), n=1, cutoff=SIMILARITY)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
 class ShellStatementParser(StatementParser):
-    """cmd2's parser, except that filter terms like `id>=5` keep their `>`."""
+    """cmd2's parser without terminators, multiline commands or redirection: one command per
+    line, and `;`, `>`, `>>` and `|` are ordinary characters (`job list id>5` is a filter)."""
+
+    def __init__(self, aliases: dict[str, str], shortcuts: dict[str, str]) -> None:
+        super().__init__(
+            terminators=(), multiline_commands=(), aliases=aliases, shortcuts=shortcuts
+        )
 
     def split_on_punctuation(self, tokens: list[str]) -> list[str]:
-        result: list[str] = []
-        for token in tokens:
-            if _FILTER_TERM.match(token):
-                result.append(token)
-            else:
-                result.extend(super().split_on_punctuation([token]))
-        return result
+        return list(tokens)
+
+    def parse(self, line: str) -> Statement:
+        command, args = self._command_and_args(self.tokenize(line))
+        return Statement(args, raw=line, command=command)
 
 
 MAX_LINE_CHARS = 256 << 10  #: longest command line; longer values go in a file (@FILE)
@@ -69,8 +86,9 @@ class Shell(Completers, cmd2.Cmd):
     ) -> None:
         cmd2_options.setdefault("allow_cli_args", False)
         cmd2_options.setdefault("include_py", False)
+        cmd2_options.update(allow_redirection=False, terminators=(), multiline_commands=())
         super().__init__(persistent_history_file=history_file, **cmd2_options)
-        self.statement_parser = _filter_aware(self.statement_parser)
+        self.statement_parser = _plain_parser(self.statement_parser)
         self.prompt = PROMPT
         self.settings = settings
         self._client = client
@@ -84,7 +102,7 @@ class Shell(Completers, cmd2.Cmd):
         self.page_size = 50
         self.failures = 0
         self._command_failed = self._interrupted = False
-        self.default_error = "{} is not a command; type `help` for the list."
+        self.default_error = "{} is not a command; type `help` for the list.{}"
         self._add_settables()
 
     def _add_settables(self) -> None:
@@ -154,21 +172,33 @@ class Shell(Completers, cmd2.Cmd):
             return self.prompting
         return not self.scripted or self.stdin.isatty()
 
+    @contextlib.contextmanager
+    def silenced(self) -> Iterator[None]:
+        """Standard output is dropped meanwhile (progress lines under `--json`); errors are not."""
+        stdout, self.stdout = self.stdout, io.StringIO()
+        try:
+            yield
+        finally:
+            self.stdout = stdout
+
     def ok(self, message: str) -> None:
         """A success line (green on a terminal)."""
         self.poutput(Text(message, style="green"))
 
     def fail(self, message: str) -> None:
         """An error line (red on a terminal); marks the current command as failed."""
-        self.perror(f"ERROR: {message}")
+        self.perror(f"ERROR: {' '.join(message.split())}")
 
     def warn(self, message: str) -> None:
         """A warning line; does not fail the command."""
         self.print_to(sys.stderr, f"WARNING: {message}", style=cmd2.Cmd2Style.WARNING)
 
     def perror(self, *objects: Any, **kwargs: Any) -> None:
-        """Every error printed fails the command that printed it (for exit status and scripts)."""
+        """Every error printed fails the command that printed it (for exit status and scripts);
+        cmd2's own errors (`Invalid syntax: ...`) get the `ERROR:` prefix too."""
         self._command_failed = True
+        if objects and isinstance(objects[0], str) and not objects[0].startswith(_OWN_LINES):
+            objects = (f"ERROR: {' '.join(objects[0].split())}", *objects[1:])
         super().perror(*objects, **kwargs)
 
     def pwarning(self, *objects: Any, **kwargs: Any) -> None:
@@ -181,11 +211,16 @@ class Shell(Completers, cmd2.Cmd):
         """Run one command; whatever it raises becomes one error line and the shell goes on."""
         try:
             return bool(super().onecmd(statement, add_to_history=add_to_history))
-        except cmd2.Cmd2ArgparseError:
-            self._command_failed = True
+        except cmd2.Cmd2ArgparseError:  # only `-h` now: parsers raise `UsageError`
             raise
+        except UsageError as exc:
+            self.fail(str(exc))
+            if exc.usage:
+                self.perror(exc.usage, style=None)
         except (errors.BrownthrowerError, CommandError) as exc:
             self.fail(str(exc))
+        except OverflowError:
+            self.fail("A number in this command is too large.")
         except KeyboardInterrupt:
             self._interrupted = True
             self.fail("Interrupted.")
@@ -216,17 +251,16 @@ class Shell(Completers, cmd2.Cmd):
         return stop
 
     def default(self, statement: cmd2.Statement) -> bool | None:
-        self.perror(self.default_error.format(statement.command), style=None)
+        hint = did_you_mean(statement.command, self.get_visible_commands())
+        self.fail(self.default_error.format(statement.command, hint))
         return None
 
 
-def _filter_aware(parser: StatementParser) -> ShellStatementParser:
-    return ShellStatementParser(
-        terminators=parser.terminators,
-        multiline_commands=parser.multiline_commands,
-        aliases=parser.aliases,
-        shortcuts=dict(parser.shortcuts),
-    )
+_OWN_LINES = ("ERROR:", "usage:")  #: error lines that already have their prefix
+
+
+def _plain_parser(parser: StatementParser) -> ShellStatementParser:
+    return ShellStatementParser(aliases=parser.aliases, shortcuts=dict(parser.shortcuts))
 
 
 def _open(settings: Settings, registry: TaskRegistry) -> Brownthrower:

@@ -1,18 +1,32 @@
-"""What every command set shares: typed access to the shell and per-job outcome reporting."""
+"""What every command set shares: typed access to the shell and per-job outcome reporting.
+
+Bulk commands (`job submit|reset|abort|remove|clone|priority|wait`) take ids, ranges and `job
+list` filter terms (`selected`), and report through `for_each`: a line per outcome for up to
+`BULK` jobs (above that only the refusals, and a progress bar on a terminal), then a one-line
+summary (`submitted 1,498, refused 2 (see above)`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import cmd2
 from rich.console import RenderableType
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bt import errors
-from shell.core import Shell
+from shell import ids
+from shell.core import CommandError, Shell
 
 if TYPE_CHECKING:
     from bt import Brownthrower
+
+BULK = 100  #: above this many jobs, success lines give way to a progress bar and the summary
+CONFIRM_ABOVE = 10  #: removing or aborting more jobs than this asks first, at a terminal
+PAGE = 1000  #: jobs read per page when resolving filter terms
+MAX_SELECTED = ids.MAX_RANGE  #: the most jobs one filter may select
 
 
 class ShellCommands(cmd2.CommandSet[Shell]):
@@ -34,21 +48,92 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         """What the command returns to scripts and tests (`last_result`)."""
         self._cmd.last_result = value
 
-    def for_each(self, ids: Iterable[int], action: Callable[[int], str]) -> list[int]:
-        """Run `action` on every id, printing one line per outcome; the ids that succeeded.
+    def selected(self, arguments: Iterable[list[int] | str]) -> list[int]:
+        """The ids that id, range and filter arguments name: the ids given, or with filter
+        terms the matching jobs (among the ids given, if any), by id."""
+        selection = ids.Selection.of(arguments)
+        if not selection.terms:
+            return selection.ids
+        terms = list(selection.terms)
+        if selection.ids:
+            terms += [f"id>={min(selection.ids)}", f"id<={max(selection.ids)}"]
+        wanted = set(selection.ids)
+        matched = [i for i in self._matching(terms) if not wanted or i in wanted]
+        if not matched:
+            self._cmd.warn(f"No jobs match {' '.join(selection.terms)}.")
+        return matched
+
+    def _matching(self, terms: Sequence[str]) -> list[int]:
+        found: list[int] = []
+        after: int | None = None
+        while True:
+            page = self.bt.jobs.list(terms, limit=PAGE, after=after)
+            found += [job.id for job in page.jobs]
+            if len(found) > MAX_SELECTED:
+                raise CommandError(
+                    f"{' '.join(terms)} selects more than {MAX_SELECTED:,} jobs; narrow it down."
+                )
+            after = page.next_after
+            if after is None:
+                return found
+
+    def confirmed(self, verb: str, done: str, count: int, *, yes: bool) -> bool:
+        """Whether to go on removing or aborting (`verb`, `done`) `count` jobs: above
+        `CONFIRM_ABOVE`, a user at a terminal is asked first, unless `--yes`; a script never
+        is."""
+        if yes or count <= CONFIRM_ABOVE or not self._cmd.can_prompt:
+            return True
+        try:
+            answer = self._cmd.read_input(f"{verb.capitalize()} {count:,} jobs? [y/N]: ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() in ("y", "yes"):
+            return True
+        self._cmd.warn(f"Nothing was {done}.")
+        self.result([])
+        return False
+
+    def for_each(
+        self, ids: Sequence[int], action: Callable[[int], str], done: str = "done"
+    ) -> list[int]:
+        """Run `action` on every id: a line per outcome (only refusals above `BULK` jobs),
+        then, for several jobs, the summary `{done} N, refused M`; the ids that succeeded.
 
         A lost database stops the batch at once rather than printing one error per id.
         """
         succeeded: list[int] = []
-        for job_id in ids:
-            try:
-                message = action(job_id)
-            except errors.DatabaseUnavailable:
-                raise
-            except errors.BrownthrowerError as exc:
-                self._cmd.fail(str(exc))
-                continue
-            self._cmd.ok(message)
-            succeeded.append(job_id)
+        quiet = len(ids) > BULK
+        with self._bulk_progress(len(ids) if quiet else 0) as advance:
+            for job_id in ids:
+                try:
+                    message = action(job_id)
+                except errors.DatabaseUnavailable:
+                    raise
+                except errors.BrownthrowerError as exc:
+                    self._cmd.fail(str(exc))
+                    continue
+                finally:
+                    advance()
+                if not quiet:
+                    self._cmd.ok(message)
+                succeeded.append(job_id)
         self.result(succeeded)
+        if len(ids) > 1:
+            self._summary(done, len(succeeded), len(ids) - len(succeeded))
         return succeeded
+
+    def _summary(self, done: str, succeeded: int, refused: int) -> None:
+        line = f"{done} {succeeded:,}" + (f", refused {refused:,} (see above)" if refused else "")
+        self._cmd.pfeedback(line)
+
+    @contextmanager
+    def _bulk_progress(self, total: int) -> Iterator[Callable[[], None]]:
+        """A transient progress bar on a terminal for `total` jobs (none for 0)."""
+        console = self._cmd.console()
+        if not total or not console.is_terminal:
+            yield lambda: None
+            return
+        columns = (TextColumn("jobs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("jobs", total=total)
+            yield lambda: progress.advance(task)

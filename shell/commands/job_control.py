@@ -1,7 +1,9 @@
 """`job submit|reset|abort|remove|link|unlink`: status operations and dependencies.
 
-Each takes several ids and ranges (`job submit 10-20 25`) and reports every outcome on its own
-line; the rules themselves (which status allows what) are the core's.
+The status operations take ids, ranges and `job list` filter terms (`job submit 10-20 25`,
+`job submit status=FAILED name=sim_*`), report every outcome (only refusals above a hundred
+jobs) and end with a summary; removing or aborting more than ten jobs asks first at a terminal
+(`--yes` does not). The rules themselves (which status allows what) are the core's.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from shell import ids
 from shell.commands.args import add_job_ids, new_parser
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
+
+
+def _add_yes(parser: cmd2.Cmd2ArgumentParser) -> None:
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask before acting on many jobs"
+    )
+
 
 submit_parser = new_parser(
     "Queue STASHED or FAILED jobs for execution; a superjob resubmits its unfinished subjobs."
@@ -33,10 +42,12 @@ abort_parser.add_argument(
     action="store_true",
     help="also abort every job that depends on these, directly or not",
 )
+_add_yes(abort_parser)
 remove_parser = new_parser(
     "Delete unlinked top-level STASHED or FAILED jobs, with all their subjobs."
 )
 add_job_ids(remove_parser, "jobs to remove")
+_add_yes(remove_parser)
 
 
 def _link_parser(description: str) -> cmd2.Cmd2ArgumentParser:
@@ -73,7 +84,7 @@ class JobControlCommands(ShellCommands):
             status = self.bt.jobs.submit(job_id)
             return f"Job {job_id} has been submitted ({status.value})."
 
-        self.for_each(ids.flatten(args.ids), submit)
+        self.for_each(self.selected(args.ids), submit, "submitted")
 
     @cmd2.as_subcommand_to("job", "reset", reset_parser, help="return jobs to the stash")
     def job_reset(self, args: argparse.Namespace) -> None:
@@ -81,19 +92,22 @@ class JobControlCommands(ShellCommands):
             self.bt.jobs.reset(job_id)
             return f"Job {job_id} has been returned to the stash."
 
-        self.for_each(ids.flatten(args.ids), reset)
+        self.for_each(self.selected(args.ids), reset, "reset")
 
     @cmd2.as_subcommand_to("job", "abort", abort_parser, help="abort queued or running jobs")
     def job_abort(self, args: argparse.Namespace) -> None:
+        chosen = self.selected(args.ids)
+        if not self.confirmed("abort", "aborted", len(chosen), yes=args.yes):
+            return
         if args.downstream:
-            self._abort_downstream(ids.flatten(args.ids))
+            self._abort_downstream(chosen)
             return
 
         def abort(job_id: int) -> str:
             status = self.bt.jobs.abort(job_id)
             return f"Job {job_id} has been aborted ({status.value})."
 
-        self.for_each(ids.flatten(args.ids), abort)
+        self.for_each(chosen, abort, "aborted")
 
     def _abort_downstream(self, roots: Iterable[int]) -> None:
         """Each root with its dependents, one transaction per root: a line per aborted job, a
@@ -108,17 +122,23 @@ class JobControlCommands(ShellCommands):
             aborted.extend(job_id for job_id, _ in outcomes)
             return _downstream_summary(root, len(outcomes) - 1)
 
-        self.for_each((root for root in roots if root not in aborted), abort)
+        for root in roots:
+            if root not in aborted:
+                self.for_each([root], abort)
         self.result(aborted)
 
     @cmd2.as_subcommand_to("job", "remove", remove_parser, help="delete jobs")
     def job_remove(self, args: argparse.Namespace) -> None:
+        chosen = self.selected(args.ids)
+        if not self.confirmed("remove", "removed", len(chosen), yes=args.yes):
+            return
+
         def remove(job_id: int) -> str:
             count = self.bt.jobs.remove(job_id)
             extra = f" with its {count - 1} subjobs" if count > 1 else ""
             return f"Job {job_id} has been removed{extra}."
 
-        self.for_each(ids.flatten(args.ids), remove)
+        self.for_each(chosen, remove, "removed")
 
     @cmd2.as_subcommand_to("job", "link", link_parser, help="add a parent-child dependency")
     def job_link(self, args: argparse.Namespace) -> None:

@@ -1,4 +1,8 @@
-"""`job create|clone|priority`: making jobs and setting their priority."""
+"""`job create|clone|priority`: making jobs and setting their priority.
+
+`--json` on create and clone prints the new rows, so a script building a graph reads the ids
+instead of parsing "with id N"; every text option takes `@FILE` as well as literal text.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,13 @@ import argparse
 
 import cmd2
 
-from bt.values import JobSpec
-from shell import ids
-from shell.commands.args import add_job_ids, new_parser, text_or_file
+from bt import errors
+from bt.values import JobInfo, JobSpec
+from shell import render
+from shell.commands.args import add_job_ids, add_json, integer, new_parser, text_or_file
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
+from shell.core import CommandError, did_you_mean
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -37,15 +43,18 @@ create_parser.add_argument(
 )
 create_parser.add_argument("--config", "-c", type=text_or_file, help="config: YAML or @file")
 create_parser.add_argument("--input", "-i", type=text_or_file, help="input: YAML or @file")
-create_parser.add_argument("--description", "-d", default="", help="free text about the job")
-create_parser.add_argument("--priority", "-p", type=int, default=0, help="higher runs first")
+create_parser.add_argument(
+    "--description", "-d", type=text_or_file, default="", help="free text about the job, or @file"
+)
+create_parser.add_argument("--priority", "-p", type=integer(), default=0, help="higher runs first")
 create_parser.add_argument("--submit", "-s", action="store_true", help="queue it at once")
+add_json(create_parser)
 failures = create_parser.add_argument_group(
     "failure handling",
     "Unset, each comes from the task's own retries, retry_delay, retry_backoff or time_limit.",
 )
 failures.add_argument(
-    "--retries", type=int, metavar="N", help="re-run a failed run up to N times (0: never)"
+    "--retries", type=integer(), metavar="N", help="re-run a failed run up to N times (0: never)"
 )
 failures.add_argument(
     "--retry-delay", type=seconds, metavar="S", help="seconds before the first retry (or 5m, 1h)"
@@ -62,9 +71,10 @@ failures.add_argument(
 
 clone_parser = new_parser("Copy jobs into new STASHED jobs (task, config, input, parents).")
 add_job_ids(clone_parser, "jobs to copy")
+add_json(clone_parser)
 
 priority_parser = new_parser("Set the priority of jobs: runnable jobs with higher run first.")
-priority_parser.add_argument("priority", type=int, help="the new priority")
+priority_parser.add_argument("priority", type=integer(), help="the new priority")
 add_job_ids(priority_parser)
 
 
@@ -84,22 +94,42 @@ class JobCreateCommands(ShellCommands):
             retry_backoff=args.retry_backoff,
             time_limit=args.time_limit,
         )
-        job = self.bt.jobs.create(spec, submit=args.submit)
+        job = self._create(spec, submit=args.submit)
+        self.result([job.id])
+        if args.json:
+            self.text(render.as_json(job.as_dict()))
+            return
         how = "created and submitted" if args.submit else "created"
         self._cmd.ok(f"A new job for task '{job.name}' with id {job.id} has been {how}.")
-        self.result([job.id])
+
+    def _create(self, spec: JobSpec, *, submit: bool) -> JobInfo:
+        try:
+            return self.bt.jobs.create(spec, submit=submit)
+        except errors.TaskNotFound as exc:
+            raise CommandError(
+                f"{exc}{did_you_mean(spec.task, self._cmd.registry.names())}"
+            ) from exc
 
     @cmd2.as_subcommand_to("job", "clone", clone_parser, help="copy jobs into new ones")
     def job_clone(self, args: argparse.Namespace) -> None:
-        copies: list[int] = []
+        copies: list[JobInfo] = []
+        sources: list[int] = []
 
         def clone(job_id: int) -> str:
             copy = self.bt.jobs.clone(job_id)
-            copies.append(copy.id)
+            copies.append(copy)
+            sources.append(job_id)
             return f"Job {job_id} has been cloned into a new job with id {copy.id}."
 
-        self.for_each(ids.flatten(args.ids), clone)
-        self.result(copies)
+        chosen = self.selected(args.ids)
+        if args.json:
+            with self._cmd.silenced():
+                self.for_each(chosen, clone, "cloned")
+            rows = [{**c.as_dict(), "cloned_from": s} for c, s in zip(copies, sources, strict=True)]
+            self.text(render.as_json(rows))
+        else:
+            self.for_each(chosen, clone, "cloned")
+        self.result([copy.id for copy in copies])
 
     @cmd2.as_subcommand_to("job", "priority", priority_parser, help="set jobs' priority")
     def job_priority(self, args: argparse.Namespace) -> None:
@@ -107,4 +137,4 @@ class JobCreateCommands(ShellCommands):
             self.bt.jobs.set_priority(job_id, args.priority)
             return f"Job {job_id} now has priority {args.priority}."
 
-        self.for_each(ids.flatten(args.ids), set_priority)
+        self.for_each(self.selected(args.ids), set_priority, f"priority {args.priority} set on")

@@ -1,20 +1,23 @@
-"""`job log` (captured output, optionally followed live) and `job wait` (until jobs finish)."""
+"""`job log` (captured output, optionally followed live), `job output` (a job's result, for
+scripts) and `job wait` (until jobs finish)."""
 
 from __future__ import annotations
 
 import argparse
 import time
 from collections.abc import Callable
+from typing import Any
 
 import cmd2
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from ruamel.yaml import YAML
 
 from bt import tagnames
 from bt.status import Status
 from bt.values import JobDetails
-from shell import ids, render
-from shell.commands.args import add_job_id, add_job_ids, new_parser
+from shell import render
+from shell.commands.args import add_job_id, add_job_ids, add_json, new_parser
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
 from shell.core import CommandError
@@ -32,6 +35,13 @@ log_parser.add_argument(
     "--stream", "-s", choices=tuple(STREAMS), action="append", help="only these streams"
 )
 log_parser.add_argument("--interval", type=float, default=1.0, help="seconds between polls")
+
+output_parser = new_parser(
+    "Print a job's output and nothing else: the YAML as stored, or with --json the value as "
+    "JSON. Fails when the job has no output (yet)."
+)
+add_job_id(output_parser)
+add_json(output_parser)
 
 wait_parser = new_parser(
     "Wait until jobs (and their subjobs) finish, with a progress bar; fails unless every job "
@@ -63,8 +73,28 @@ def new_text(old: str, new: str) -> str:
     return "\n[... output truncated ...]\n" + new
 
 
+def without_end_marker(text: str) -> str:
+    """YAML text without the `...` document end line that follows a dumped scalar."""
+    lines = text.rstrip("\n").split("\n")
+    return "\n".join(lines[:-1] if len(lines) > 1 and lines[-1] == "..." else lines)
+
+
+def parsed(text: str) -> Any:
+    """The value of YAML output (written by the core's safe dumper)."""
+    return YAML(typ="safe", pure=True).load(text)
+
+
 class JobOutputCommands(ShellCommands):
-    """`job log` and `job wait`."""
+    """`job log`, `job output` and `job wait`."""
+
+    @cmd2.as_subcommand_to("job", "output", output_parser, help="print a job's output only")
+    def job_output(self, args: argparse.Namespace) -> None:
+        job = self.bt.jobs.get(args.job_id)
+        if job.output is None:
+            raise CommandError(f"Job {job.id} has no output ({job.status.value}).")
+        value = parsed(job.output)
+        self.result(value)
+        self.text(render.as_json(value) if args.json else without_end_marker(job.output))
 
     @cmd2.as_subcommand_to("job", "log", log_parser, help="show (or follow) a job's output")
     def job_log(self, args: argparse.Namespace) -> None:
@@ -108,7 +138,9 @@ class JobOutputCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("job", "wait", wait_parser, help="wait until jobs finish")
     def job_wait(self, args: argparse.Namespace) -> None:
-        pending = ids.flatten(args.ids)
+        pending = self.selected(args.ids)
+        if not pending:
+            return
         deadline = time.monotonic() + args.timeout if args.timeout else None
         ended = self._poll(pending, deadline, args.interval)
         for job_id, status in ended.items():
@@ -173,5 +205,5 @@ class _ProgressBar:
             return
         subjobs = sum(job.subjobs for job in jobs)
         settled = sum(job.subjobs_done + job.subjobs_failed for job in jobs)
-        text = f"jobs {ended}/{total}" + (f", subjobs {settled:,}/{subjobs:,}" if subjobs else "")
+        text = "jobs" + (f" (subjobs {settled:,}/{subjobs:,})" if subjobs else "")
         self._progress.update(self._task, description=text, completed=ended, total=total)

@@ -22,7 +22,7 @@ from rich.table import Table
 from bt.config import APP_NAME, URL_VARIABLE
 from bt.values import LiveRunner
 from shell import render
-from shell.commands.args import add_json, new_parser
+from shell.commands.args import add_json, integer, new_parser, number
 from shell.commands.base import ShellCommands
 from shell.core import CommandError
 
@@ -35,19 +35,26 @@ runner_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required
 start_parser = new_parser(
     "Start a detached bt-runner --loop on this machine, against this shell's database."
 )
-start_parser.add_argument("--slots", "-s", type=int, default=1, metavar="N", help="jobs at once")
+start_parser.add_argument(
+    "--slots", "-s", type=integer(1, 1000), default=1, metavar="N", help="jobs at once"
+)
 start_parser.add_argument("--tasks", "-t", nargs="+", metavar="PATTERN", help="task globs")
 start_parser.add_argument(
     "--log-dir", type=Path, metavar="DIR", help="job logs and the runner's own output"
 )
 start_parser.add_argument("--work-dir", type=Path, metavar="DIR", help="where jobs run")
 start_parser.add_argument(
-    "--lease", type=float, metavar="SECONDS", help="lease of its jobs (heartbeat every quarter)"
+    "--lease",
+    type=number(0.0, 86400.0, above=True),
+    metavar="SECONDS",
+    help="lease of its jobs (heartbeat every quarter)",
 )
 list_parser = new_parser("List live runners: host, pid, slots, current jobs, last heartbeat.")
 add_json(list_parser)
 stop_parser = new_parser("Ask a runner to stop claiming and exit once its running jobs end.")
-stop_parser.add_argument("runner_id", type=int, metavar="ID", help="the runner (runner list)")
+stop_parser.add_argument(
+    "runner_id", type=integer(1), metavar="ID", help="the runner (runner list)"
+)
 
 
 def runner_program() -> str:
@@ -65,7 +72,7 @@ def runner_argv(args: argparse.Namespace, log_dir: Path, work_dir: Path) -> list
     argv += ["--log-dir", str(log_dir), "--work-dir", str(work_dir)]
     if args.tasks:
         argv += ["--tasks", *args.tasks]
-    if args.lease:
+    if args.lease is not None:
         argv += ["--lease", str(args.lease)]
     return argv
 
