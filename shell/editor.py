@@ -49,6 +49,18 @@ class Draft:
         """The next round, starting from `text`."""
         return replace(self, text=text)
 
+    def offering(self, lost: str, kept: Path) -> Draft:
+        """This draft with `lost` (the user's refused text, also saved in `kept`) offered back
+        as comments in the help header, which saving removes."""
+        lines = [
+            "",
+            "Your previous text was NOT saved (another client changed the job meanwhile);",
+            f"it is kept in {kept}:",
+            *("    " + line for line in lost.splitlines()),
+        ]
+        head = self.head.removesuffix(MARKER + "\n") + "\n".join(comment(lines)) + "\n"
+        return replace(self, head=head + MARKER + "\n")
+
 
 def comment(lines: Iterable[str]) -> list[str]:
     return [f"# {line}".rstrip() for line in lines]
@@ -102,6 +114,14 @@ def shown(value: str | None, field: str) -> str:
     if not value:
         return ""
     return value + "\n" if field == "description" and not value.endswith("\n") else value
+
+
+def keep(text: str, *, suffix: str) -> Path:
+    """Save a refused edit in a private file that outlives the edit; its path."""
+    handle, name = tempfile.mkstemp(prefix="bt-edit-kept-", suffix=suffix, text=True)
+    with os.fdopen(handle, "w", encoding="utf-8") as stream:
+        stream.write(text)
+    return Path(name)
 
 
 def run_editor(text: str, *, suffix: str, terminal: bool = True) -> str:

@@ -3,11 +3,12 @@
 Bulk commands (`job submit|reset|abort|remove|clone|priority|wait`) take ids, ranges and `job
 list` filter terms (`selected`), and report through `for_each`: a line per outcome for up to
 `BULK` jobs (above that only the refusals, and a progress bar on a terminal), then a one-line
-summary (`submitted 1,498, refused 2 (see above)`).
+summary on standard error (`submitted 1,498, refused 2 (see above)`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -124,7 +125,7 @@ class ShellCommands(cmd2.CommandSet[Shell]):
 
     def _summary(self, done: str, succeeded: int, refused: int) -> None:
         line = f"{done} {succeeded:,}" + (f", refused {refused:,} (see above)" if refused else "")
-        self._cmd.pfeedback(line)
+        self._cmd.print_to(sys.stderr, line)  # beside the refusals; stdout keeps one line a job
 
     @contextmanager
     def _bulk_progress(self, total: int) -> Iterator[Callable[[], None]]:

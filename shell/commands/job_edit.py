@@ -87,9 +87,12 @@ class JobEditCommands(ShellCommands):
     ) -> editor.Draft | None:
         """Ask what to do after a refused edit: the next draft, or None to discard."""
         if isinstance(exc, errors.ChangedMeanwhile):
+            kept = editor.keep(body, suffix=draft.suffix)
             if self._ask("This job has received a concurrent modification.", CONFLICT) == "d":
+                self._cmd.warn(f"Your text is kept in {kept}.")
                 return None
-            return self._start(job_id, field)
+            self._cmd.warn(f"Your text is kept in {kept} and shown in the editor's help header.")
+            return self._start(job_id, field).offering(body, kept)
         answer = self._ask(f"The {field} is not valid: {exc}", INVALID)
         if answer == "d":
             return None

@@ -69,3 +69,22 @@ def test_a_missing_tag_is_reported(app: Brownthrower) -> None:
 def test_tags_of_an_unknown_job_are_refused(app: Brownthrower) -> None:
     with pytest.raises(errors.JobNotFound):
         app.tags.set(404, "x", "y")
+
+
+def test_a_control_character_in_a_user_tag_value_is_refused(app: Brownthrower) -> None:
+    job_id = job(app)
+    with pytest.raises(errors.InvalidValue, match=r"tag 'note'.*U\+0000"):
+        app.tags.set(job_id, "note", "a\x00b")
+    assert app.tags.list(job_id) == []
+
+
+def test_newlines_and_tabs_in_a_tag_value_are_kept(app: Brownthrower) -> None:
+    job_id = job(app)
+    app.tags.set(job_id, "note", "a\tb\nc")
+    assert app.tags.get(job_id, "note") == "a\tb\nc"
+
+
+def test_captured_output_keeps_escapes_but_not_nul(app: Brownthrower) -> None:
+    job_id = job(app, submit=True)
+    app.claims.put_tag(claim(app, runner(app)), "bt_stdout", "\x1b[1mbold\x1b[0m\x00")
+    assert app.tags.get(job_id, "bt_stdout") == "\x1b[1mbold\x1b[0m\ufffd"
