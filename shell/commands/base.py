@@ -2,8 +2,8 @@
 
 Bulk commands (`job submit|reset|abort|remove|clone|priority|wait`) take ids, ranges and `job
 list` filter terms (`selected`), and report through `for_each`: a line per outcome for up to
-`BULK` jobs (above that only the refusals, and a progress bar on a terminal), then a one-line
-summary on standard error (`submitted 1,498, refused 2 (see above)`).
+`BULK` jobs (above that only the refusals, and a progress bar on a terminal), and a one-line
+summary on standard error when there were refusals or more than `BULK` jobs (`submitted 1,498, refused 2 (see above)`).
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         self, ids: Sequence[int], action: Callable[[int], str], done: str = "done"
     ) -> list[int]:
         """Run `action` on every id: a line per outcome (only refusals above `BULK` jobs),
-        then, for several jobs, the summary `{done} N, refused M`; the ids that succeeded.
+        then the summary `{done} N, refused M` when some were refused or the lines were left out;
+        the ids that succeeded.
 
         A lost database stops the batch at once rather than printing one error per id.
         """
@@ -119,7 +120,7 @@ class ShellCommands(cmd2.CommandSet[Shell]):
                     self._cmd.ok(message)
                 succeeded.append(job_id)
         self.result(succeeded)
-        if len(ids) > 1:
+        if quiet or len(succeeded) < len(ids) and len(ids) > 1:
             self._summary(done, len(succeeded), len(ids) - len(succeeded))
         return succeeded
 

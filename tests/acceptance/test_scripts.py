@@ -132,3 +132,32 @@ def test_a_huge_inline_value_is_refused_before_parsing(plain_env: dict[str, str]
     done = timed(plain_env, f'job create pipe --input "{"x" * 1_600_000}"\n')
     assert done.returncode == 1 and "put long values in a file" in done.stderr
     assert done.seconds < 5
+
+
+def test_hostile_commands_piped_each_print_one_error_and_change_nothing(
+    env: dict[str, str], client: Brownthrower
+) -> None:
+    from tests.shell.test_input_errors import CORPUS
+
+    lines = [line for line in CORPUS if "\n" not in line]
+    piped(env, "job create noop\n")
+    done = piped(env, "".join(f"{line}\n" for line in lines))
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("usage: ")]
+    assert done.returncode == 1 and done.stdout.strip() == ""
+    assert len(errors) == len(lines) and all(e.startswith("ERROR: ") for e in errors)
+    assert [job.id for job in client.jobs.list().jobs] == [1]
+
+
+def test_a_missing_directory_in_a_given_url_is_an_error(
+    plain_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = piped(plain_env, "status\n", "-u", f"sqlite:///{tmp_path}/nonexistent/dir/x.db")
+    assert done.returncode != 0 and "does not exist" in done.stderr
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_create_json_gives_scripts_the_new_id(env: dict[str, str]) -> None:
+    import json
+
+    piped(env, "job create noop\n")
+    assert json.loads(piped(env, "job create noop --json\n").stdout)["id"] == 2

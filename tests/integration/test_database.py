@@ -107,3 +107,21 @@ def test_shifted_database_times_are_not_mixed_up_by_the_statement_cache(
         soon, later = (session.scalar(select(db_now(s))) for s in (5, 600))
     assert soon is not None and later is not None
     assert (later - soon).total_seconds() > 500
+
+
+def test_a_given_sqlite_url_in_a_missing_directory_is_refused(tmp_path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/nonexistent/dir/x.db")
+    with pytest.raises(errors.DatabaseUnavailable, match="does not exist"):
+        Brownthrower(db).jobs.counts()
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_the_embedded_default_creates_its_data_directory(tmp_path, monkeypatch) -> None:
+    from bt.config import default_database_url
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    db = Database(default_database_url())
+    with db.read() as session:
+        session.execute(text("SELECT 1"))
+    db.dispose()
+    assert (tmp_path / "data" / "brownthrower").is_dir()

@@ -64,3 +64,9 @@ def test_masked_urls_hide_the_password() -> None:
 
 def test_masked_urls_hide_a_password_in_the_query() -> None:
     assert "s3cret" not in mask_url("postgresql://db/bt?user=bt&password=s3cret")
+
+
+def test_the_default_database_lives_in_the_default_data_directory() -> None:
+    from bt.config import default_data_dir, default_database_url
+
+    assert default_database_url() == f"sqlite:///{default_data_dir() / 'brownthrower.db'}"
