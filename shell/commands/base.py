@@ -3,7 +3,8 @@
 Bulk commands (`job submit|reset|abort|remove|clone|priority|wait`) take ids, ranges and `job
 list` filter terms (`selected`), and report through `for_each`: a line per outcome for up to
 `BULK` jobs (above that only the refusals, and a progress bar on a terminal), and a one-line
-summary on standard error when there were refusals or more than `BULK` jobs (`submitted 1,498, refused 2 (see above)`).
+summary on standard error when there were refusals or more than `BULK` jobs (`submitted 1,498,
+refused 2 (see above)`).
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ class ShellCommands(cmd2.CommandSet[Shell]):
                     self._cmd.ok(message)
                 succeeded.append(job_id)
         self.result(succeeded)
-        if quiet or len(succeeded) < len(ids) and len(ids) > 1:
+        if quiet or (len(succeeded) < len(ids) and len(ids) > 1):
             self._summary(done, len(succeeded), len(ids) - len(succeeded))
         return succeeded
 
