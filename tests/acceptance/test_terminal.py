@@ -10,8 +10,10 @@ from pathlib import Path
 import pexpect
 
 from bt import Brownthrower
-from tests.acceptance.conftest import FAKE_EDITOR, PROMPT, spawn
-from tests.factories import job
+from tests.acceptance.conftest import FAKE_EDITOR, PROGRAM, PROMPT, STARTUP_TIMEOUT, spawn
+from tests.factories import claim, job, run_next, runner, superjob
+
+CODES = r"\x1b\[[0-9;?]*[A-Za-z]"  #: colours and cursor moves
 
 
 def words(*parts: str) -> str:
@@ -152,3 +154,53 @@ def test_job_watch_ends_with_ctrl_c(terminal: pexpect.spawn, client: Brownthrowe
     terminal.expect(words(str(job_id), "noop", "STASHED"))
     terminal.send("\x03")
     terminal.expect(PROMPT)
+
+
+def test_job_top_ignores_arrow_keys(terminal: pexpect.spawn, client: Brownthrower) -> None:
+    job(client, "noop", submit=True)
+    terminal.sendline("job top --interval 0.2")
+    terminal.expect("brownthrower top")
+    terminal.send("\x1b[A")  # up arrow: an escape sequence, not the Escape key alone
+    assert terminal.expect([PROMPT, pexpect.TIMEOUT], timeout=1.5) == 1
+    terminal.send("q")
+    terminal.expect(PROMPT)
+
+
+def every_status(app: Brownthrower) -> list[tuple[int, str]]:
+    """One job in each status a `job list` shows, QUEUED (blocked) included: (id, status)."""
+    who = runner(app)
+    stand_by = superjob(app, who, subjobs=1, submit=False)
+    job(app, "noop", submit=True)
+    done = run_next(app, who)
+    failed = job(app, "noop", submit=True)
+    app.claims.fail(claim(app, who), "exception", "Traceback ...", exit_code=1)
+    blocked = job(app, "noop")
+    app.jobs.link(failed, blocked)
+    app.jobs.submit(blocked)
+    running = job(app, "noop", submit=True)
+    claim(app, who)
+    queued, stashed = job(app, "noop", submit=True), job(app, "noop")
+    return [
+        (stand_by, "STAND-BY"), (stand_by + 1, "STASHED"), (done, "DONE"), (failed, "FAILED"),
+        (blocked, "QUEUED (blocked)"), (running, "RUNNING"), (queued, "QUEUED"),
+        (stashed, "STASHED"),
+    ]  # fmt: skip
+
+
+def test_job_list_at_80_columns_shows_id_name_and_the_whole_status(
+    env: dict[str, str], client: Brownthrower
+) -> None:
+    expected = every_status(client)
+    child = pexpect.spawn(
+        str(PROGRAM), env={**env, "COLUMNS": "80", "LINES": "24"}, encoding="utf-8",
+        dimensions=(24, 80), timeout=15,
+    )  # fmt: skip
+    child.expect(PROMPT, timeout=STARTUP_TIMEOUT)
+    child.sendline("job list")
+    child.expect(words("id", "super_id", "name", "status"))  # the header, then the rows
+    child.expect(PROMPT)
+    rows = [line.split() for line in re.sub(CODES, "", child.before).splitlines()[1:]]
+    for row, (job_id, status) in zip(rows, sorted(expected), strict=True):
+        shown = " ".join(row)
+        assert shown.startswith(f"{job_id} ") and f" noop {status}" in shown
+    child.terminate(force=True)

@@ -11,7 +11,7 @@ from rich.console import Console, RenderableType
 from bt import Brownthrower
 from bt.dispatch import PassReport, Pilot, Snapshot
 from shell.app import build_shell
-from shell.dispatcher.screen import screen
+from shell.dispatcher.screen import print_screen, screen
 from tests.dispatch.helpers import Dispatchers, drive, running
 
 SETTINGS = [("Runner command", "bt-runner --loop"), ("Eligible tasks", "sum4 add2")]
@@ -25,6 +25,7 @@ COUNTS = {
     "STAND-BY": 2,
 }
 PILOTS = [Pilot("1", "RUNNING"), Pilot("2", "RUNNING"), Pilot("3", "PENDING")]
+AT = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def text(renderable: RenderableType) -> str:
@@ -82,3 +83,13 @@ def test_the_shell_prints_the_dispatchers_boxes_once(
     assert "BT status" in shown and "batch status" in shown
     batch_rows = [line.split("│")[3].split() for line in shown.splitlines() if line.count("│") == 4]
     assert ["RUNNING", "1"] in batch_rows
+
+
+def test_the_screen_printed_into_a_pipe_keeps_each_setting_on_one_line() -> None:
+    url = "postgresql+psycopg://bt:***@db.example.org:5432/" + "brownthrower_" * 8
+    shown = io.StringIO()
+    print_screen(
+        screen(Snapshot([("Database", url)], COUNTS, PassReport(pilots=PILOTS), AT), "t"), shown
+    )
+    assert any(url in line for line in shown.getvalue().splitlines())
+    assert "\x1b" not in shown.getvalue()
