@@ -51,9 +51,7 @@ def test_above_a_hundred_jobs_only_refusals_and_the_summary_are_printed(
     ]
 
 
-def test_removing_many_at_a_terminal_asks_and_no_keeps_them(
-    run: Driver, app: Brownthrower
-) -> None:
+def test_removing_many_at_a_terminal_asks_and_no_keeps_them(run: Driver, app: Brownthrower) -> None:
     some(app, 12)
     result = run("job remove status=STASHED", answers="n\n")
     assert "Nothing was removed." in result.err and len(app.jobs.list().jobs) == 12
