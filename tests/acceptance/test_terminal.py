@@ -77,7 +77,7 @@ def test_ctrl_c_at_the_prompt_clears_the_line(plain_terminal: pexpect.spawn) -> 
 def test_ctrl_c_stops_a_long_command(terminal: pexpect.spawn, client: Brownthrower) -> None:
     job_id = job(client, "noop", submit=True)
     terminal.sendline(f"job wait {job_id}")
-    terminal.expect("jobs 0/1")  # the progress bar
+    terminal.expect(r"jobs\b.*?0/1")  # the progress bar
     terminal.send("\x03")
     terminal.expect("Interrupted.")
     terminal.expect(PROMPT)
