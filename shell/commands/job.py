@@ -146,6 +146,8 @@ class JobCommands(ShellCommands):
         self.result(tags)
         if args.json:
             self.text(render.as_json({tag.name: tag.value for tag in tags}))
+        elif not tags and args.names:
+            self._cmd.warn(f"Job {args.job_id} has no tag named {', '.join(args.names)}.")
         elif not tags:
             self._cmd.warn(f"Job {args.job_id} has no tags.")
         else:

@@ -78,7 +78,7 @@ def test_show_prints_the_original_sections(run: Driver, app: Brownthrower) -> No
     job_id = job(app, "add2", input="[1, 2]\n")
     out = run(f"job show {job_id}").out
     assert "### JOB DETAILS:" in out and "### JOB INPUT:\n[1, 2]" in out
-    assert "### JOB OUTPUT:\n..." in out
+    assert "### JOB OUTPUT:\n-" in out
 
 
 def test_show_of_a_missing_job_is_one_error(run: Driver) -> None:
@@ -156,3 +156,9 @@ def test_status_counts_with_runnable(run: Driver, app: Brownthrower) -> None:
     job(app, "noop", submit=True)
     result = run("status")
     assert result.data["RUNNABLE"] == 1 and "RUNNABLE" in result.out
+
+
+def test_tags_of_a_missing_name_say_which_name(run: Driver, app: Brownthrower) -> None:
+    job_id = job(app)
+    app.tags.set(job_id, "owner", "ana")
+    assert f"Job {job_id} has no tag named nosuchtag." in run(f"job tags {job_id} nosuchtag").err
