@@ -355,6 +355,28 @@ def heartbeat(seconds: float) -> Update:
     )
 
 
+#: on SQLite, create the counter of runner ids if missing (runner ids are never reused either)
+RUNNER_COUNTER = insert(ID_COUNTER).from_select(
+    ["name", "value"],
+    select(literal_column("'runner'"), literal_column("0")).where(
+        ~exists().where(ID_COUNTER.c.name == "runner")
+    ),
+)
+
+#: on SQLite, a runner id never handed out before: a lost runner's late heartbeat must never
+#: renew the lease of a newer runner that got its id
+TAKE_RUNNER_ID = (
+    update(ID_COUNTER)
+    .where(ID_COUNTER.c.name == "runner")
+    .values(
+        value=func.max(
+            ID_COUNTER.c.value, select(func.coalesce(func.max(RUNNER.c.id), 0)).scalar_subquery()
+        )
+        + 1
+    )
+    .returning(ID_COUNTER.c.value)
+)
+
 #: ids of the runners whose lease expired, margin included (`expires_at` holds both)
 LOST_RUNNERS = select(RUNNER.c.id).where(RUNNER.c.expires_at < db_now())
 

@@ -52,8 +52,10 @@ def new_token() -> str:
 def register_runner(
     session: Session, *, host: str, pid: int, slots: int, tasks: Sequence[str], lease: float
 ) -> RunnerInfo:
-    """A new runner row holding a lease of `lease` seconds (recoverable after the margin)."""
+    """A new runner row holding a lease of `lease` seconds (recoverable after the margin), with
+    an id no runner had before."""
     runner = Runner(
+        id=_fresh_sqlite_id(session),
         uuid=new_token(),
         host=host,
         pid=pid,
@@ -64,6 +66,15 @@ def register_runner(
     session.add(runner)
     session.flush()
     return RunnerInfo(runner.id, runner.uuid)
+
+
+def _fresh_sqlite_id(session: Session) -> int | None:
+    """On SQLite, an id never handed out before (SQLite reuses the highest removed one); None
+    elsewhere (sequences never do)."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    session.execute(queries.RUNNER_COUNTER)
+    return int(session.scalar(queries.TAKE_RUNNER_ID))
 
 
 def heartbeat(session: Session, runner_id: int, lease: float) -> bool:

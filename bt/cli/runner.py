@@ -96,8 +96,9 @@ def _add_timing(parser: argparse.ArgumentParser) -> None:
     timing = parser.add_argument_group("timing")
     timing.add_argument(
         "--lease", type=seconds, default=DEFAULT_LEASE, metavar="SECONDS",
-        help="how long this runner's jobs stay its own without a heartbeat; another runner "
-        f"recovers them after that (default: {DEFAULT_LEASE:g}; beats every quarter lease)",
+        help="how long this runner's jobs stay its own without a heartbeat (default: "
+        f"{DEFAULT_LEASE:g}); it renews every quarter lease, kills its own jobs an eighth of a "
+        "lease before expiry if it could not, and others recover them an eighth after it",
     )  # fmt: skip
     timing.add_argument(
         "--grace", type=seconds, default=DEFAULT_GRACE, metavar="SECONDS",

@@ -40,21 +40,24 @@ class Claimer:
         poll: float,
         is_stopping: Callable[[], bool],
         health: Health,
+        leased: Callable[[], bool],
     ) -> None:
         self.app, self.slots, self.options, self.tasks = app, slots, options, tasks
         self.is_stopping = is_stopping  #: whether the runner is stopping (it claims nothing more)
         self.health = health
+        self.leased = leased  #: whether the lease holds (a lapsed runner claims nothing)
         self.pacer = ClaimPacer(poll)
         self.runner_id = 0  #: set once the runner has registered (0 again while it is lost)
         self.claimed_single = False  #: with `--job`: that job was claimed
         self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
 
     def may_claim(self) -> bool:
-        """Whether a new job may be claimed now: registered, a slot is free, not stopping,
-        not `--job`."""
+        """Whether a new job may be claimed now: registered with its lease holding, a slot is
+        free, not stopping, not `--job`."""
         free = len(self.slots) < self.options.slots
         single = self.options.job_id is not None
-        return bool(self.runner_id) and free and not self.is_stopping() and not single
+        held = bool(self.runner_id) and self.leased()
+        return held and free and not self.is_stopping() and not single
 
     def due_at(self) -> float | None:
         """When the next look for work is due; None when no job may be claimed."""

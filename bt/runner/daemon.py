@@ -1,35 +1,36 @@
 """The runner's main loop: claim jobs into free slots, follow their processes, record their end.
 
 One thread owns every job. It waits in `select()` on the fork server's socket, the jobs' pipes
-(`Slots`) and the `Mailbox` (thread events and signals), and acts on timers: flushing captured
-output into tags, polling for aborts, time limits, escalating kills, ending the shutdown grace
-period. When to look for work and claiming it are the `Claimer`'s business
-(`bt.runner.claiming`); recording held jobs is the `Recorder`'s (`bt.runner.recording`); the
-lease is the heartbeat's (`bt.runner.heartbeat`) and, when the runner stalls, the fork server's.
+(`Slots`) and the `Mailbox` (thread events and signals), and acts on timers. Claiming is the
+`Claimer`'s (`bt.runner.claiming`), recording and the writes about running jobs are the
+`Recorder`'s and the `Upkeep`'s (`bt.runner.recording`), stopping is `Stopping`'s, and the lease
+is the heartbeat's (`bt.runner.heartbeat`) and, when the runner stalls, the fork server's.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import selectors
 import time
-from typing import Any
 
 from bt import errors
 from bt.client import Brownthrower
 from bt.runner import osutil
 from bt.runner.claiming import Claimer
+from bt.runner.environ import database_scope
 from bt.runner.forkserver import ForkServer
 from bt.runner.health import Health
 from bt.runner.heartbeat import Lease
 from bt.runner.launch import Launcher
 from bt.runner.mailbox import Event, EventKind, Mailbox
-from bt.runner.options import FLUSH_INTERVAL, PG_POLL_FACTOR, RunnerOptions, RunOutcome, StopReason
-from bt.runner.record import flush, kill_released
-from bt.runner.recording import RECORD_RETRY, Recorder
+from bt.runner.options import PG_POLL_FACTOR, RunnerOptions, RunOutcome, StopReason
+from bt.runner.recording import RECORD_RETRY, Recorder, Upkeep
 from bt.runner.running import KillReason, RunningJob
 from bt.runner.slots import Slots
+from bt.runner.stopping import Stopping
+from bt.runner.sweep import sweep
 from bt.runner.threads import Helpers
 from bt.status import Status
 from bt.values import RunnerInfo
@@ -48,20 +49,20 @@ class Runner:
         self.app, self.claims, self.server = app, app.claims, server
         self.options, self.tasks = options, tasks
         self.mailbox, self.health = Mailbox(), Health()
+        self.lease = Lease(options.lease, server)
         self.helpers = Helpers(self.mailbox, self.health)
         self.selector = selectors.DefaultSelector()
         self.slots = Slots(self.selector, self._on_done)
-        self.stopping: StopReason | None = None
+        self.stopping = Stopping(self.slots, options.grace)
         self.lost = False
         self.poll = options.poll * (PG_POLL_FACTOR if app.db.is_postgresql else 1.0)
         self.claimer = Claimer(
-            app, self.slots, options, tasks, poll=self.poll, is_stopping=self._is_stopping,
-            health=self.health,
+            app, self.slots, options, tasks, poll=self.poll, is_stopping=self.stopping.__bool__,
+            health=self.health, leased=self.lease.valid,
         )  # fmt: skip
-        self.recorder = Recorder(self.claims, self.claimer, self.health, lambda: self.signals > 0)
-        self.next_flush = self.next_abort_poll = 0.0
-        self.grace_end: float | None = None
-        self.signals = self.signals_seen = 0
+        signalled = lambda: self.stopping.signals > 0  # noqa: E731
+        self.recorder = Recorder(self.claims, self.claimer, self.health, signalled)
+        self.upkeep = Upkeep(self.claims, self.health, self.poll)
         self.info = RunnerInfo(0, "")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -77,20 +78,22 @@ class Runner:
             return RunOutcome.LOST
         if self.options.job_id is not None and self.recorder.last_status not in _JOB_OK:
             return RunOutcome.JOB_FAILED
-        return RunOutcome.DRAINED if self.stopping is None else RunOutcome.STOPPED
+        return RunOutcome.STOPPED if self.stopping else RunOutcome.DRAINED
 
     def _start(self) -> None:
-        o, lease = self.options, Lease(self.options.lease, self.server)
+        o, lease = self.options, self.lease
         began = osutil.clock()
         self._joined(self._register())
         lease.renewed(began)
         self.selector.register(self.mailbox.read_fd, selectors.EVENT_READ, self._on_mail)
         self.selector.register(self.server.fileno(), selectors.EVENT_READ, self._on_server)
-        self.mailbox.catch_signals(self._on_signal)
+        self.mailbox.catch_signals(self.stopping.on_signal)
         listen_url = self.app.db.url if self.app.db.is_postgresql else None
         rejoin = self._register if o.job_id is None else None
-        services = (self.app.runners, self.claims)
-        self.helpers.start(services, self.info.id, lease, listen_url, rejoin)
+        sweeper = functools.partial(sweep, self.claims, database_scope(self.app.db.url))
+        self.helpers.start(
+            self.app.runners, self.info.id, lease, listen_url, rejoin=rejoin, sweeper=sweeper
+        )
         tasks, db = ",".join(self.tasks), self.app.db.masked_url
         log.info(
             "runner_started runner=%d pid=%d slots=%d mode=%s tasks=%s db=%s",
@@ -116,20 +119,20 @@ class Runner:
         self.slots.close()
         self.mailbox.release_signals()
         self.server.stop()
-        if self.info.id and self.stopping is not StopReason.LOST:
+        if self.info.id and self.stopping.reason is not StopReason.LOST:
             try:
                 self.app.runners.unregister(self.info.id)
             except errors.BrownthrowerError as exc:
                 log.warning("unregister_failed runner=%d: %s", self.info.id, exc)
         self.mailbox.close()
-        reason = self.stopping or StopReason.DRAINED
+        reason = self.stopping.reason or StopReason.DRAINED
         log.info("runner_stopped runner=%d reason=%s", self.info.id, reason)
 
     # -- the loop ---------------------------------------------------------------------------
 
     def _loop(self) -> None:
         while True:
-            self._handle_signals()
+            self.stopping.handle()
             self.claimer.fill()
             if self._finished():
                 return
@@ -140,7 +143,7 @@ class Runner:
     def _finished(self) -> bool:
         if self.slots or self.recorder:
             return False
-        return self.stopping is not None or self.claimer.done()
+        return bool(self.stopping) or self.claimer.done()
 
     def _timeout(self) -> float:
         clock = time.monotonic()
@@ -148,25 +151,18 @@ class Runner:
         if (claim_at := self.claimer.due_at()) is not None:
             moments.append(claim_at)
         if self.slots:
-            moments += [self.next_flush, self.next_abort_poll, *self.slots.deadlines()]
-        if self.grace_end is not None:
-            moments.append(self.grace_end)
+            moments += [*self.upkeep.moments(), *self.slots.deadlines()]
+        if self.stopping.grace_end is not None:
+            moments.append(self.stopping.grace_end)
         if self.recorder:
             moments.append(clock + RECORD_RETRY)
         return max(0.0, min(moments) - clock)
 
     def _tick(self, clock: float) -> None:
-        if self.slots and clock >= self.next_flush:
-            self.next_flush = clock + FLUSH_INTERVAL
-            for job in self.slots.running():
-                flush(self.claims, job, clock, self.health)
-        if self.slots and clock >= self.next_abort_poll:
-            self.next_abort_poll = clock + self.poll
-            kill_released(self.claims, self.slots.running(), self.health)
+        if self.slots:
+            self.upkeep.tick(clock, self.slots.running())
         self.slots.tick(clock)
-        if self.grace_end is not None and clock >= self.grace_end:
-            self.grace_end = None
-            self.slots.kill_all(KillReason.PREEMPTED)
+        self.stopping.tick(clock)
         self.recorder.retry()
 
     def _on_done(self, job: RunningJob) -> None:
@@ -188,11 +184,11 @@ class Runner:
                 self.claimer.wake()
             case EventKind.RESYNC:
                 self.claimer.wake()
-                self.next_abort_poll = 0.0
+                self.upkeep.check_soon()
             case EventKind.ABORT:
-                kill_released(self.claims, self.slots.with_id(event.job_id), self.health)
+                self.upkeep.check(self.slots.with_id(event.job_id))
             case EventKind.STOP:
-                self._begin_stop(StopReason.REQUESTED, grace=None)
+                self.stopping.begin(StopReason.REQUESTED, grace=None)
             case EventKind.LOST:
                 self._on_lost(event.detail)
             case EventKind.JOINED if event.info is not None:
@@ -205,28 +201,4 @@ class Runner:
         self.claimer.runner_id = 0  # claims nothing until it has registered again
         if self.options.job_id is not None:
             self.lost = True
-            self._begin_stop(StopReason.LOST, grace=None)
-
-    def _on_signal(self, signum: int, _frame: Any) -> None:
-        self.signals += 1
-
-    def _handle_signals(self) -> None:
-        if self.signals == self.signals_seen:
-            return
-        first = self.signals_seen == 0
-        self.signals_seen = self.signals
-        if first:
-            self._begin_stop(StopReason.SIGNAL, grace=self.options.grace)
-            return
-        log.warning("runner_stopping_now: second signal, killing %d job(s)", len(self.slots))
-        self.slots.kill_all(KillReason.PREEMPTED, now=True)
-
-    def _is_stopping(self) -> bool:
-        return self.stopping is not None
-
-    def _begin_stop(self, reason: StopReason, *, grace: float | None) -> None:
-        if self.stopping is None:
-            self.stopping = reason
-            log.info("runner_stopping reason=%s jobs=%d grace=%s", reason, len(self.slots), grace)
-        if grace is not None:
-            self.grace_end = time.monotonic() + grace
+            self.stopping.begin(StopReason.LOST, grace=None)

@@ -6,13 +6,15 @@ neither ever holds the password, not even in the environment /proc shows. The ru
 password from its own command line and initial environment as well, since task code runs as the
 same user and could read those in /proc.
 
-Every job process carries `BT_RUN_MARK=<job id>:<claim token>`, and so does everything it starts:
-it identifies a run's leftover processes on this host (`bt.runner.sweep`) once the run is no
-longer held, even when neither the runner nor its fork server survived to kill them.
+Every job process carries `BT_RUN_MARK=<database>:<job id>:<claim token>`, and so does everything
+it starts: it identifies a run's leftover processes on this host (`bt.runner.sweep`) once the run
+is no longer held, even when neither the runner nor its fork server survived to kill them.
+`<database>` (`database_scope`) keeps runners of another database from judging the mark.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 
@@ -40,15 +42,28 @@ def server_environment(environ: Mapping[str, str] | None = None) -> dict[str, st
     return env
 
 
-def run_mark(claim: Claim) -> str:
-    """The mark of the processes of this run of `claim`'s job."""
-    return f"{claim.job_id}:{claim.token}"
+def database_scope(url: str) -> str:
+    """A short name of the database `url` leads to (not of how the URL is spelt: driver and
+    password aside), for run marks."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        where = os.path.abspath(parsed.database or ":memory:")
+    else:
+        where = f"{parsed.host}:{parsed.port or ''}/{parsed.database}"
+    return hashlib.sha256(f"{parsed.get_backend_name()}:{where}".encode()).hexdigest()[:12]
 
 
-def parse_mark(mark: str | None) -> tuple[int, str] | None:
-    """(job id, claim token) of a mark; None for no mark or a blank one (a spare process)."""
-    job, _, token = (mark or "").partition(":")
-    return (int(job), token) if job.isdigit() and token else None
+def run_mark(scope: str, claim: Claim) -> str:
+    """The mark of the processes of this run of `claim`'s job, on database `scope`."""
+    return f"{scope}:{claim.job_id}:{claim.token}"
+
+
+def parse_mark(mark: str | None, scope: str) -> tuple[int, str] | None:
+    """(job id, claim token) of a mark of database `scope`; None for no mark, a blank one (a
+    spare process) or one of another database."""
+    ours, _, run = (mark or "").partition(":")
+    job, _, token = run.partition(":")
+    return (int(job), token) if ours == scope and job.isdigit() and token else None
 
 
 def password_of(url: str) -> str | None:

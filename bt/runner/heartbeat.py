@@ -19,9 +19,8 @@ from bt.runner import osutil
 from bt.runner.forkserver import ForkServer
 from bt.runner.health import Backoff, Health
 from bt.runner.mailbox import Event, EventKind, Mailbox
-from bt.runner.sweep import sweep
 from bt.runners import fence_margin
-from bt.services import ClaimService, RunnerService
+from bt.services import RunnerService
 from bt.values import RunnerInfo
 
 log = logging.getLogger("bt.runner")
@@ -33,11 +32,19 @@ class Lease:
     def __init__(self, seconds: float, server: ForkServer) -> None:
         self.seconds, self.server = seconds, server
         self.interval = seconds / 4  #: between renewals: three may be missed
+        self.until = 0.0  #: jobs may run until then (`osutil.clock()`)
 
-    def renewed(self, began: float) -> None:
+    def valid(self) -> bool:
+        """Whether jobs may run now (a job claimed while the lease has lapsed would be killed)."""
+        return osutil.clock() < self.until
+
+    def renewed(self, began: float) -> bool:
         """A renewal that began at `began` (`osutil.clock()`) succeeded: jobs may run until the
-        lease less the margin from then."""
-        self.server.renew(began + self.seconds - fence_margin(self.seconds))
+        lease less the margin from then. Whether the lease had lapsed."""
+        lapsed = not self.valid()
+        self.until = began + self.seconds - fence_margin(self.seconds)
+        self.server.renew(self.until)
+        return lapsed
 
 
 class Heartbeat(threading.Thread):
@@ -46,16 +53,17 @@ class Heartbeat(threading.Thread):
 
     def __init__(
         self,
-        services: tuple[RunnerService, ClaimService],
+        runners: RunnerService,
         runner_id: int,
         lease: Lease,
         mailbox: Mailbox,
         *,
         health: Health,
         rejoin: Callable[[], RunnerInfo] | None,
+        sweeper: Callable[[], int],
     ) -> None:
         super().__init__(name="bt-heartbeat", daemon=True)
-        self.runners, self.claims = services
+        self.runners, self.sweeper = runners, sweeper  #: sweeper: `bt.runner.sweep.sweep`
         self.runner_id: int | None = runner_id  #: None: lost, not registered again yet
         self.lease, self.mailbox, self.health = lease, mailbox, health
         self.rejoin = rejoin  #: registers the runner again once lost (None: it stops instead)
@@ -104,8 +112,8 @@ class Heartbeat(threading.Thread):
         return True
 
     def _renewed(self, began: float) -> None:
-        self.lease.renewed(began)
-        if self.health.answered():
+        lapsed = self.lease.renewed(began)
+        if self.health.answered() or lapsed:
             self.mailbox.post(Event(EventKind.RESYNC))
 
     def recover(self) -> None:
@@ -124,6 +132,6 @@ class Heartbeat(threading.Thread):
     def sweep(self) -> None:
         """Kill the processes left on this host by runs that no longer hold their job."""
         try:
-            sweep(self.claims)
+            self.sweeper()
         except errors.BrownthrowerError as exc:
             self.health.failed("sweep", exc)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bt.config import mask_url
 from bt.runner.capture import LogFiles
-from bt.runner.environ import run_mark
+from bt.runner.environ import database_scope, run_mark
 from bt.runner.forkserver import ForkServer
 from bt.runner.options import RunnerOptions
 from bt.runner.protocol import MARK, JobOrder
@@ -117,7 +117,7 @@ class Launcher:
         )
         env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT, values, strict=True)}
         env["PYTHONUNBUFFERED"] = "1"
-        env[MARK] = run_mark(claim)
+        env[MARK] = run_mark(database_scope(self.database_url), claim)
         return env
 
 

@@ -33,11 +33,6 @@ class RunnerOptions:
     profile: bool = False
 
     @property
-    def heartbeat_interval(self) -> float:
-        """Four beats per lease: three can be missed before the lease runs out."""
-        return self.lease / 4
-
-    @property
     def mode(self) -> str:
         """`job` (with `job_id`), `loop` or `drain`, as the runner's first log line says."""
         return "job" if self.job_id is not None else ("loop" if self.loop else "drain")

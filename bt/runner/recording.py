@@ -1,4 +1,5 @@
-"""Recording each job the runner held once its process is done, and retrying what failed.
+"""Recording each job the runner held once its process is done, retrying what failed, and the
+periodic writes about running jobs (`Upkeep`).
 
 A job that cannot be recorded yet (the database is away) is kept and retried every
 `RECORD_RETRY` seconds; its slot is free meanwhile. A job SIGTERMed from outside the runner is
@@ -14,7 +15,8 @@ from collections.abc import Callable
 from bt import errors
 from bt.runner.claiming import Claimer
 from bt.runner.health import Health
-from bt.runner.record import Recorded, give_back, record
+from bt.runner.options import FLUSH_INTERVAL
+from bt.runner.record import Recorded, flush, give_back, kill_released, record
 from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
 from bt.status import Status
@@ -89,3 +91,35 @@ class Recorder:
         if job.held_until is None:
             job.held_until = time.monotonic() + PREEMPTION_HOLD
         return time.monotonic() < job.held_until
+
+
+class Upkeep:
+    """The periodic writes about the running jobs: their captured output into tags every
+    `FLUSH_INTERVAL`, and every poll a check for jobs this run no longer holds (aborted, or
+    recovered by another runner), which are killed."""
+
+    def __init__(self, claims: ClaimService, health: Health, poll: float) -> None:
+        self.claims, self.health, self.poll = claims, health, poll
+        self.next_flush = self.next_check = 0.0
+
+    def moments(self) -> list[float]:
+        """When the next writes are due."""
+        return [self.next_flush, self.next_check]
+
+    def check_soon(self) -> None:
+        """Check the claims at the next tick (after a reconnection: anything may have happened)."""
+        self.next_check = 0.0
+
+    def check(self, jobs: list[RunningJob]) -> None:
+        """Kill those of `jobs` this run no longer holds."""
+        kill_released(self.claims, jobs, self.health)
+
+    def tick(self, clock: float, jobs: list[RunningJob]) -> None:
+        """Do the writes that are due at `clock`."""
+        if clock >= self.next_flush:
+            self.next_flush = clock + FLUSH_INTERVAL
+            for job in jobs:
+                flush(self.claims, job, clock, self.health)
+        if clock >= self.next_check:
+            self.next_check = clock + self.poll
+            self.check(jobs)

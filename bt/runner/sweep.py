@@ -5,7 +5,8 @@ parent-death signal), but processes the job started outlive both when the runner
 server are killed together (kill -9, the OOM killer): they are orphans under init while the job
 is re-run elsewhere. Every process of a run carries its mark, `BT_RUN_MARK=<job id>:<token>`
 (`bt.runner.environ`); at start and whenever it recovers lost runners' jobs, a runner looks for
-marked processes on its host and kills those whose token no longer holds the job. Processes are
+processes on its host marked for its database and kills those whose token no longer holds the
+job. Processes are
 identified by their mark alone, never by name, and killed through a pidfd after reading the mark
 again, so a reused pid is never hit.
 """
@@ -27,24 +28,25 @@ log = logging.getLogger("bt.runner")
 Run = tuple[int, str]  #: (job id, claim token)
 
 
-def sweep(claims: ClaimService) -> int:
-    """Kill this host's marked processes whose run no longer holds its job; how many."""
-    found = marked()
+def sweep(claims: ClaimService, scope: str) -> int:
+    """Kill this host's processes marked for database `scope` whose run no longer holds its
+    job; how many."""
+    found = marked(scope)
     stale = stale_runs(claims, set(found.values()))
     killed = 0
     for pid, run in found.items():
-        if run in stale and kill_marked(pid, run):
+        if run in stale and kill_marked(pid, run, scope):
             log.warning("leftover_killed job=%d pid=%d (its run is over)", run[0], pid)
             killed += 1
     return killed
 
 
-def marked() -> dict[int, Run]:
-    """The run of every process of this host whose environment carries a run mark."""
+def marked(scope: str) -> dict[int, Run]:
+    """The run of every process of this host whose environment carries a mark of `scope`."""
     found = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit() and int(entry.name) != os.getpid():
-            run = parse_mark(osutil.initial_env(int(entry.name), MARK))
+            run = parse_mark(osutil.initial_env(int(entry.name), MARK), scope)
             if run is not None:
                 found[int(entry.name)] = run
     return found
@@ -65,14 +67,14 @@ def stale_runs(claims: ClaimService, runs: set[Run]) -> set[Run]:
     return stale
 
 
-def kill_marked(pid: int, run: Run) -> bool:
-    """SIGKILL process `pid` if it still carries the mark of `run`."""
+def kill_marked(pid: int, run: Run, scope: str) -> bool:
+    """SIGKILL process `pid` if it still carries the mark of `run` on `scope`."""
     try:
         fd = os.pidfd_open(pid)
     except OSError:
         return False
     try:
-        if parse_mark(osutil.initial_env(pid, MARK)) != run:
+        if parse_mark(osutil.initial_env(pid, MARK), scope) != run:
             return False
         signal.pidfd_send_signal(fd, signal.SIGKILL)
     except OSError:

@@ -14,7 +14,7 @@ from bt.notify import RECONNECT_DELAY, Listener, Notice, Notification
 from bt.runner.health import Health
 from bt.runner.heartbeat import Heartbeat, Lease
 from bt.runner.mailbox import Event, EventKind, Mailbox
-from bt.services import ClaimService, RunnerService
+from bt.services import RunnerService
 from bt.values import RunnerInfo
 
 log = logging.getLogger("bt.runner")
@@ -31,17 +31,20 @@ class Helpers:
 
     def start(
         self,
-        services: tuple[RunnerService, ClaimService],
+        runners: RunnerService,
         runner_id: int,
         lease: Lease,
         listen_url: str | None,
+        *,
         rejoin: Callable[[], RunnerInfo] | None,
+        sweeper: Callable[[], int],
     ) -> None:
         """Start them, then recover lost runners' jobs (once LISTEN is in place, if any) and
         kill what runs that are over left on this host."""
         heartbeat = Heartbeat(
-            services, runner_id, lease, self.mailbox, health=self.health, rejoin=rejoin
-        )
+            runners, runner_id, lease, self.mailbox,
+            health=self.health, rejoin=rejoin, sweeper=sweeper,
+        )  # fmt: skip
         heartbeat.start()
         self.threads.append(heartbeat)
         if listen_url is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -12,26 +13,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bt import Brownthrower, Status
+from bt.sqltypes import db_now as sql_now
 from bt.values import JobSpec
 
 TIMEOUT = 60.0  #: seconds any wait may take before the test fails
 
 
+PROGRAM = [sys.executable, "-m", "bt.cli.runner"]
+INSTALLED = [str(Path(sys.executable).with_name("bt-runner"))]  #: the console script
+
+
 @dataclass
 class Runners:
-    """Starts `bt-runner` processes on the test database, with files under `tmp`."""
+    """Starts `bt-runner` processes on the test database, with files under `tmp`.
+
+    The URL goes on the command line, or with `url_in_env` in `BT_DATABASE_URL`; `env` adds to
+    the environment, `cwd` is where they run, `program` how they are started."""
 
     url: str
     tmp: Path
     started: list[subprocess.Popen[str]] = field(default_factory=list)
+    url_in_env: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    program: list[str] = field(default_factory=lambda: list(PROGRAM))
 
     def command(self, *args: str) -> list[str]:
+        url = [] if self.url_in_env else ["-u", self.url]
         return [
-            sys.executable, "-m", "bt.cli.runner", "-u", self.url,
+            *self.program, *url,
             "--log-dir", str(self.logs), "--work-dir", str(self.work), *args,
         ]  # fmt: skip
+
+    def environment(self) -> dict[str, str]:
+        url = {"BT_DATABASE_URL": self.url} if self.url_in_env else {}
+        return {**os.environ, **url, **self.env}
 
     @property
     def logs(self) -> Path:
@@ -44,7 +63,13 @@ class Runners:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a runner to its end (drain mode unless `args` say otherwise)."""
         done = subprocess.run(
-            self.command(*args), capture_output=True, text=True, timeout=TIMEOUT, check=False
+            self.command(*args),
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT,
+            check=False,
+            env=self.environment(),
+            cwd=self.cwd,
         )
         if check:
             assert done.returncode == 0, done.stderr
@@ -55,7 +80,12 @@ class Runners:
         log = self.tmp / f"runner-{len(self.started)}.log"
         with log.open("w") as output:
             process = subprocess.Popen(
-                self.command(*args), stdout=output, stderr=subprocess.STDOUT, text=True
+                self.command(*args),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=self.environment(),
+                cwd=self.cwd,
             )
         self.started.append(process)
         return process
@@ -127,3 +157,20 @@ def gone(pids: list[int]) -> bool:
 
 def kill(process: subprocess.Popen[str], sig: int) -> None:
     os.kill(process.pid, sig)
+
+
+def parent_of(pid: int) -> int:
+    """The parent pid of process `pid` (for a job process: its fork server)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def db_now(app: Brownthrower) -> dt.datetime:
+    """The database's clock, which leases are measured on."""
+    with app.db.read() as session:
+        return session.scalar(select(sql_now()))  # type: ignore[no-any-return]
+
+
+def wait_for_lease_expiry(app: Brownthrower) -> None:
+    """Until every registered runner's jobs may be recovered."""
+    expired = lambda: all(r.expires_at < db_now(app) for r in app.runners.list())  # noqa: E731
+    wait_for(expired, "lease expiry")

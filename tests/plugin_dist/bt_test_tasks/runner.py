@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -21,13 +22,19 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp.rename(path)
 
 
+def _append(path: str | Path, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.write(fd, f"{line}\n".encode())
+    os.close(fd)
+
+
 class Record(Task):
-    """Append the job id to the file named by config `path` (one line per execution)."""
+    """Sleep config `sleep` seconds (default none), then append the job id to the file named
+    by config `path` (one line per execution)."""
 
     def run(self, ctx: TaskContext) -> None:
-        fd = os.open(ctx.config["path"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-        os.write(fd, f"{ctx.job_id}\n".encode())
-        os.close(fd)
+        time.sleep(float(ctx.config.get("sleep", 0)))
+        _append(ctx.config["path"], str(ctx.job_id))
 
 
 class Progress(Task):
@@ -46,11 +53,58 @@ class Progress(Task):
 
 
 class Hang(Task):
-    """Write the pid to `pid` in the work dir, then sleep (until killed)."""
+    """Write the pid to `pid` in the work dir (and a line to config `path`, if given), then
+    sleep (until killed)."""
 
     def run(self, ctx: TaskContext) -> None:
+        if ctx.config and "path" in ctx.config:
+            _append(ctx.config["path"], str(os.getpid()))
         _write_atomically(Path("pid"), str(os.getpid()))
         time.sleep(LONG)
+
+
+class Solo(Task):
+    """Hold an exclusive lock on `<config dir>/<job>.lock` while running, journalling to
+    `<config dir>/journal` `start <attempt> <pid>`, or `overlap <attempt>` when another run of
+    the job still holds the lock; attempt 1 then hangs, later attempts end."""
+
+    def run(self, ctx: TaskContext) -> int:
+        folder, attempt = Path(ctx.config["dir"]), int(os.environ["BT_ATTEMPT"])
+        lock = os.open(folder / f"{ctx.job_id}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _append(folder / "journal", f"overlap {attempt}")
+            raise
+        _append(folder / "journal", f"start {attempt} {os.getpid()}")
+        if attempt == 1:
+            time.sleep(LONG)
+        return attempt
+
+
+class SpawnFirst(Task):
+    """On attempt 1, start a grandchild process, write both pids to `pids` and hang; later
+    attempts return the attempt."""
+
+    def run(self, ctx: TaskContext) -> int:
+        attempt = int(os.environ["BT_ATTEMPT"])
+        if attempt == 1:
+            child = subprocess.Popen(["sleep", str(LONG)])
+            _write_atomically(Path("pids"), f"{os.getpid()} {child.pid}")
+            time.sleep(LONG)
+        return attempt
+
+
+class ProcView(Task):
+    """Copy what /proc shows of this process, the fork server (its parent) and the runner (the
+    fork server's parent) into the work dir: `<who>.environ`, `<who>.cmdline`."""
+
+    def run(self, ctx: TaskContext) -> None:
+        server = os.getppid()
+        runner = int(Path(f"/proc/{server}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        for who, pid in (("job", os.getpid()), ("server", server), ("runner", runner)):
+            for what in ("environ", "cmdline"):
+                Path(f"{who}.{what}").write_bytes(Path(f"/proc/{pid}/{what}").read_bytes())
 
 
 class Stubborn(Task):

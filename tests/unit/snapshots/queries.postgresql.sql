@@ -93,6 +93,12 @@ SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff
 FROM job 
 WHERE job.id = %(job)s::INTEGER;
 
+-- RUNNER_COUNTER
+INSERT INTO id_counter (name, value) SELECT 'runner', 0 
+WHERE NOT (EXISTS (SELECT * 
+FROM id_counter 
+WHERE id_counter.name = %(name_1)s::VARCHAR));
+
 -- SCOPE_OF
 SELECT job.scope 
 FROM job 
@@ -111,6 +117,10 @@ WHERE job.super_id = %(super)s::INTEGER ORDER BY job.id;
 -- TAKE_JOB_IDS
 UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(job.id), %(coalesce_2)s::INTEGER) AS coalesce_1 
 FROM job)) + %(n)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNING id_counter.value;
+
+-- TAKE_RUNNER_ID
+UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.id), %(coalesce_2)s::INTEGER) AS coalesce_1 
+FROM runner)) + %(max_1)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNING id_counter.value;
 
 -- claim_next
 UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = (SELECT job.id 

@@ -93,6 +93,12 @@ SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff
 FROM job 
 WHERE job.id = ?;
 
+-- RUNNER_COUNTER
+INSERT INTO id_counter (name, value) SELECT 'runner', 0 
+WHERE NOT (EXISTS (SELECT * 
+FROM id_counter 
+WHERE id_counter.name = ?));
+
 -- SCOPE_OF
 SELECT job.scope 
 FROM job 
@@ -111,6 +117,10 @@ WHERE job.super_id = ? ORDER BY job.id;
 -- TAKE_JOB_IDS
 UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(job.id), ?) AS coalesce_1 
 FROM job)) + ?) WHERE id_counter.name = ? RETURNING value;
+
+-- TAKE_RUNNER_ID
+UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.id), ?) AS coalesce_1 
+FROM runner)) + ?) WHERE id_counter.name = ? RETURNING value;
 
 -- claim_next
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = (SELECT id 
