@@ -39,3 +39,15 @@ def test_the_claim_uses_the_runnable_index_with_many_blocked_jobs(app: Brownthro
     app.jobs.create_graph(nodes, existing_parents=[(parent, i) for i in range(3000)])
     job(app, submit=True)
     assert "ix_job_runnable" in plan(app)
+
+
+def test_the_claim_uses_the_runnable_index_with_many_delayed_retries(app: Brownthrower) -> None:
+    from sqlalchemy import update
+
+    from bt.models import Job
+    from bt.sqltypes import db_now
+
+    app.jobs.create_graph([NodeSpec(i, JobSpec("noop"), True) for i in range(3000)])
+    app.db.write(lambda s: s.execute(update(Job).values(not_before=db_now(3600))))
+    job(app, submit=True)
+    assert "ix_job_runnable" in plan(app)
