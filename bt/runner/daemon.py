@@ -187,6 +187,8 @@ class Runner:
                 self.upkeep.check_soon()
             case EventKind.ABORT:
                 self.upkeep.check(self.slots.with_id(event.job_id))
+            case EventKind.CHANGED:
+                self.upkeep.check(self.slots.running())
             case EventKind.STOP:
                 self.stopping.begin(StopReason.REQUESTED, grace=None)
             case EventKind.LOST:

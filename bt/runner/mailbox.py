@@ -26,6 +26,7 @@ class EventKind(enum.StrEnum):
     WORK = "work"  #: new runnable work may exist
     RESYNC = "resync"  #: notifications may have been lost: look for work and aborts now
     ABORT = "abort"  #: job `job_id` was aborted
+    CHANGED = "changed"  #: another connection wrote to the database (SQLite): check the claims
     STOP = "stop"  #: a stop of this runner was requested
     LOST = "lost"  #: the runner lost its lease (`detail` says why): its jobs must die
     JOINED = "joined"  #: a lost runner registered again, as `info`: it may claim again
