@@ -2,22 +2,33 @@
 
 Prints its figures; it asserts nothing. Usage:
     .venv/bin/python bench/scale.py [--db sqlite postgresql] [--history 1000000]
-PostgreSQL runs on a throwaway cluster with default durability that this script starts.
+        [--only bulk subjobs claim listing] [--keep DIR]
+PostgreSQL runs on a throwaway cluster with default durability that this script starts. With
+`--keep DIR` the databases live in DIR and outlive the run (the cluster is halted, not removed),
+and the listing reuses a history of the same size instead of creating it again (after migrating
+it to the current schema).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import text, update
+from sqlalchemy import func, inspect, select, text, update
 
-from bench.common import databases, fresh_app, percentile, timed
+from bench.common import ROOT, databases, fresh_app, percentile, timed
 from bt import Brownthrower
+from bt.db import Database
 from bt.models import Job
+from bt.registry import TaskRegistry
+from bt.schema import upgrade
 from bt.sqltypes import db_now
 from bt.status import Status
 from bt.values import DeclaredJob, JobSpec, NodeSpec, RunResult
@@ -45,7 +56,23 @@ def measure_bulk(url: str, count: int) -> None:
     app.close()
 
 
-def measure_listing(url: str, history: int) -> None:
+#: the filters measured on the history, each with its order (newest first or not)
+LISTINGS: tuple[tuple[list[str], bool], ...] = (
+    (["status=FAILED"], True),
+    (["status=BLOCKED"], True),
+    (["name=ech*"], False),
+    (["name=ech*"], True),
+    (["status=STASHED", "name=noop"], True),
+    (["status=STASHED", "name=noop"], False),
+    (["name=noop"], True),
+    (["name=*o*"], False),
+    (["name=none*"], True),
+    ([], True),
+)
+
+
+def make_history(url: str, history: int) -> Brownthrower:
+    """`history` jobs, half noop then half echo, a few FAILED and BLOCKED among them."""
     app = fresh_app(url)
     bulk_create(app, history // 2, submit=False, task="noop")
     bulk_create(app, history - history // 2, submit=False, task="echo")
@@ -60,23 +87,48 @@ def measure_listing(url: str, history: int) -> None:
         )
     )
     app.db.write(lambda s: s.execute(blocked))
-    app.db.write(lambda s: s.execute(text("ANALYZE")) if app.db.is_postgresql else None)
-    for terms, newest in (
-        (["status=FAILED"], True),
-        (["status=BLOCKED"], True),
-        (["name=ech*"], False),
-        (["status=STASHED", "name=noop"], True),
-        ([], True),
-    ):
-        app.jobs.list(terms, limit=50, newest_first=newest)  # warm
-        times = [
-            timed(lambda t=terms, n=newest: app.jobs.list(t, limit=50, newest_first=n))
-            for _ in range(20)
-        ]
+    return app
+
+
+def history_app(url: str, history: int, *, reuse: bool) -> Brownthrower:
+    """The listing's history: the one kept from an earlier run if it has `history` jobs."""
+    db = Database(url)
+    if reuse and _job_count(db) == history:
+        upgrade(db)
+        return Brownthrower(db, TaskRegistry())
+    db.engine.dispose()
+    return make_history(url, history)
+
+
+def _job_count(db: Database) -> int | None:
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("job"):
+            return None
+        return conn.scalar(select(func.count()).select_from(Job))
+
+
+def time_first_page(app: Brownthrower, terms: list[str], newest: bool) -> list[float]:
+    """Seconds of 20 first pages of 50 (after one to warm the cache)."""
+
+    def first_page() -> None:
+        app.jobs.list(terms, limit=50, newest_first=newest)
+
+    first_page()
+    return [timed(first_page) for _ in range(20)]
+
+
+def measure_listing(url: str, history: int, *, reuse: bool = False) -> None:
+    app = history_app(url, history, reuse=reuse)
+    if app.db.is_postgresql:
+        app.db.write(lambda s: s.execute(text("ANALYZE")))
+    for terms, newest in LISTINGS:
+        times = time_first_page(app, terms, newest)
         label = " ".join(terms) or "(no filter)"
+        order = "newest" if newest else "oldest"
         print(
-            f"  job list {label:<28} first page of 50 at {history:,} jobs: "
-            f"p50 {percentile(times, 0.5) * 1e3:.1f} ms, p99 {percentile(times, 0.99) * 1e3:.1f} ms"
+            f"  job list {label:<28} {order} first, first page of 50 at {history:,} jobs: "
+            f"p50 {percentile(times, 0.5) * 1e3:.1f} ms, p90 {percentile(times, 0.9) * 1e3:.1f}"
+            f" ms, p99 {percentile(times, 0.99) * 1e3:.1f} ms"
         )
     app.close()
 
@@ -188,25 +240,66 @@ def measure_claim_with_delayed(url: str, delayed: int) -> None:
     app.close()
 
 
+@contextmanager
+def kept_databases(which: list[str], keep: Path) -> Iterator[dict[str, str]]:
+    """Like `databases`, in `keep`: the SQLite file stays, the PostgreSQL cluster is halted."""
+    keep.mkdir(parents=True, exist_ok=True)
+    urls = {"sqlite": f"sqlite:///{keep}/bench.db"} if "sqlite" in which else {}
+    if "postgresql" not in which:
+        yield urls
+        return
+    script, pg = str(ROOT / "scripts" / "pg-cluster"), keep / "pg"
+    env = {**os.environ, "PG_FSYNC": "on", "PG_SYNC_COMMIT": "on"}
+    if (pg / "data").exists():
+        subprocess.run([script, "resume", str(pg)], check=True, env=env)
+        port = (pg / "port").read_text().strip()
+        urls["postgresql"] = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    else:
+        out = subprocess.run(
+            [script, "start", str(pg)], check=True, capture_output=True, text=True, env=env
+        )
+        urls["postgresql"] = out.stdout.strip().splitlines()[-1]
+    try:
+        yield urls
+    finally:
+        subprocess.run([script, "halt", str(pg)], check=False)
+
+
+PARTS = ("bulk", "subjobs", "claim", "listing")
+
+
+def measure(url: str, args: argparse.Namespace) -> None:
+    """Every part of the bench named in `--only`, on one database."""
+    if "bulk" in args.only:
+        measure_bulk(url, args.bulk)
+    if "subjobs" in args.only:
+        measure_subjob_completion(url, 1_000, 1_000)
+        measure_subjob_completion(url, args.subjobs, 1_000)
+        measure_subjob_completion(url, 1_000, 1_000, other_jobs=args.subjobs)
+    if "claim" in args.only:
+        measure_claim(url, 0)
+        measure_claim(url, args.bulk)
+        measure_claim_with_delayed(url, 0)
+        measure_claim_with_delayed(url, args.bulk)
+    if "listing" in args.only:
+        measure_listing(url, args.history, reuse=args.keep is not None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--history", type=int, default=1_000_000, help="jobs for the listing")
     parser.add_argument("--bulk", type=int, default=100_000)
     parser.add_argument("--subjobs", type=int, default=100_000)
+    parser.add_argument("--only", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--keep", type=Path, help="keep the databases in this directory")
     args = parser.parse_args()
-    with databases(args.db) as urls:
+    if args.keep is not None and "listing" in args.only and len(args.only) > 1:
+        parser.error("--keep keeps the listing's history: use it with --only listing")
+    with kept_databases(args.db, args.keep) if args.keep else databases(args.db) as urls:
         for name, url in urls.items():
             print(f"{name}:")
-            measure_bulk(url, args.bulk)
-            measure_subjob_completion(url, 1_000, 1_000)
-            measure_subjob_completion(url, args.subjobs, 1_000)
-            measure_subjob_completion(url, 1_000, 1_000, other_jobs=args.subjobs)
-            measure_claim(url, 0)
-            measure_claim(url, args.bulk)
-            measure_claim_with_delayed(url, 0)
-            measure_claim_with_delayed(url, args.bulk)
-            measure_listing(url, args.history)
+            measure(url, args)
 
 
 if __name__ == "__main__":

@@ -66,8 +66,47 @@ def parse(terms: Iterable[str]) -> list[Term]:
 
 def condition(terms: Sequence[str]) -> ColumnElement[bool]:
     """The SQL condition of all `terms` together (true when there are none)."""
-    parsed = parse(terms)
+    return all_of(parse(terms))
+
+
+def all_of(parsed: Iterable[Term]) -> ColumnElement[bool]:
+    """The SQL condition of all parsed terms together (true when there are none)."""
     return and_(true(), *(term.condition for term in parsed))
+
+
+def name_terms(parsed: Sequence[Term]) -> list[Term]:
+    """The terms on the task name."""
+    return [term for term in parsed if term.field == "name"]
+
+
+def name_condition(term: Term, column: Any) -> ColumnElement[bool]:
+    """A name term's condition on another column holding names (a list of task names)."""
+    return _name_condition(term.op, term.value, column)
+
+
+def exact_names(parsed: Sequence[Term]) -> list[str] | None:
+    """The one name the name terms allow when they are all `name=` without a glob ([] when
+    they differ, or when there are none); None when any needs the database to match (a glob,
+    !=, <, ...)."""
+    terms = name_terms(parsed)
+    if any(term.op != "=" or is_glob(term.value) for term in terms):
+        return None
+    values = {term.value for term in terms}
+    return list(values) if len(values) == 1 else []
+
+
+def allowed_statuses(parsed: Sequence[Term]) -> list[Status] | None:
+    """The statuses the status terms allow together (all of them without a status term), in
+    order; None when a term is not `=` or `!=` of a real status (a pseudo-status, an order)."""
+    allowed = set(Status)
+    for term in parsed:
+        if term.field != "status":
+            continue
+        if term.op not in ("=", "!=") or term.value.strip().upper() in PSEUDO_STATUSES:
+            return None
+        status = Status.parse(term.value)
+        allowed &= {status} if term.op == "=" else set(Status) - {status}
+    return [status for status in Status if status in allowed]
 
 
 def parse_term(text: str) -> Term:
@@ -131,14 +170,18 @@ def _null_condition(field: str, op: str, column: Any) -> ColumnElement[bool]:
     return column.is_(None) if op == "=" else column.is_not(None)  # type: ignore[no-any-return]
 
 
-def _name_condition(op: str, value: str) -> ColumnElement[bool]:
-    if "*" not in value and "?" not in value:
-        return OPERATORS[op](Job.name, value)  # type: ignore[no-any-return]
+def _name_condition(op: str, value: str, column: Any = Job.name) -> ColumnElement[bool]:
+    if not is_glob(value):
+        return OPERATORS[op](column, value)  # type: ignore[no-any-return]
     if op not in ("=", "!="):
         raise ValueError("globs work with = and != only")
     pattern = glob_to_like(value)
-    like = Job.name.like(pattern, escape="\\")
-    return like if op == "=" else ~like
+    like = column.like(pattern, escape="\\")
+    return like if op == "=" else ~like  # type: ignore[no-any-return]
+
+
+def is_glob(value: str) -> bool:
+    return "*" in value or "?" in value
 
 
 def glob_to_like(glob: str) -> str:

@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from functools import cache
+from typing import Any, TypeAlias
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import (
+    CTE,
+    ScalarSelect,
+    Select,
+    and_,
+    bindparam,
+    false,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from bt import filters
@@ -17,6 +31,8 @@ from bt.status import BLOCKED, RUNNABLE, Status
 from bt.transitions import read_state
 from bt.values import Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
 from bt.values import JobEvent as JobEvent_
+
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 MAX_PAGE = 10_000
 MAX_ID = 2**31 - 1  #: the largest INTEGER id
@@ -73,16 +89,115 @@ def list_jobs(
     after: int | None = None,
     newest_first: bool = False,
 ) -> Page:
-    """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back)."""
+    """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back).
+
+    A filter on the task name reads only the (name, status) ranges of `ix_job_name_status_id` it
+    allows, each in id order, and merges their first rows: a page costs a few index seeks
+    however many jobs of other names or statuses come before it.
+    """
     limit = max(1, min(limit, MAX_PAGE))
-    query = select(*SUMMARY_COLUMNS).where(filters.condition(terms))
-    if after is not None:
-        query = query.where(Job.id < after if newest_first else Job.id > after)
-    query = query.order_by(Job.id.desc() if newest_first else Job.id).limit(limit + 1)
-    rows = [info_from_row(row) for row in session.execute(query)]
+    parsed = filters.parse(terms)
+    query, params = by_ranges(session, parsed, limit + 1, after, newest_first) or (None, {})
+    if query is None:
+        plain = select(*SUMMARY_COLUMNS).where(filters.all_of(parsed))
+        query = keyset(plain, after, newest_first, limit + 1)
+    rows = [info_from_row(row) for row in session.execute(query, params)]
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
+
+
+def keyset(query: AnySelect, after: Any, newest_first: bool, limit: Any) -> AnySelect:
+    """`query`'s first `limit` rows by id after the id `after` (values or bound parameters)."""
+    if after is not None:
+        query = query.where(Job.id < after if newest_first else Job.id > after)
+    return query.order_by(Job.id.desc() if newest_first else Job.id).limit(limit)
+
+
+#: distinct task names a skip scan reads before giving up (the listing then scans by id)
+MAX_NAMES = 100
+#: (name, status) index ranges one listing merges at most
+MAX_RANGES = 60
+
+
+def by_ranges(
+    session: Session, parsed: Sequence[filters.Term], limit: int, after: int | None, newest: bool
+) -> tuple[AnySelect, dict[str, Any]] | None:
+    """The page as the first rows of one index range per allowed (name, status), merged, and
+    its parameters; None when the filter has no name term, a pseudo-status or too many ranges."""
+    statuses = filters.allowed_statuses(parsed)
+    if not filters.name_terms(parsed) or statuses is None:
+        return None
+    names = matching_names(session, parsed)
+    if names is None or len(names) * len(statuses) > MAX_RANGES:
+        return None
+    if not names or not statuses:
+        return select(*SUMMARY_COLUMNS).where(false()), {}
+    pairs = [(name, status) for name in names for status in statuses]
+    params: dict[str, Any] = {"limit": limit, "after": after}
+    for i, (name, status) in enumerate(pairs):
+        params.update({f"name_{i}": name, f"status_{i}": status})
+    rest = tuple(term.condition for term in parsed if term.field not in ("name", "status"))
+    build = _ranges if rest else ranges
+    return build(len(pairs), newest, after is not None, rest), params
+
+
+def _ranges(count: int, newest: bool, paged: bool, rest: tuple[Any, ...] = ()) -> AnySelect:
+    """The merge of `count` ranges, each meeting `rest`; parameters `name_i`, `status_i`,
+    `limit`, and `after` when `paged`."""
+    after: Any = bindparam("after") if paged else None
+    members = [
+        select(Job.id).where(
+            Job.name == bindparam(f"name_{i}"), Job.status == bindparam(f"status_{i}"), *rest
+        )
+        for i in range(count)
+    ]
+    ids = union_all(
+        *(_member(keyset(m, after, newest, bindparam("limit"))) for m in members)
+    ).subquery("ranges")
+    page = select(ids.c.id).order_by(ids.c.id.desc() if newest else ids.c.id)
+    chosen = page.limit(bindparam("limit")).subquery("page")
+    query = select(*SUMMARY_COLUMNS).join(chosen, Job.id == chosen.c.id)
+    return query.order_by(Job.id.desc() if newest else Job.id)
+
+
+#: `_ranges` without extra conditions, built once per shape
+ranges = cache(_ranges)
+
+
+def _member(query: AnySelect) -> AnySelect:
+    """A limited, ordered SELECT as a member of a UNION ALL (SQLite wants it in a subquery)."""
+    return select(query.subquery().c.id)
+
+
+def matching_names(session: Session, parsed: Sequence[filters.Term]) -> list[str] | None:
+    """The task names the name terms allow: read by a skip scan unless one exact name is
+    given; None when there are more than `MAX_NAMES` names in all."""
+    exact = filters.exact_names(parsed)
+    if exact is not None:
+        return exact
+    seen = distinct_names(MAX_NAMES + 1)
+    terms = filters.name_terms(parsed)
+    match = and_(*(filters.name_condition(term, seen.c.name) for term in terms))
+    rows = session.execute(select(seen.c.name, match).where(seen.c.name.is_not(None))).all()
+    if len(rows) > MAX_NAMES:
+        return None
+    return [name for name, matches in rows if matches]
+
+
+@cache
+def distinct_names(count: int) -> CTE:
+    """The first `count` distinct task names (then one NULL), one index seek each: a skip scan
+    of the name index as a recursive CTE, since neither database skips by itself."""
+    first: AnySelect = select(_name_after(None).label("name"), literal_column("1").label("n"))
+    seen = first.cte("names", recursive=True)
+    step = select(_name_after(seen.c.name), seen.c.n + 1)
+    return seen.union_all(step.where(seen.c.name.is_not(None), seen.c.n < count))
+
+
+def _name_after(name: Any) -> ScalarSelect[str]:
+    query = select(Job.name).order_by(Job.name).limit(1)
+    return (query if name is None else query.where(Job.name > name)).scalar_subquery()
 
 
 def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobInfo]:

@@ -102,7 +102,7 @@ class Job(Base):
         ),
         CheckConstraint("pending_parents >= 0", name="pending_parents"),
         Index("ix_job_status_id", "status", "id"),
-        Index("ix_job_name_id", "name", "id"),
+        Index("ix_job_name_status_id", "name", "status", "id"),
         Index("ix_job_super_id", "super_id"),
         Index("ix_job_runner_id", "runner_id"),
         Index(
