@@ -1,19 +1,28 @@
-"""`Brownthrower`: the composition root of the core library — database, registry, services."""
+"""`Brownthrower`: the composition root of the core library — database, registry, services.
+
+The database layer and the services are imported when a database is opened, not with this
+module: a program (the shell, the dispatcher) imports `Brownthrower` at start and pays for
+SQLAlchemy only once it uses a database.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bt.config import Settings, load_settings
-from bt.db import Database
 from bt.registry import TaskRegistry
-from bt.schema import current_revision, ensure_schema, head_revision, upgrade
-from bt.services import ClaimService, JobService, RunnerService, TagService
 from bt.values import DatabaseInfo
+
+if TYPE_CHECKING:
+    from bt.db import Database
 
 
 class Brownthrower:
     """One brownthrower database with the task plugins installed here."""
 
     def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
+        from bt.services import ClaimService, JobService, RunnerService, TagService
+
         self.db = db
         self.registry = registry if registry is not None else TaskRegistry()
         self.jobs = JobService(db, self.registry)
@@ -36,6 +45,9 @@ class Brownthrower:
         A database at an older schema is upgraded automatically only for the embedded default
         (or when `auto_upgrade` says so); a shared server waits for an explicit `db upgrade`.
         """
+        from bt.db import Database
+        from bt.schema import ensure_schema
+
         settings = settings or load_settings(url)
         db = Database(settings.database_url, echo=echo)
         if auto_upgrade is None:
@@ -74,6 +86,9 @@ def inspect_database(url: str) -> DatabaseInfo:
 
     `DatabaseUnavailable` when it cannot be reached.
     """
+    from bt.db import Database
+    from bt.schema import current_revision, head_revision
+
     db = Database(url)
     try:
         return DatabaseInfo(db.masked_url, db.dialect, current_revision(db), head_revision())
@@ -83,6 +98,9 @@ def inspect_database(url: str) -> DatabaseInfo:
 
 def upgrade_database(url: str) -> tuple[str | None, str]:
     """Migrate the database at `url` to the current schema; the revisions before and after."""
+    from bt.db import Database
+    from bt.schema import current_revision, head_revision, upgrade
+
     db = Database(url)
     try:
         before, head = current_revision(db), head_revision()

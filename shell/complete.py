@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, TypeVar
 import cmd2
 
 from bt import errors
-from bt.filters import FIELDS
 from bt.status import BLOCKED, RUNNABLE, Status
 from bt.values import EDIT_FIELDS
 
@@ -95,6 +94,8 @@ class Completers:
     def filter_completer(self, text: str, line: str, begidx: int, endidx: int) -> cmd2.Completions:
         """`job list` terms: field names, then statuses (RUNNABLE and BLOCKED too) after
         `status=`, tasks after `name=`."""
+        from bt.filters import FIELDS  # SQLAlchemy and the models: on first use, not at start
+
         for op in ("!=", "="):
             field, sep, value = text.partition(op)
             if sep and field in ("status", "name"):

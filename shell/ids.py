@@ -2,7 +2,8 @@
 `job list` filter terms that select jobs in bulk (`job submit status=FAILED name=sim_*`).
 
 Ids are 1 to 2^31-1 (the id column is 32 bits on PostgreSQL): a larger one names no job and is
-refused as such before any database sees it.
+refused as such before any database sees it. `bt.filters` (which builds SQL, so brings
+SQLAlchemy) is imported when a filter term is first checked, not when the shell starts.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bt import errors, filters
+from bt import errors
 from bt.status import BLOCKED, RUNNABLE, Status
 from shell.core import did_you_mean
 
@@ -53,6 +54,8 @@ def id_range(text: str) -> list[int]:
 
 def selector(text: str) -> list[int] | str:
     """An argparse `type`: an id or range (its ids), or a filter term (checked, as text)."""
+    from bt import filters
+
     if _RANGE.match(text.strip()):
         return id_range(text)
     if not filters.TERM.match(text.strip()):
@@ -66,6 +69,8 @@ def selector(text: str) -> list[int] | str:
 def check_terms(terms: Sequence[str]) -> None:
     """`FilterError` for too many terms, a malformed one (with a "did you mean" for a misspelt
     field or status) or a whole number no id column holds."""
+    from bt import filters
+
     if len(terms) > MAX_TERMS:
         raise errors.FilterError(f"A filter has at most {MAX_TERMS} terms, not {len(terms):,}.")
     for term in terms:
@@ -84,6 +89,8 @@ def _check_integer(term: str, value: str) -> None:
 
 
 def _hint(match: re.Match[str] | None) -> str:
+    from bt import filters
+
     if match is None:
         return ""
     if match["field"] not in filters.FIELDS:

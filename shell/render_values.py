@@ -14,9 +14,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 #: C0 and C1 controls, DEL, and the invisible Unicode controls that reorder or break lines
 _INVISIBLE = "\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
@@ -55,6 +52,9 @@ def yaml_value(text: str | None) -> Any:
     """The data in stored YAML as JSON-ready values (None when empty or unreadable)."""
     if text is None or not text.strip():
         return None
+    from ruamel.yaml import YAML  # on first use: the shell starts without it
+    from ruamel.yaml.error import YAMLError
+
     try:
         data = YAML(typ="safe", pure=True).load(text)
         return _Converter().convert(data)

@@ -6,10 +6,13 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from bt import __version__, errors
-from bt.client import Brownthrower
 from bt.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from bt.client import Brownthrower
 
 RET_OK = 0  #: success
 RET_ERROR = 1  #: a brownthrower error (printed as one line)
@@ -79,6 +82,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 def open_app(args: argparse.Namespace) -> Brownthrower:
     """The core library on the configured database (schema created on first use)."""
+    from bt.client import Brownthrower
+
     return Brownthrower.open(settings=settings_from(args))
 
 

@@ -17,12 +17,10 @@ from typing import Any, NoReturn
 
 import cmd2
 
-from bt.yamlio import MAX_YAML_BYTES
 from shell import ids
 from shell.complete import Completers
 from shell.core import UsageError, did_you_mean
 
-MAX_FILE_BYTES = MAX_YAML_BYTES  #: the most an @FILE argument may hold (the largest value)
 MAX_INT = ids.MAX_ID  #: the largest whole number an option takes (a 32-bit column)
 MAX_SECONDS = 366 * 86400.0
 _CHOICE = re.compile(r"invalid choice: '?([^' ]*)'? \(choose from (.*)\)")
@@ -130,14 +128,16 @@ def text_or_file(value: str) -> str:
     to the size limit and no further (`@/dev/zero` is refused, not read forever)."""
     if not value.startswith("@"):
         return value
+    from bt.yamlio import MAX_YAML_BYTES as limit  # the largest value; YAML not at start
+
     path = Path(value[1:]).expanduser()
     try:
         with path.open("rb") as stream:
-            data = stream.read(MAX_FILE_BYTES + 1)
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise argparse.ArgumentTypeError(f"cannot read {path}: {exc.strerror}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise argparse.ArgumentTypeError(f"{path} is larger than {MAX_FILE_BYTES:,} bytes")
+    if len(data) > limit:
+        raise argparse.ArgumentTypeError(f"{path} is larger than {limit:,} bytes")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

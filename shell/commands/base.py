@@ -15,14 +15,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import cmd2
-from rich.console import RenderableType
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from bt import errors
 from shell import ids
 from shell.core import CommandError, Shell
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from bt import Brownthrower
 
 BULK = 100  #: above this many jobs, success lines give way to a progress bar and the summary
@@ -136,6 +136,15 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         if not total or not console.is_terminal:
             yield lambda: None
             return
+        # rich.progress on first use: the shell starts without it
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         columns = (TextColumn("jobs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("jobs", total=total)

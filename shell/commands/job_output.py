@@ -6,12 +6,9 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cmd2
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from ruamel.yaml import YAML
 
 from bt import tagnames
 from bt.status import Status
@@ -21,6 +18,9 @@ from shell.commands.args import add_job_id, add_job_ids, add_json, new_parser
 from shell.commands.base import ShellCommands
 from shell.complete import Completers
 from shell.core import CommandError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 STREAMS = {"stdout": tagnames.STDOUT, "stderr": tagnames.STDERR, "log": tagnames.LOG}
 OVERLAP = 200  #: characters of already-printed output searched for when a stream was truncated
@@ -81,6 +81,8 @@ def without_end_marker(text: str) -> str:
 
 def parsed(text: str) -> Any:
     """The value of YAML output (written by the core's safe dumper)."""
+    from ruamel.yaml import YAML  # on first use: the shell starts without it
+
     return YAML(typ="safe", pure=True).load(text)
 
 
@@ -177,6 +179,15 @@ class _ProgressBar:
     """A transient rich progress bar on a terminal; nothing elsewhere."""
 
     def __init__(self, console: Console | None) -> None:
+        # rich.progress on first use: the shell starts without it
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._progress = (
             Progress(
                 TextColumn("{task.description}"),
