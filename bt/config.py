@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +92,8 @@ def _read_config(path: Path, *, required: bool) -> dict[str, Any] | None:
         if required:
             raise ConfigError(f"Config file {path} (from ${CONFIG_VARIABLE}) does not exist.")
         return None
+    import tomllib  # only when there is a file to read
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

@@ -49,9 +49,10 @@ def _typed(arg_tokens: Mapping[str, Sequence[str]], dest: str) -> str:
 class Completers:
     """Completion sources shared by every command set (mixed into `Shell`)."""
 
-    registry: TaskRegistry
-
     if TYPE_CHECKING:
+
+        @property
+        def registry(self) -> TaskRegistry: ...
 
         @property
         def client(self) -> Brownthrower: ...

@@ -84,6 +84,7 @@ class Shell(Completers, cmd2.Cmd):
         width: int | None = None,
         **cmd2_options: Any,
     ) -> None:
+        self._registry = client.registry if client else registry
         cmd2_options.setdefault("allow_cli_args", False)
         cmd2_options.setdefault("include_py", False)
         cmd2_options.update(allow_redirection=False, terminators=(), multiline_commands=())
@@ -92,7 +93,6 @@ class Shell(Completers, cmd2.Cmd):
         self.prompt = PROMPT
         self.settings = settings
         self._client = client
-        self.registry = client.registry if client else registry or TaskRegistry()
         self._open_client = open_client or _open
         self.scripted = (not self.stdin.isatty()) if scripted is None else scripted
         #: set to answer prompts from a stdin that is not a terminal (tests); None: decide
@@ -123,6 +123,13 @@ class Shell(Completers, cmd2.Cmd):
                 raise CommandError("No database is configured.")
             self._client = self._open_client(self.settings, self.registry)
         return self._client
+
+    @property
+    def registry(self) -> TaskRegistry:
+        """The task plugins installed here, found on first use (entry points are read then)."""
+        if self._registry is None:
+            self._registry = TaskRegistry()
+        return self._registry
 
     @property
     def has_client(self) -> bool:
