@@ -1,19 +1,22 @@
 """Runner benchmark: end-to-end no-op throughput and abort latency, on SQLite and PostgreSQL.
 
-    .venv/bin/python bench/runner.py [--jobs N] [--aborts N]
+    .venv/bin/python bench/runner.py [--jobs N] [--aborts N] [--measure throughput aborts]
 
 Starts its own PostgreSQL cluster (scripts/pg-cluster) with default durability (fsync and
 synchronous_commit on), and for each database: N no-op jobs through 1 and then 2 real `bt-runner`
 processes (claim -> isolated job process -> finish), then the latency from an abort's commit to
-the death of the job's process. Throughput is N / (last end - first start), from the database's
-own timestamps, so runner start-up is not counted (the wall time with start-up is shown too).
-Needs the test tasks (`scripts/bootstrap --dev`). Prints figures; asserts nothing.
+the death of the job's process, each abort at a random moment of the job's first
+`ABORT_WITHIN` seconds. Throughput is N / (last end - first start), from the database's own
+timestamps, so runner start-up is not counted (the wall time with start-up is shown too).
+`bench/compare.py` measures throughput against the peers. Needs the test tasks
+(`scripts/bootstrap --dev`). Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from bt.values import JobSpec, NodeSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNNER = [sys.executable, "-m", "bt.cli.runner"]
+ABORT_WITHIN = 2.0  #: seconds: each abort comes at a random moment of its job's first ones
 
 
 def start_cluster(base: Path) -> str:
@@ -96,6 +100,7 @@ def abort_latency(url: str, count: int, tmp: Path) -> list[float]:
         for _ in range(count):
             job = app.jobs.create(JobSpec("hang"), submit=True).id
             pid = int(_wait_for_file(work / str(job) / "pid"))
+            time.sleep(random.uniform(0.0, ABORT_WITHIN))
             app.jobs.abort(job)
             aborted = time.perf_counter()
             while _alive(pid):
@@ -130,11 +135,25 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
+MEASURES = ("throughput", "aborts")
+
+
+def measure_throughput(kind: str, admin: str, tmp: Path, jobs: int) -> None:
+    for runners in (1, 2):
+        url = fresh_database(kind, admin, tmp, f"tp_{runners}")
+        db_rate, wall_rate = throughput(url, jobs, runners, tmp)
+        print(f"{kind:10s} {runners} runner(s): {db_rate:7.1f} jobs/s "
+              f"({wall_rate:.1f} jobs/s counting start-up)")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=3000, help="no-op jobs per run (3000)")
     parser.add_argument("--aborts", type=int, default=40, help="aborts measured per database")
     parser.add_argument("--databases", nargs="+", default=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--measure", nargs="+", choices=MEASURES, default=list(MEASURES), help="what to measure"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bt-bench-runner-"))
     tmp.chmod(0o755)
@@ -142,11 +161,10 @@ def main() -> None:
     try:
         print(f"bt-runner benchmark: {os.cpu_count()} CPUs, {args.jobs} no-op jobs per run")
         for kind in args.databases:
-            for runners in (1, 2):
-                url = fresh_database(kind, admin, tmp, f"tp_{runners}")
-                db_rate, wall_rate = throughput(url, args.jobs, runners, tmp)
-                print(f"{kind:10s} {runners} runner(s): {db_rate:7.1f} jobs/s "
-                      f"({wall_rate:.1f} jobs/s counting start-up)")  # fmt: skip
+            if "throughput" in args.measure:
+                measure_throughput(kind, admin, tmp, args.jobs)
+            if "aborts" not in args.measure:
+                continue
             url = fresh_database(kind, admin, tmp, "aborts")
             lat = abort_latency(url, args.aborts, tmp / kind)
             p50, p99 = statistics.median(lat) * 1000, percentile(lat, 0.99) * 1000

@@ -24,7 +24,7 @@ from bt.values import RunnerInfo
 
 log = logging.getLogger("bt.runner")
 
-LISTENER_READY = 5.0  #: seconds to wait for LISTEN before claiming (aborts arrive by NOTIFY)
+LISTENER_READY = 5.0  #: seconds to wait for LISTEN (or the watcher's first look) before claiming
 
 
 class Helpers:
@@ -46,7 +46,7 @@ class Helpers:
         sweeper: Callable[[], int],
         busy: Callable[[], bool] | None = None,
     ) -> None:
-        """Start them, then recover lost runners' jobs (once LISTEN is in place, if any) and
+        """Start them, then recover lost runners' jobs (once LISTEN or the watcher is in place) and
         kill what runs that are over left on this host. `url` is the database's (None: neither
         listener nor watcher); `busy` says whether jobs run (the watcher looks only then)."""
         heartbeat = Heartbeat(
@@ -73,6 +73,7 @@ class Helpers:
         watcher = ChangeWatcher(path, changed, busy=busy or (lambda: True))
         watcher.start()
         self.threads.append(watcher)
+        watcher.ready.wait(LISTENER_READY)
 
     def stop(self) -> None:
         """Tell every thread to end (they are daemon threads: nobody waits for them)."""

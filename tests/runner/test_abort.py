@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 
-from bt import Brownthrower, Status
+from bt import Brownthrower, Status, tagnames
 from tests.runner.conftest import Runners, gone, read_pids, status, submit, tags, wait_for
 
 
@@ -43,3 +43,15 @@ def test_an_aborted_job_is_not_overwritten_by_its_late_result(
     assert runner.wait(timeout=60) == 0
     assert status(app, job) is Status.FAILED
     assert tags(app, job)["bt_reason"] == "aborted"
+
+
+def test_an_abort_is_seen_long_before_the_next_poll(app: Brownthrower, runners: Runners) -> None:
+    """On SQLite by the change watcher, on PostgreSQL by NOTIFY: the runner checks its claims
+    only at its (60 s) poll, and at its output flushes, of which a silent job has only the first,
+    the one that writes `bt_runner`."""
+    job = submit(app, "hang")
+    runners.start("--poll", "60")
+    pids = read_pids(runners.job_file(job, "pid"))
+    wait_for(lambda: tagnames.RUNNER in tags(app, job), "the first flush")
+    app.jobs.abort(job)
+    wait_for(lambda: gone(pids), "the abort to be seen", timeout=10)

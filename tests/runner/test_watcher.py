@@ -1,21 +1,29 @@
-"""The SQLite change watcher: one call per look that finds another connection's commit, nothing
+"""The SQLite change watcher: one call per look that finds another connection's commit, no look
 while the runner is idle, one warning per outage, and a thread that ends when stopped.
 
-SQLite only by design: on PostgreSQL LISTEN/NOTIFY does this (the end-to-end test of an abort
-seen before the poll, in test_abort.py, runs on both).
+The watcher is SQLite's alone (PostgreSQL has LISTEN/NOTIFY); the last test, of the runner's
+helpers, and the end-to-end test of an abort seen before the poll (test_abort.py) run on both.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import select
 import sqlite3
 from contextlib import closing
 from pathlib import Path
 
 import pytest
 
+from bt import Brownthrower
+from bt.runner.health import Health
+from bt.runner.heartbeat import Lease
+from bt.runner.mailbox import EventKind, Mailbox
+from bt.runner.threads import Helpers
 from bt.runner.watcher import ChangeWatcher
+from bt.values import JobSpec
 
 
 def make_database(path: Path) -> Path:
@@ -41,10 +49,9 @@ def changes() -> list[int]:
 
 
 def looked(path: Path, changes: list[int]) -> ChangeWatcher:
-    """A watcher that has had its first look (which assumes a change) and forgot it."""
+    """A watcher that has had its first look (the one that reports nothing)."""
     watcher = ChangeWatcher(path, lambda: changes.append(1))
-    watcher.step()
-    changes.clear()
+    assert watcher.step()
     return watcher
 
 
@@ -65,10 +72,23 @@ def test_nothing_is_reported_without_a_commit(database: Path, changes: list[int]
 
 
 def test_an_idle_runner_is_not_watched(database: Path, changes: list[int]) -> None:
-    watcher = ChangeWatcher(database, lambda: changes.append(1), busy=lambda: False)
+    busy = [True]
+    watcher = ChangeWatcher(database, lambda: changes.append(1), busy=lambda: busy[0])
+    watcher.step()
+    busy[0] = False
     commit(database)
-    assert watcher.step()
+    watcher.step()
     assert changes == []
+
+
+def test_a_commit_while_idle_is_reported_once_busy(database: Path, changes: list[int]) -> None:
+    busy = [False]
+    watcher = ChangeWatcher(database, lambda: changes.append(1), busy=lambda: busy[0])
+    watcher.step()
+    commit(database)
+    busy[0] = True
+    watcher.step()
+    assert changes == [1]
 
 
 def test_a_missing_database_is_logged_once(
@@ -95,7 +115,7 @@ def test_the_thread_reports_a_commit(database: Path) -> None:
     calls: queue.SimpleQueue[None] = queue.SimpleQueue()
     watcher = ChangeWatcher(database, lambda: calls.put(None))
     watcher.start()
-    calls.get(timeout=10)  # the first look
+    assert watcher.ready.wait(10)
     commit(database)
     calls.get(timeout=10)
     watcher.stopped.set()
@@ -107,3 +127,19 @@ def test_the_thread_ends_when_stopped(database: Path) -> None:
     watcher.stopped.set()
     watcher.join(10)
     assert not watcher.is_alive()
+
+
+def test_a_runner_hears_of_work_submitted_elsewhere(app: Brownthrower) -> None:
+    """Its helpers: on SQLite the watcher (`CHANGED`), on PostgreSQL the listener (`WORK`)."""
+    mailbox = Mailbox()
+    helpers = Helpers(mailbox, Health())
+    info = app.runners.register(host="h", pid=os.getpid(), slots=1, tasks=["noop"], lease=3600)
+    lease = Lease(3600, server=None)  # type: ignore[arg-type]  # never renewed in this test
+    helpers.start(app.runners, info.id, lease, app.db.url, rejoin=None, sweeper=lambda: 0)
+    try:
+        app.jobs.create(JobSpec("noop"), submit=True)
+        assert select.select([mailbox.read_fd], [], [], 10)[0]
+        assert {e.kind for e in mailbox.take()} & {EventKind.CHANGED, EventKind.WORK}
+    finally:
+        helpers.stop()
+        mailbox.close()
