@@ -25,7 +25,20 @@ from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import clear_run_tags, put_tag, put_tags
 from bt.transitions import JobState, NewRow, Note, apply, read_state
-from bt.values import MAX_RETRY_DELAY, Claim, DeclaredJob, JobSpec, NodeSpec, RunResult
+from bt.values import (
+    MAX_RETRY_DELAY,
+    Claim,
+    DeclaredJob,
+    Failed,
+    Finished,
+    JobSpec,
+    NodeSpec,
+    Refill,
+    Requeued,
+    RunEnd,
+    RunResult,
+    Settled,
+)
 
 DECLARED_REASON = "invalid declared job"  #: `bt_reason` of a job whose declarations are refused
 #: what a declaration can be refused for, before anything is written
@@ -36,13 +49,26 @@ def claim(
     session: Session, runner_id: int, tasks: Sequence[str], *, is_postgresql: bool
 ) -> Claim | None:
     """Take the best runnable job of `tasks` (priority, then age), or None."""
-    if not tasks:
-        return None
+    claimed = claim_many(session, runner_id, tasks, 1, is_postgresql=is_postgresql)
+    return claimed[0] if claimed else None
+
+
+def claim_many(
+    session: Session, runner_id: int, tasks: Sequence[str], count: int, *, is_postgresql: bool
+) -> list[Claim]:
+    """Take up to `count` of the best runnable jobs of `tasks` in one statement, best first
+    (a runner filling several free slots, or claiming ahead of its running job)."""
+    if not tasks or count < 1:
+        return []
     token = new_token()
-    row = transitions.claim_next(session, runner_id, tasks, token, is_postgresql=is_postgresql)
-    if row is None and transitions.release_due_retries(session):
-        row = transitions.claim_next(session, runner_id, tasks, token, is_postgresql=is_postgresql)
-    return None if row is None else _load_claim(session, row, token, runner_id)
+    rows = transitions.claim_next(
+        session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count
+    )
+    if not rows and transitions.release_due_retries(session):
+        rows = transitions.claim_next(
+            session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count
+        )
+    return [_load_claim(session, row, token, runner_id) for row in rows]
 
 
 def next_retry_in(session: Session, tasks: Sequence[str]) -> float | None:
@@ -125,15 +151,18 @@ def finish(
         if result.children:
             existing = [(claim.job_id, job.key) for job in result.children]
             insert_graph(session, *children, super_id=claim.super_id, existing_parents=existing)
-    _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
-    exit_code = _exit_code(tags)
+    note = _note(claim, exit_code=_exit_code(tags))
     if result.subjobs:
-        note = _note(claim, exit_code=exit_code)
         status = apply(session, _state(claim), Action.SPAWN, token=claim.token, note=note)
         insert_graph(session, *subjobs, super_id=claim.job_id)
-        return status
-    values, note = {"output": result.output}, _note(claim, exit_code=exit_code)
-    return apply(session, _state(claim), Action.FINISH, token=claim.token, values=values, note=note)
+    else:
+        values = {"output": result.output}
+        status = apply(
+            session, _state(claim), Action.FINISH, token=claim.token, values=values, note=note
+        )
+    # after the fenced transition: a lost claim writes nothing (see `settle`)
+    _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
+    return status
 
 
 def _exit_code(tags: Mapping[str, str] | None) -> int | None:
@@ -177,25 +206,55 @@ def _refuse_declared(
     )
 
 
-def finish_and_claim(
+def settle(
     session: Session,
-    done: Claim,
-    result: RunResult,
-    tags: Mapping[str, str] | None,
+    ends: Sequence[RunEnd],
+    refill: Refill | None = None,
     *,
-    clear_stale: bool,
-    runner_id: int,
-    tasks: Sequence[str],
     is_postgresql: bool,
     registry: TaskRegistry | None = None,
-) -> tuple[Status, Claim | None]:
-    """Record a successful phase and take the runner's next job in the same transaction.
+) -> Settled:
+    """Record how several runs ended, and claim the runner's next jobs, in one transaction.
 
-    The runner's hot path: one commit per job instead of two. If recording raises, nothing
-    is claimed either.
+    The runner's hot path: the jobs that ended together cost one commit between them. A run
+    whose claim was lost meanwhile (aborted, recovered) writes nothing and gets None; any other
+    error rolls back the whole transaction.
     """
-    status = finish(session, done, result, tags, clear_stale=clear_stale, registry=registry)
-    return status, claim(session, runner_id, tasks, is_postgresql=is_postgresql)
+    statuses = [_settle_one(session, end, registry) for end in ends]
+    claimed: list[Claim] = []
+    if refill is not None:
+        claimed = claim_many(
+            session, refill.runner_id, refill.tasks, refill.count, is_postgresql=is_postgresql
+        )
+    return Settled(statuses, claimed)
+
+
+def _settle_one(session: Session, end: RunEnd, registry: TaskRegistry | None) -> Status | None:
+    """One run's end; None if its claim was lost. Every path fences by the token before it
+    writes, except declared jobs (token checked, then inserted): those get a savepoint."""
+    try:
+        match end:
+            case Finished() if end.result.subjobs or end.result.children:
+                with session.begin_nested():
+                    return _finished(session, end, registry)
+            case Finished():
+                return _finished(session, end, registry)
+            case Failed():
+                return fail(
+                    session, end.claim, end.reason, end.traceback, end.exit_code,
+                    tags=end.tags, clear_stale=end.clear_stale,
+                )  # fmt: skip
+            case Requeued():
+                return requeue(session, end.claim, clear_tags=end.clear_tags)
+    except errors.TokenMismatch:
+        return None
+    raise AssertionError(f"unknown run end {end!r}")
+
+
+def _finished(session: Session, end: Finished, registry: TaskRegistry | None) -> Status:
+    return finish(
+        session, end.claim, end.result, end.tags, clear_stale=end.clear_stale, registry=registry
+    )
 
 
 def fail(

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Delete,
     Exists,
     Insert,
+    Integer,
     Select,
     Update,
     bindparam,
@@ -222,6 +223,7 @@ CLAIMED_COLUMNS = (
     JOB.c.id,
     JOB.c.name,
     JOB.c.super_id,
+    JOB.c.priority,
     JOB.c.attempts,
     JOB.c.sub_total,
     JOB.c.time_limit,
@@ -255,15 +257,18 @@ def runnable_sqlite() -> Select[Any]:
 
 @cache
 def claim_next(is_postgresql: bool) -> Update:
-    """Atomically move the best runnable job to RUNNING; parameters `tasks`, `token`, `runner`
-    (see `claim_params`)."""
+    """Atomically move the `count` best runnable jobs to RUNNING; parameters `tasks`, `token`,
+    `runner`, `count` (see `claim_params`). The rows come back in no particular order."""
+    limit = bindparam("count", type_=Integer)
     if is_postgresql:
-        best = runnable().limit(1).with_for_update(skip_locked=True)
+        # materialized: as a semi-join, PostgreSQL may rescan the subquery and take more rows
+        locked = runnable().limit(limit).with_for_update(skip_locked=True).cte("best")
+        best = select(locked.prefix_with("MATERIALIZED").c.id)
     else:
-        best = runnable_sqlite().limit(1)
+        best = runnable_sqlite().limit(limit)
     return (
         update(JOB)
-        .where(JOB.c.id == best.scalar_subquery(), JOB.c.status == Status.QUEUED)
+        .where(JOB.c.id.in_(best.scalar_subquery()), JOB.c.status == Status.QUEUED)
         .values(
             status=TRANSITIONS[Action.CLAIM][Status.QUEUED],
             token=bindparam("token", type_=JOB.c.token.type),
@@ -274,9 +279,11 @@ def claim_next(is_postgresql: bool) -> Update:
     )
 
 
-def claim_params(tasks: Sequence[str], token: str, runner_id: int) -> dict[str, Any]:
+def claim_params(
+    tasks: Sequence[str], token: str, runner_id: int, count: int = 1
+) -> dict[str, Any]:
     """The parameters of `claim_next`."""
-    return {"tasks": list(tasks), "token": token, "runner": runner_id}
+    return {"tasks": list(tasks), "token": token, "runner": runner_id, "count": count}
 
 
 #: what a claim needs of job `:job` (claimed by id, not by `claim_next`)

@@ -29,8 +29,11 @@ from bt.values import (
     Neighbourhood,
     NodeSpec,
     Page,
+    Refill,
+    RunEnd,
     RunnerInfo,
     RunResult,
+    Settled,
     TagInfo,
     TreeNode,
 )
@@ -283,30 +286,19 @@ class ClaimService:
             )
         )
 
-    def finish_and_claim(
-        self,
-        done: Claim,
-        result: RunResult,
-        tags: Mapping[str, str] | None,
-        *,
-        clear_stale: bool,
-        runner_id: int,
-        tasks: Sequence[str],
-    ) -> tuple[Status, Claim | None]:
-        """Record a successful phase and claim the runner's next job, in one transaction."""
+    def claim_many(self, runner_id: int, tasks: Sequence[str], count: int) -> list[Claim]:
+        """Take up to `count` of the best runnable jobs of `tasks` in one transaction."""
         pg = self._db.is_postgresql
         return self._db.write(
-            lambda s: claims.finish_and_claim(
-                s,
-                done,
-                result,
-                tags,
-                clear_stale=clear_stale,
-                runner_id=runner_id,
-                tasks=tasks,
-                is_postgresql=pg,
-                registry=self._registry,
-            )
+            lambda s: claims.claim_many(s, runner_id, tasks, count, is_postgresql=pg)
+        )
+
+    def settle(self, ends: Sequence[RunEnd], refill: Refill | None = None) -> Settled:
+        """Record how several runs ended and claim the runner's next jobs, in one transaction:
+        each run's new status (None where its claim was lost meanwhile), and the claims."""
+        pg = self._db.is_postgresql
+        return self._db.write(
+            lambda s: claims.settle(s, ends, refill, is_postgresql=pg, registry=self._registry)
         )
 
     def fail(

@@ -154,17 +154,26 @@ def _event(
 
 
 def claim_next(
-    session: Session, runner_id: int, tasks: Sequence[str], token: str, *, is_postgresql: bool
-) -> Row[Any] | None:
-    """Claim the best runnable job of `tasks` for `runner_id` under `token`; its
-    `queries.CLAIMED_COLUMNS`, or None when nothing is runnable."""
-    params = queries.claim_params(tasks, token, runner_id)
-    row = session.execute(queries.claim_next(is_postgresql), params).one_or_none()
-    if row is not None:
+    session: Session,
+    runner_id: int,
+    tasks: Sequence[str],
+    token: str,
+    *,
+    is_postgresql: bool,
+    count: int = 1,
+) -> list[Row[Any]]:
+    """Claim the `count` best runnable jobs of `tasks` for `runner_id` under `token`; their
+    `queries.CLAIMED_COLUMNS`, best first (none when nothing is runnable)."""
+    params = queries.claim_params(tasks, token, runner_id, count)
+    found = session.execute(queries.claim_next(is_postgresql), params).all()
+    rows = sorted(found, key=lambda row: (-row.priority, row.id))
+    if rows:
         note = Note(runner_id=runner_id)
-        record_event(session, row.id, Status.QUEUED, Status.RUNNING, row.attempts, note=note)
+        events = [_event(row.id, Status.QUEUED, Status.RUNNING, row.attempts, note) for row in rows]
+        session.execute(queries.RECORD_EVENT, events)
+    for row in rows:
         _propagate(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
-    return row
+    return rows
 
 
 def _propagate(

@@ -7,7 +7,7 @@ database layer. `bt` re-exports the ones callers build themselves (`JobSpec`, `N
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -298,6 +298,57 @@ class RunResult:
     subjobs: Sequence[DeclaredJob] = ()
     children: Sequence[DeclaredJob] = ()
     links: Sequence[tuple[int, int]] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A run whose phase succeeded: its result and run tags, for `ClaimService.settle`."""
+
+    claim: Claim
+    result: RunResult
+    tags: Mapping[str, str] = field(default_factory=dict)
+    clear_stale: bool = False  #: remove run tags of an earlier run that `tags` does not replace
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A run whose phase failed (or whose process died): why, for `ClaimService.settle`."""
+
+    claim: Claim
+    reason: str
+    traceback: str
+    exit_code: int | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    clear_stale: bool = False
+
+
+@dataclass(frozen=True)
+class Requeued:
+    """A run interrupted from outside (pre-emption, fencing): back to the queue, uncounted."""
+
+    claim: Claim
+    clear_tags: bool = True
+
+
+RunEnd = Finished | Failed | Requeued  #: how one run ended, as the runner records it
+
+
+@dataclass(frozen=True)
+class Refill:
+    """The jobs a runner claims in the commit that records its ended runs."""
+
+    runner_id: int
+    tasks: Sequence[str]
+    count: int
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What `ClaimService.settle` did: each run's new status (None: its claim was lost,
+    nothing written), and the jobs claimed."""
+
+    statuses: list[Status | None]
+    claimed: list[Claim]
 
 
 @dataclass(frozen=True)

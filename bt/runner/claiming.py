@@ -1,8 +1,11 @@
-"""Claiming: taking runnable jobs into the runner's free slots, when the `ClaimPacer` says so.
+"""Claiming: taking runnable jobs for the runner's slots, when the `ClaimPacer` says so.
 
-A look for work is one transaction of its own, or none at all: when a job ends while a slot may
-be filled, recording its end claims the next job in the same commit (`following`, then `took`
-with what that commit claimed). With `--job`, the runner claims that one job, once.
+The runner claims ahead: besides its running jobs it holds up to one claimed job per slot,
+waiting (`ready`), so that a slot that frees is filled at once, with no database round trip
+between one job and the next. Claims are made several at a time, in one statement: a look for
+work is one transaction of its own, or none at all when jobs end, since recording their ends
+claims what refills the slots in the same commit (`refill`, then `took` with what that commit
+claimed). With `--job`, the runner claims that one job, once, and nothing ahead.
 
 Draining is over only when a look found nothing and no delayed retry of the runner's tasks is
 pending (the next look is then due when the retry is); a look that failed (the database is
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from bt import errors
@@ -20,9 +24,8 @@ from bt.client import Brownthrower
 from bt.runner.health import Health
 from bt.runner.options import RunnerOptions
 from bt.runner.pacing import ClaimPacer
-from bt.runner.record import ClaimNext
 from bt.runner.slots import Slots
-from bt.values import Claim
+from bt.values import Claim, Refill
 
 log = logging.getLogger("bt.runner")
 
@@ -50,24 +53,57 @@ class Claimer:
         self.runner_id = 0  #: set once the runner has registered (0 again while it is lost)
         self.claimed_single = False  #: with `--job`: that job was claimed
         self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
+        self.ready: deque[Claim] = deque()  #: claimed ahead, waiting for a free slot
+        self.capacity = 2 * options.slots  #: running and waiting jobs held at most
+
+    def wanted(self) -> int:
+        """How many jobs to claim now: room for the running and the waiting ones, when the
+        runner may claim (registered with its lease holding, not stopping, not `--job`)."""
+        single = self.options.job_id is not None
+        if single or not (self.runner_id and self.leased()) or self.is_stopping():
+            return 0
+        return max(0, self.capacity - len(self.slots) - len(self.ready))
 
     def may_claim(self) -> bool:
-        """Whether a new job may be claimed now: registered with its lease holding, a slot is
-        free, not stopping, not `--job`."""
-        free = len(self.slots) < self.options.slots
-        single = self.options.job_id is not None
-        held = bool(self.runner_id) and self.leased()
-        return held and free and not self.is_stopping() and not single
+        """Whether a new job may be claimed now."""
+        return self.wanted() > 0
+
+    def refill(self) -> Refill | None:
+        """What recording ended jobs claims in the same commit, to fill their slots again."""
+        count = self.wanted()
+        return Refill(self.runner_id, self.tasks, count) if count else None
+
+    def start_ready(self) -> None:
+        """Start waiting claims in the free slots (not while stopping or the lease has lapsed:
+        those claims are given back at shutdown)."""
+        while self.ready and len(self.slots) < self.options.slots:
+            if self.is_stopping() or not self.leased():
+                return
+            self._begin(self.ready.popleft())
+
+    def drop(self, job_ids: set[int]) -> None:
+        """Forget waiting claims this run no longer holds (aborted meanwhile)."""
+        for claim in [c for c in self.ready if c.job_id in job_ids]:
+            log.info("job_abort job=%d: aborted before it started", claim.job_id)
+            self.ready.remove(claim)
+
+    def forget(self) -> list[Claim]:
+        """Let go of every waiting claim (the runner lost its lease, or stops); those claims."""
+        claims = list(self.ready)
+        self.ready.clear()
+        return claims
 
     def due_at(self) -> float | None:
         """When the next look for work is due; None when no job may be claimed."""
         return self.pacer.next_claim if self.may_claim() else None
 
     def done(self) -> bool:
-        """Whether claiming is over: `--job`'s job was claimed, or (drain mode) none was found."""
+        """Whether claiming is over: `--job`'s job was claimed, or (drain mode) none was found
+        and none waits for a slot."""
         if self.options.job_id is not None:
             return self.claimed_single
-        return self.pacer.idle and not self.options.loop and not self.waiting
+        idle = self.pacer.idle and not self.ready
+        return idle and not self.options.loop and not self.waiting
 
     def wake(self) -> None:
         """Make the next look for work due at once (work was announced, or a slot became free)."""
@@ -80,23 +116,20 @@ class Claimer:
                 self.claimed_single = True
                 self._begin(self._claim_single(self.options.job_id))
             return
+        self.start_ready()
         while self.may_claim() and self.pacer.due(time.monotonic()):
-            if self._claim() is None:
+            if not self._claim():
                 return
 
-    def following(self) -> ClaimNext:
-        """What recording a finished job claims in the same commit, to fill its slot again."""
-        return ClaimNext(self.runner_id, self.tasks)
-
-    def took(self, claim: Claim | None) -> Claim | None:
-        """Note whether work was found; start the claimed job, if any."""
+    def took(self, claims: list[Claim]) -> None:
+        """Note whether work was found; start the claimed jobs in the free slots, keep the
+        others waiting."""
         now = time.monotonic()
-        self.pacer.after_claim(found=claim is not None, now=now)
-        if claim is not None:
-            self._begin(claim)
-        elif not self.options.loop:
+        self.pacer.after_claim(found=bool(claims), now=now)
+        self.ready.extend(claims)
+        self.start_ready()
+        if not claims and not self.options.loop:
             self._wait_for_retries(now)
-        return claim
 
     def _wait_for_retries(self, now: float) -> None:
         """Draining and nothing found: wait for the next delayed retry, if any."""
@@ -109,15 +142,17 @@ class Claimer:
         if wait is not None:
             self.pacer.next_claim = max(self.pacer.next_claim, now + wait)
 
-    def _claim(self) -> Claim | None:
+    def _claim(self) -> bool:
+        """Look for work once; whether some was found."""
         try:
-            claim = self.app.claims.claim(self.runner_id, self.tasks)
+            claims = self.app.claims.claim_many(self.runner_id, self.tasks, self.wanted())
         except errors.BrownthrowerError as exc:
             self.health.failed("claim", exc)
             self.pacer.after_claim(found=False, now=time.monotonic())
             self.waiting = True
-            return None
-        return self.took(claim)
+            return False
+        self.took(claims)
+        return bool(claims)
 
     def _claim_single(self, job_id: int) -> Claim:
         name = self.app.jobs.info(job_id).name

@@ -62,7 +62,7 @@ class Runner:
         )  # fmt: skip
         signalled = lambda: self.stopping.signals > 0  # noqa: E731
         self.recorder = Recorder(self.claims, self.claimer, self.health, signalled)
-        self.upkeep = Upkeep(self.claims, self.health, self.poll)
+        self.upkeep = Upkeep(self.claims, self.claimer, self.health, self.poll)
         self.info = RunnerInfo(0, "")
 
     # -- life cycle -----------------------------------------------------------------------
@@ -109,13 +109,14 @@ class Runner:
     def _joined(self, info: RunnerInfo) -> None:
         """Claim, and start jobs, as runner `info` from now on."""
         self.info, self.claimer.runner_id = info, info.id
+        self.claimer.forget()  # claims of a lost registration: recovered by another runner
         self.slots.launcher = Launcher(self.server, self.options, info.id, self.app.db.url)
         self.claimer.wake()
 
     def _shutdown(self) -> None:
         self.slots.kill_all(KillReason.PREEMPTED, now=True)
         self.helpers.stop()
-        self.recorder.give_back(self.slots.release())
+        self.recorder.give_back(self.slots.release(), self.claimer.forget())
         self.slots.close()
         self.mailbox.release_signals()
         self.server.stop()
@@ -133,6 +134,8 @@ class Runner:
     def _loop(self) -> None:
         while True:
             self.stopping.handle()
+            self.claimer.start_ready()
+            self.recorder.settle()
             self.claimer.fill()
             if self._finished():
                 return
@@ -141,7 +144,7 @@ class Runner:
             self._tick(time.monotonic())
 
     def _finished(self) -> bool:
-        if self.slots or self.recorder:
+        if self.slots or self.recorder or self.claimer.ready:
             return False
         return bool(self.stopping) or self.claimer.done()
 
@@ -167,7 +170,7 @@ class Runner:
 
     def _on_done(self, job: RunningJob) -> None:
         self.claimer.wake()
-        self.recorder.record(job, claim_next=self.claimer.may_claim())
+        self.recorder.add(job)
 
     # -- events and signals -----------------------------------------------------------------
 
@@ -200,6 +203,7 @@ class Runner:
     def _on_lost(self, detail: str) -> None:
         log.error("runner_lost runner=%d: %s; killing its jobs", self.info.id, detail)
         self.slots.kill_all(KillReason.ABANDONED, now=True)
+        self.claimer.forget()  # another runner recovers them, like the running ones
         self.claimer.runner_id = 0  # claims nothing until it has registered again
         if self.options.job_id is not None:
             self.lost = True

@@ -1,6 +1,7 @@
 """The runner's writes about the jobs it holds: their output while they run, and how they ended.
 
-Recording the end of a run is the one write the runner makes when a job process is done. Every
+Recording the ends of runs is the one write the runner makes when job processes are done: the
+runs that ended together, and the claims that refill their slots, in one commit. Every
 write is fenced by the claim token: if the job was aborted or recovered meanwhile, the write
 changes nothing and the result is discarded (`job_result_discarded`); a running job found no
 longer held is killed (`job_abort`).
@@ -10,118 +11,121 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bt import errors, tagnames
 from bt.runner.health import Health
 from bt.runner.options import FLUSH_INTERVAL
+from bt.runner.protocol import Message
 from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
 from bt.status import Status
-from bt.values import Claim, DeclaredJob, RunResult
+from bt.values import (
+    Claim,
+    DeclaredJob,
+    Failed,
+    Finished,
+    Refill,
+    Requeued,
+    RunEnd,
+    RunResult,
+    Settled,
+)
 
 log = logging.getLogger("bt.runner")
 
 TERMINATED_REASON = "The job process was terminated by SIGTERM from outside the runner."
 
 
-@dataclass(frozen=True)
-class ClaimNext:
-    """Who claims, and what, when a finished job's slot is taken again in the same commit."""
-
-    runner_id: int
-    tasks: Sequence[str]
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """The job's new status (None when nothing was written) and the next job claimed, if any."""
-
-    status: Status | None
-    next: Claim | None = None
-    tried: bool = False  #: whether a next job was looked for
-
-
-def record(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None = None) -> Recorded:
-    """Write the end of `job`'s run (claiming the next job in the same commit if asked)."""
-    claim = job.claim
+def end_of(job: RunningJob) -> RunEnd | None:
+    """How `job`'s run ended, as the database is to record it; None when the result is not this
+    run's to record (aborted, or abandoned with the lease: another runner recovers the job)."""
     if job.kill_reason in (KillReason.ABORTED, KillReason.ABANDONED):
-        log.info("job_%s job=%d exit_code=%s", job.kill_reason, claim.job_id, job.exit_code)
-        return Recorded(None)
-    result = job.result or {}
-    try:
-        if job.kill_reason in _REQUEUED and "ok" not in result:
-            status = claims.requeue(claim, clear_tags=True)
-            log.info("job_requeued job=%d (%s)", claim.job_id, job.kill_reason)
-            return Recorded(status)
-        if result.get("ok") and job.kill_reason is not KillReason.TIMED_OUT:
-            return _finish(claims, job, claim_next)
-        return Recorded(_fail(claims, job))
-    except errors.TokenMismatch:
-        log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", claim.job_id)
-        return Recorded(None)
+        return None
+    result, stale = job.result or {}, _may_be_stale(job)
+    if job.kill_reason in _REQUEUED and "ok" not in result:
+        return Requeued(job.claim, clear_tags=True)
+    if result.get("ok") and job.kill_reason is not KillReason.TIMED_OUT:
+        return Finished(job.claim, _run_result(result), job.final_tags(), clear_stale=stale)
+    reason, trace = _failure(job)
+    tags = job.final_tags()
+    return Failed(job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=stale)
 
 
 #: a job killed for these reasons goes back to the queue (not counted as an attempt)
 _REQUEUED = (KillReason.PREEMPTED, KillReason.FENCED)
 
 
-def give_back(claims: ClaimService, held: list[RunningJob], unrecorded: list[RunningJob]) -> None:
-    """At shutdown: requeue the jobs still running, record those done but not recorded yet."""
+def record(claims: ClaimService, jobs: Sequence[RunningJob], refill: Refill | None) -> Settled:
+    """Write the end of every run of `jobs` and claim `refill`'s jobs, in one transaction;
+    log what became of each run."""
+    ends = [end_of(job) for job in jobs]
+    settled = claims.settle([end for end in ends if end is not None], refill)
+    statuses = iter(settled.statuses)
+    for job, end in zip(jobs, ends, strict=True):
+        _log_end(job, end, None if end is None else next(statuses))
+    return settled
+
+
+def _log_end(job: RunningJob, end: RunEnd | None, status: Status | None) -> None:
+    job_id = job.job_id
+    if end is None:
+        log.info("job_%s job=%d exit_code=%s", job.kill_reason, job_id, job.exit_code)
+    elif status is None:
+        log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", job_id)
+    elif isinstance(end, Requeued):
+        log.info("job_requeued job=%d (%s)", job_id, job.kill_reason)
+    elif isinstance(end, Failed):
+        log.info("job_failed job=%d reason=%s", job_id, end.reason)
+    else:
+        word = "job_standby" if status is Status.STAND_BY else "job_finished"
+        log.info("%s job=%d status=%s", word, job_id, status)
+
+
+def give_back(
+    claims: ClaimService, held: list[RunningJob], unrecorded: list[RunningJob], waiting: list[Claim]
+) -> None:
+    """At shutdown: requeue the jobs still running and the claims not started yet, record those
+    done but not recorded yet (one transaction; one per job if that fails)."""
+    ends: list[RunEnd] = []
+    ends += [Requeued(job.claim) for job in held] + [
+        Requeued(c, clear_tags=False) for c in waiting
+    ]
+    ends += [end for job in unrecorded if (end := end_of(job)) is not None]
+    try:
+        claims.settle(ends)
+    except errors.BrownthrowerError:
+        _give_back_one_by_one(claims, ends)
     for job in held + unrecorded:
-        try:
-            if job in unrecorded:
-                record(claims, job)
-            else:
-                claims.requeue(job.claim, clear_tags=True)
-                log.info("job_requeued job=%d", job.job_id)
-        except errors.BrownthrowerError as exc:
-            log.error("job_record_failed job=%d: %s", job.job_id, exc)
         job.close()
+    log.info("jobs_given_back running=%d waiting=%d", len(held), len(waiting))
 
 
-def _finish(claims: ClaimService, job: RunningJob, claim_next: ClaimNext | None) -> Recorded:
-    result = job.result or {}
-    run = RunResult(
+def _give_back_one_by_one(claims: ClaimService, ends: list[RunEnd]) -> None:
+    for end in ends:
+        try:
+            claims.settle([end])
+        except errors.BrownthrowerError as exc:
+            log.error("job_record_failed job=%d: %s", end.claim.job_id, exc)
+
+
+def _run_result(result: Message) -> RunResult:
+    return RunResult(
         output=result.get("output"),
         subjobs=[_declared(d) for d in result.get("subjobs", ())],
         children=[_declared(d) for d in result.get("children", ())],
         links=[(int(p), int(c)) for p, c in result.get("links", ())],
     )
-    tags, stale = job.final_tags(), _may_be_stale(job)
-    following = None
-    if claim_next is None:
-        status = claims.finish(job.claim, run, tags, clear_stale=stale)
-    else:
-        status, following = claims.finish_and_claim(
-            job.claim,
-            run,
-            tags,
-            clear_stale=stale,
-            runner_id=claim_next.runner_id,
-            tasks=claim_next.tasks,
-        )
-    word = "job_standby" if status is Status.STAND_BY else "job_finished"
-    log.info("%s job=%d status=%s", word, job.job_id, status)
-    return Recorded(status, following, tried=claim_next is not None)
 
 
-def _fail(claims: ClaimService, job: RunningJob) -> Status:
+def _failure(job: RunningJob) -> tuple[str, str]:
     result = job.result or {}
     if job.kill_reason is KillReason.TIMED_OUT:
-        reason, trace = job.time_limit_report()
-    elif "ok" in result:
-        reason, trace = str(result["reason"]), str(result["traceback"])
-    elif result.get("terminated"):
-        reason, trace = "terminated", TERMINATED_REASON
-    else:
-        reason, trace = job.crash_report()
-    tags = job.final_tags()
-    status = claims.fail(
-        job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=_may_be_stale(job)
-    )
-    log.info("job_failed job=%d reason=%s", job.job_id, reason)
-    return status
+        return job.time_limit_report()
+    if "ok" in result:
+        return str(result["reason"]), str(result["traceback"])
+    if result.get("terminated"):
+        return "terminated", TERMINATED_REASON
+    return job.crash_report()
 
 
 def _declared(data: dict[str, object]) -> DeclaredJob:
@@ -161,19 +165,27 @@ def flush(claims: ClaimService, job: RunningJob, clock: float, health: Health) -
         health.failed("flush", exc, f" job={job.job_id}")
 
 
-def kill_released(claims: ClaimService, jobs: list[RunningJob], health: Health) -> None:
-    """Kill those of `jobs` that this run no longer holds (aborted, or recovered meanwhile)."""
+def kill_released(
+    claims: ClaimService,
+    jobs: list[RunningJob],
+    health: Health,
+    waiting: Sequence[Claim] = (),
+) -> set[int]:
+    """Kill those of `jobs` that this run no longer holds (aborted, or recovered meanwhile);
+    the ids of the `waiting` claims (not started yet) no longer held either."""
     candidates = [j for j in jobs if j.kill_reason is None]
-    if not candidates:
-        return
+    held = [j.claim for j in candidates] + list(waiting)
+    if not held:
+        return set()
     try:
-        released = set(claims.released([j.claim for j in candidates]))
+        released = set(claims.released(held))
     except errors.BrownthrowerError as exc:
         health.failed("abort_check", exc)
-        return
+        return set()
     for job in candidates:
         if job.job_id in released:
             kill_aborted(job)
+    return {claim.job_id for claim in waiting if claim.job_id in released}
 
 
 def kill_aborted(job: RunningJob) -> None:

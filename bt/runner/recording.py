@@ -16,17 +16,19 @@ from bt import errors
 from bt.runner.claiming import Claimer
 from bt.runner.health import Health
 from bt.runner.options import FLUSH_INTERVAL
-from bt.runner.record import Recorded, flush, give_back, kill_released, record
+from bt.runner.record import flush, give_back, kill_released, record
 from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
 from bt.status import Status
+from bt.values import Claim, Refill, Settled
 
 PREEMPTION_HOLD = 2.0  #: seconds a job SIGTERMed from outside waits for the runner's own signal
 RECORD_RETRY = 1.0  #: seconds between attempts to record the jobs whose recording failed
 
 
 class Recorder:
-    """Records the end of the runner's jobs; keeps those not recorded yet, to retry them."""
+    """Records the end of the runner's jobs, those that ended together in one commit that also
+    refills their slots; keeps those it could not record yet, to retry them one by one."""
 
     def __init__(
         self,
@@ -37,47 +39,66 @@ class Recorder:
     ) -> None:
         self.claims, self.claimer, self.health = claims, claimer, health
         self.signalled = signalled  #: whether the runner got a stop signal
-        self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet
+        self.ended: list[RunningJob] = []  #: done since the last `settle`
+        self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet: retried
         self.last_status: Status | None = None  #: what the last recorded job became
 
     def __bool__(self) -> bool:
         """Whether some job is waiting to be recorded."""
-        return bool(self.unrecorded)
+        return bool(self.ended or self.unrecorded)
 
-    def record(self, job: RunningJob, *, claim_next: bool = False) -> None:
-        """Record `job`'s end (claiming the next job in the same commit if `claim_next`), or
-        keep it for a later try."""
-        if self.held_for_preemption(job):
-            self._defer(job)
+    def add(self, job: RunningJob) -> None:
+        """`job` is done: record it at the next `settle`."""
+        self.ended.append(job)
+
+    def settle(self) -> None:
+        """Record the jobs that ended since the last call, claiming in the same commit what
+        refills their slots; keep them for `retry` if that fails."""
+        jobs, self.ended = self.ended, []
+        jobs = [job for job in jobs if not self._held(job)]
+        if not jobs:
             return
-        following = self.claimer.following() if claim_next else None
+        refill = self.claimer.refill()
         try:
-            recorded = record(self.claims, job, following)
+            settled = record(self.claims, jobs, refill)
         except errors.BrownthrowerError as exc:
-            self.health.failed("job_record", exc, f" job={job.job_id}")
-            self._defer(job)
+            ids = ",".join(str(job.job_id) for job in jobs)
+            self.health.failed("job_record", exc, f" jobs={ids}")
+            self.unrecorded += jobs
             return
-        self._recorded(job, recorded)
+        self._recorded(settled, refill)
 
     def retry(self) -> None:
-        """Try again to record the jobs whose recording failed or was held back."""
+        """Try again to record the jobs whose recording failed or was held back, one by one."""
         for job in list(self.unrecorded):
-            self.record(job)
-
-    def give_back(self, held: list[RunningJob]) -> None:
-        """At shutdown: requeue `held` (still running), record what is left to record."""
-        give_back(self.claims, held, self.unrecorded)
-
-    def _recorded(self, job: RunningJob, recorded: Recorded) -> None:
-        self.last_status = recorded.status
-        if job in self.unrecorded:
+            if self.held_for_preemption(job):
+                continue
+            try:
+                settled = record(self.claims, [job], None)
+            except errors.BrownthrowerError as exc:
+                self.health.failed("job_record", exc, f" jobs={job.job_id}")
+                return
             self.unrecorded.remove(job)
-        if recorded.tried:
-            self.claimer.took(recorded.next)
+            self._recorded(settled, None)
 
-    def _defer(self, job: RunningJob) -> None:
-        if job not in self.unrecorded:
-            self.unrecorded.append(job)
+    def give_back(self, held: list[RunningJob], waiting: list[Claim]) -> None:
+        """At shutdown: requeue `held` (still running) and `waiting` (claimed, not started),
+        record what is left to record."""
+        give_back(self.claims, held, self.unrecorded + self.ended, waiting)
+
+    def _recorded(self, settled: Settled, refill: Refill | None) -> None:
+        known = [status for status in settled.statuses if status is not None]
+        if known:
+            self.last_status = known[-1]
+        if refill is not None:
+            self.claimer.took(settled.claimed)
+
+    def _held(self, job: RunningJob) -> bool:
+        if self.held_for_preemption(job):
+            if job not in self.unrecorded:
+                self.unrecorded.append(job)
+            return True
+        return False
 
     def held_for_preemption(self, job: RunningJob) -> bool:
         """A job SIGTERMed from outside is pre-empted, not failed, when the runner is being
@@ -98,8 +119,8 @@ class Upkeep:
     `FLUSH_INTERVAL`, and every poll a check for jobs this run no longer holds (aborted, or
     recovered by another runner), which are killed."""
 
-    def __init__(self, claims: ClaimService, health: Health, poll: float) -> None:
-        self.claims, self.health, self.poll = claims, health, poll
+    def __init__(self, claims: ClaimService, claimer: Claimer, health: Health, poll: float) -> None:
+        self.claims, self.claimer, self.health, self.poll = claims, claimer, health, poll
         self.next_flush = self.next_check = 0.0
 
     def moments(self) -> list[float]:
@@ -111,8 +132,12 @@ class Upkeep:
         self.next_check = 0.0
 
     def check(self, jobs: list[RunningJob]) -> None:
-        """Kill those of `jobs` this run no longer holds."""
-        kill_released(self.claims, jobs, self.health)
+        """Kill those of `jobs` this run no longer holds; drop the claims waiting for a slot
+        that it no longer holds either."""
+        waiting = list(self.claimer.ready)
+        dropped = kill_released(self.claims, jobs, self.health, waiting)
+        if dropped:
+            self.claimer.drop(dropped)
 
     def tick(self, clock: float, jobs: list[RunningJob]) -> None:
         """Do the writes that are due at `clock`."""

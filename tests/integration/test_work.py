@@ -163,3 +163,17 @@ def test_a_child_linked_while_its_parent_runs_is_released(app: Brownthrower) -> 
     app.jobs.link(parent, child)
     app.claims.finish(held, RunResult(output="1"))
     assert claim(app, who).job_id == child
+
+
+def test_a_claim_of_several_takes_the_best_ones_and_no_more(app: Brownthrower) -> None:
+    ids = [job(app, submit=True) for _ in range(5)]
+    claimed = app.claims.claim_many(runner(app).id, ["noop"], 2)
+    assert [c.job_id for c in claimed] == ids[:2]
+    assert app.jobs.counts()["RUNNING"] == 2
+
+
+def test_a_claim_of_one_takes_one_job_among_many(app: Brownthrower) -> None:
+    for _ in range(3):
+        job(app, submit=True)
+    app.claims.claim(runner(app).id, ["noop"])
+    assert app.jobs.counts()["RUNNING"] == 1

@@ -8,7 +8,7 @@ UPDATE job SET pending_parents=(job.pending_parents + %(n)s::INTEGER) WHERE job.
 UPDATE job SET sub_total=(job.sub_total + %(t)s::INTEGER), sub_done=(job.sub_done + %(d)s::INTEGER), sub_failed=(job.sub_failed + %(f)s::INTEGER) WHERE job.id = %(s)s::INTEGER RETURNING job.status, job.super_id, job.sub_total, job.sub_done, job.sub_failed;
 
 -- CLAIMED_ROW
-SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
+SELECT job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents 
 FROM job 
@@ -123,10 +123,13 @@ UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.i
 FROM runner)) + %(max_1)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNING id_counter.value;
 
 -- claim_next
-UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = (SELECT job.id 
+WITH best AS MATERIALIZED 
+(SELECT job.id AS id 
 FROM job 
 WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
- LIMIT %(param_3)s::INTEGER FOR UPDATE SKIP LOCKED) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
+ LIMIT %(count)s::INTEGER FOR UPDATE SKIP LOCKED)
+ UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id IN (SELECT best.id 
+FROM best) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents;
 

@@ -8,7 +8,7 @@ UPDATE job SET pending_parents=(job.pending_parents + ?) WHERE job.id IN (__[POS
 UPDATE job SET sub_total=(job.sub_total + ?), sub_done=(job.sub_done + ?), sub_failed=(job.sub_failed + ?) WHERE job.id = ? RETURNING status, super_id, sub_total, sub_done, sub_failed;
 
 -- CLAIMED_ROW
-SELECT job.id, job.name, job.super_id, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
+SELECT job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents 
 FROM job 
@@ -123,10 +123,10 @@ UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.i
 FROM runner)) + ?) WHERE id_counter.name = ? RETURNING value;
 
 -- claim_next
-UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = (SELECT id 
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id IN (SELECT id 
 FROM job INDEXED BY ix_job_runnable 
 WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
- LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, attempts, sub_total, time_limit, config, input, EXISTS (SELECT * 
+ LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, priority, attempts, sub_total, time_limit, config, input, EXISTS (SELECT * 
 FROM dependency 
 WHERE child_id = id) AS has_parents;
 
