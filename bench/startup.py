@@ -1,6 +1,6 @@
 """Start-up benchmark: how long `brownthrower` takes to be useful, beside a bare Python.
 
-    .venv/bin/python bench/startup.py [--runs N] [--as-is]
+    .venv/bin/python bench/startup.py [--runs N] [--as-is] [--source DIR]
 
 In fresh processes, rounds interleaved, on a SQLite file this run creates:
 - `brownthrower -u URL status`: from exec to its whole table on stdout (a pipe);
@@ -13,7 +13,9 @@ In fresh processes, rounds interleaved, on a SQLite file this run creates:
 By default the children run as an installed brownthrower does, with compiled bytecode: a cache
 in a temporary directory (`PYTHONPYCACHEPREFIX`, filled by a warm-up run), whatever
 `PYTHONDONTWRITEBYTECODE` says; `--as-is` keeps the environment (with that variable set and no
-`__pycache__`, every start compiles the sources again). Prints figures; asserts nothing.
+`__pycache__`, every start compiles the sources again). `--source DIR` runs `bt` and `shell`
+from another checkout, e.g. `git worktree add /tmp/before <commit>` for a before/after in the
+same conditions. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -40,9 +42,12 @@ TIMEOUT = 60.0  #: seconds before a start is given up as hung
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 
 
-def child_env(tmp: Path, *, as_is: bool) -> dict[str, str]:
-    """The children's environment: no settings of the user's, a cache of bytecode."""
+def child_env(tmp: Path, *, as_is: bool, source: Path | None) -> dict[str, str]:
+    """The children's environment: no settings of the user's, a cache of bytecode, and the
+    checkout to import `bt` and `shell` from (ahead of the installed one)."""
     env = {k: v for k, v in os.environ.items() if k not in ("BT_DATABASE_URL", "BT_CONFIG")}
+    if source is not None:
+        env["PYTHONPATH"] = str(source.resolve())
     for name in ("XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_DATA_HOME"):
         env[name] = str(tmp / name.lower())
     env["TERM"] = "xterm"
@@ -140,10 +145,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="rounds (default 7)")
     parser.add_argument("--as-is", action="store_true", help="keep PYTHONDONTWRITEBYTECODE")
+    parser.add_argument("--source", type=Path, help="import bt and shell from this checkout")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bt-bench-startup-") as name:
         tmp = Path(name)
-        env = child_env(tmp, as_is=args.as_is)
+        env = child_env(tmp, as_is=args.as_is, source=args.source)
         url = f"sqlite:///{tmp / 'startup.db'}"
         status = with_stderr([BROWNTHROWER, "-u", url, "status"])
         shell = with_stderr([BROWNTHROWER, "-u", url])
@@ -156,8 +162,8 @@ def main() -> None:
         times = measure(args.runs, env, url)
         bytecode = "as is" if args.as_is else "cached"
         print(
-            f"{args.runs} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-            f"load {os.getloadavg()[0]:.2f}, bytecode {bytecode}"
+            f"{args.source or 'installed'}: {args.runs} rounds, Python {sys.version.split()[0]}, "
+            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, bytecode {bytecode}"
         )
         print(f"  status, new database (creates the schema): {first:.3f} s")
         print(
