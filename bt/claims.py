@@ -245,7 +245,7 @@ def _settle_one(session: Session, end: RunEnd, registry: TaskRegistry | None) ->
                     tags=end.tags, clear_stale=end.clear_stale,
                 )  # fmt: skip
             case Requeued():
-                return requeue(session, end.claim, clear_tags=end.clear_tags)
+                return requeue(session, end.claim, clear_tags=end.clear_tags, reason=end.reason)
     except errors.TokenMismatch:
         return None
     raise AssertionError(f"unknown run end {end!r}")
@@ -317,13 +317,15 @@ def backoff_delay(first: float, factor: float, retried: int) -> float:
     return float(min(first * factor**retried, MAX_RETRY_DELAY))
 
 
-def requeue(session: Session, claim: Claim, *, clear_tags: bool = False) -> Status:
+def requeue(
+    session: Session, claim: Claim, *, clear_tags: bool = False, reason: str = "pre-empted"
+) -> Status:
     """Give a pre-empted job back to the queue; the interrupted attempt does not count.
 
     With `clear_tags`, the interrupted run's tags (partial output, ...) are removed.
     """
     values = {"attempts": JOB.c.attempts - case((JOB.c.sub_total == 0, 1), else_=0)}
-    note = _note(claim, reason="pre-empted")
+    note = _note(claim, reason=reason)
     status = apply(
         session, _state(claim), Action.REQUEUE, token=claim.token, values=values, note=note
     )

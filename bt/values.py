@@ -328,6 +328,7 @@ class Requeued:
 
     claim: Claim
     clear_tags: bool = True
+    reason: str = "pre-empted"  #: what the job's history says of the interrupted attempt
 
 
 RunEnd = Finished | Failed | Requeued  #: how one run ended, as the runner records it

@@ -1,8 +1,10 @@
 """Claiming: taking runnable jobs for the runner's slots, when the `ClaimPacer` says so.
 
-The runner claims ahead: besides its running jobs it holds up to one claimed job per slot,
-waiting (`ready`), so that a slot that frees is filled at once, with no database round trip
-between one job and the next. Claims are made several at a time, in one statement: a look for
+The runner claims ahead while its jobs are short: after a run shorter than `SHORT_RUN`, it holds
+besides its running jobs up to one claimed job per slot, waiting (`ready`), so that a slot that
+frees is filled at once, with no database round trip between one job and the next. A claim that
+waited `AHEAD_HOLD` without a free slot (the running job turned out long) is given back, so
+another runner can take it. Claims are made several at a time, in one statement: a look for
 work is one transaction of its own, or none at all when jobs end, since recording their ends
 claims what refills the slots in the same commit (`refill`, then `took` with what that commit
 claimed). With `--job`, the runner claims that one job, once, and nothing ahead.
@@ -29,6 +31,9 @@ from bt.values import Claim, Refill
 
 log = logging.getLogger("bt.runner")
 
+SHORT_RUN = 0.5  #: seconds: after a run shorter than this, the runner claims ahead
+AHEAD_HOLD = 1.0  #: seconds a claim waits for a slot before it is given back
+
 
 class Claimer:
     """Fills one runner's free slots with the jobs it claims, and knows when claiming is over."""
@@ -54,7 +59,8 @@ class Claimer:
         self.claimed_single = False  #: with `--job`: that job was claimed
         self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
         self.ready: deque[Claim] = deque()  #: claimed ahead, waiting for a free slot
-        self.capacity = 2 * options.slots  #: running and waiting jobs held at most
+        self.claimed_at: dict[int, float] = {}  #: when each waiting claim was made, by job id
+        self.ahead = False  #: whether to claim ahead (the last run was short)
 
     def wanted(self) -> int:
         """How many jobs to claim now: room for the running and the waiting ones, when the
@@ -62,7 +68,8 @@ class Claimer:
         single = self.options.job_id is not None
         if single or not (self.runner_id and self.leased()) or self.is_stopping():
             return 0
-        return max(0, self.capacity - len(self.slots) - len(self.ready))
+        capacity = self.options.slots * (2 if self.ahead else 1)
+        return max(0, capacity - len(self.slots) - len(self.ready))
 
     def may_claim(self) -> bool:
         """Whether a new job may be claimed now."""
@@ -73,25 +80,50 @@ class Claimer:
         count = self.wanted()
         return Refill(self.runner_id, self.tasks, count) if count else None
 
+    def ran(self, seconds: float) -> None:
+        """A run took `seconds`: claim ahead after short runs only."""
+        self.ahead = seconds < SHORT_RUN
+
+    def hold_ends_at(self) -> float | None:
+        """When the oldest waiting claim is to be given back."""
+        return min(self.claimed_at.values()) + AHEAD_HOLD if self.claimed_at else None
+
+    def overdue(self, clock: float) -> list[Claim]:
+        """Take out the waiting claims held `AHEAD_HOLD` without a free slot (to give back),
+        and stop claiming ahead until a short run again."""
+        late = [c for c in self.ready if clock >= self.claimed_at[c.job_id] + AHEAD_HOLD]
+        for claim in late:
+            self._unready(claim)
+        if late:
+            self.ahead = False
+        return late
+
     def start_ready(self) -> None:
         """Start waiting claims in the free slots (not while stopping or the lease has lapsed:
         those claims are given back at shutdown)."""
         while self.ready and len(self.slots) < self.options.slots:
             if self.is_stopping() or not self.leased():
                 return
-            self._begin(self.ready.popleft())
+            claim = self.ready[0]
+            self._unready(claim)
+            self._begin(claim)
 
     def drop(self, job_ids: set[int]) -> None:
         """Forget waiting claims this run no longer holds (aborted meanwhile)."""
         for claim in [c for c in self.ready if c.job_id in job_ids]:
             log.info("job_abort job=%d: aborted before it started", claim.job_id)
-            self.ready.remove(claim)
+            self._unready(claim)
 
     def forget(self) -> list[Claim]:
         """Let go of every waiting claim (the runner lost its lease, or stops); those claims."""
         claims = list(self.ready)
         self.ready.clear()
+        self.claimed_at.clear()
         return claims
+
+    def _unready(self, claim: Claim) -> None:
+        self.ready.remove(claim)
+        self.claimed_at.pop(claim.job_id, None)
 
     def due_at(self) -> float | None:
         """When the next look for work is due; None when no job may be claimed."""
@@ -127,6 +159,7 @@ class Claimer:
         now = time.monotonic()
         self.pacer.after_claim(found=bool(claims), now=now)
         self.ready.extend(claims)
+        self.claimed_at.update((claim.job_id, now) for claim in claims)
         self.start_ready()
         if not claims and not self.options.loop:
             self._wait_for_retries(now)

@@ -153,6 +153,8 @@ class Runner:
         moments = [clock + self.poll]
         if (claim_at := self.claimer.due_at()) is not None:
             moments.append(claim_at)
+        if (hold_end := self.claimer.hold_ends_at()) is not None:
+            moments.append(hold_end)
         if self.slots:
             moments += [*self.upkeep.moments(), *self.slots.deadlines()]
         if self.stopping.grace_end is not None:
@@ -165,10 +167,12 @@ class Runner:
         if self.slots:
             self.upkeep.tick(clock, self.slots.running())
         self.slots.tick(clock)
+        self.recorder.give_back_unstarted(self.claimer.overdue(clock))
         self.stopping.tick(clock)
         self.recorder.retry()
 
     def _on_done(self, job: RunningJob) -> None:
+        self.claimer.ran(time.monotonic() - job.started)
         self.claimer.wake()
         self.recorder.add(job)
 

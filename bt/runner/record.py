@@ -55,14 +55,26 @@ def end_of(job: RunningJob) -> RunEnd | None:
 _REQUEUED = (KillReason.PREEMPTED, KillReason.FENCED)
 
 
-def record(claims: ClaimService, jobs: Sequence[RunningJob], refill: Refill | None) -> Settled:
-    """Write the end of every run of `jobs` and claim `refill`'s jobs, in one transaction;
-    log what became of each run."""
+UNSTARTED = "claimed ahead; given back unstarted"  #: history reason of a claim given back
+
+
+def record(
+    claims: ClaimService,
+    jobs: Sequence[RunningJob],
+    refill: Refill | None,
+    unstarted: Sequence[Claim] = (),
+) -> Settled:
+    """Write the end of every run of `jobs`, give back the `unstarted` claims and claim
+    `refill`'s jobs, in one transaction; log what became of each run."""
     ends = [end_of(job) for job in jobs]
-    settled = claims.settle([end for end in ends if end is not None], refill)
+    writes: list[RunEnd] = [end for end in ends if end is not None]
+    writes += [Requeued(claim, clear_tags=False, reason=UNSTARTED) for claim in unstarted]
+    settled = claims.settle(writes, refill)
     statuses = iter(settled.statuses)
     for job, end in zip(jobs, ends, strict=True):
         _log_end(job, end, None if end is None else next(statuses))
+    for claim in unstarted:
+        log.info("job_given_back job=%d (claimed ahead, no slot came free)", claim.job_id)
     return settled
 
 
@@ -87,9 +99,8 @@ def give_back(
     """At shutdown: requeue the jobs still running and the claims not started yet, record those
     done but not recorded yet (one transaction; one per job if that fails)."""
     ends: list[RunEnd] = []
-    ends += [Requeued(job.claim) for job in held] + [
-        Requeued(c, clear_tags=False) for c in waiting
-    ]
+    ends += [Requeued(job.claim) for job in held]
+    ends += [Requeued(claim, clear_tags=False, reason=UNSTARTED) for claim in waiting]
     ends += [end for job in unrecorded if (end := end_of(job)) is not None]
     try:
         claims.settle(ends)

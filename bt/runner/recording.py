@@ -41,30 +41,37 @@ class Recorder:
         self.signalled = signalled  #: whether the runner got a stop signal
         self.ended: list[RunningJob] = []  #: done since the last `settle`
         self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet: retried
+        self.unstarted: list[Claim] = []  #: claims to give back at the next `settle`
         self.last_status: Status | None = None  #: what the last recorded job became
 
     def __bool__(self) -> bool:
         """Whether some job is waiting to be recorded."""
-        return bool(self.ended or self.unrecorded)
+        return bool(self.ended or self.unrecorded or self.unstarted)
 
     def add(self, job: RunningJob) -> None:
         """`job` is done: record it at the next `settle`."""
         self.ended.append(job)
+
+    def give_back_unstarted(self, claims: list[Claim]) -> None:
+        """Requeue these claims (made ahead, never started) at the next `settle`."""
+        self.unstarted += claims
 
     def settle(self) -> None:
         """Record the jobs that ended since the last call, claiming in the same commit what
         refills their slots; keep them for `retry` if that fails."""
         jobs, self.ended = self.ended, []
         jobs = [job for job in jobs if not self._held(job)]
-        if not jobs:
+        unstarted, self.unstarted = self.unstarted, []
+        if not (jobs or unstarted):
             return
-        refill = self.claimer.refill()
+        refill = self.claimer.refill() if jobs else None
         try:
-            settled = record(self.claims, jobs, refill)
+            settled = record(self.claims, jobs, refill, unstarted)
         except errors.BrownthrowerError as exc:
             ids = ",".join(str(job.job_id) for job in jobs)
             self.health.failed("job_record", exc, f" jobs={ids}")
             self.unrecorded += jobs
+            self.unstarted += unstarted
             return
         self._recorded(settled, refill)
 
@@ -84,7 +91,7 @@ class Recorder:
     def give_back(self, held: list[RunningJob], waiting: list[Claim]) -> None:
         """At shutdown: requeue `held` (still running) and `waiting` (claimed, not started),
         record what is left to record."""
-        give_back(self.claims, held, self.unrecorded + self.ended, waiting)
+        give_back(self.claims, held, self.unrecorded + self.ended, waiting + self.unstarted)
 
     def _recorded(self, settled: Settled, refill: Refill | None) -> None:
         known = [status for status in settled.statuses if status is not None]
