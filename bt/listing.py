@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Iterable, Sequence
+from functools import cache, lru_cache
 from typing import Any, TypeAlias
 
 from sqlalchemy import (
+    ARRAY,
     CTE,
+    ColumnElement,
     ScalarSelect,
     Select,
+    String,
     and_,
+    any_,
     bindparam,
-    false,
     func,
     literal_column,
     or_,
@@ -22,11 +25,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.util import ClauseAdapter
 
 from bt import filters
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import BLOCKED_SQL, RUNNABLE_SQL, Dependency, Job, JobEvent
+from bt.models import BLOCKED_SQL, NAME_LENGTH, RUNNABLE_SQL, STATUS_TYPE, Dependency, Job, JobEvent
 from bt.status import BLOCKED, RUNNABLE, Status
 from bt.transitions import read_state
 from bt.values import Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
@@ -35,6 +39,7 @@ from bt.values import JobEvent as JobEvent_
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
 MAX_PAGE = 10_000
+NAME_TYPE = String(NAME_LENGTH)
 MAX_ID = 2**31 - 1  #: the largest INTEGER id
 MAX_ID_DIGITS = len(str(MAX_ID))
 
@@ -96,15 +101,65 @@ def list_jobs(
     however many jobs of other names or statuses come before it.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    parsed = filters.parse(terms)
-    query, params = by_ranges(session, parsed, limit + 1, after, newest_first) or (None, {})
-    if query is None:
-        plain = select(*SUMMARY_COLUMNS).where(filters.all_of(parsed))
-        query = keyset(plain, after, newest_first, limit + 1)
-    rows = [info_from_row(row) for row in session.execute(query, params)]
+    rows = first_matches(session, filters.parse(terms), limit + 1, after, newest_first)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
+
+
+#: jobs next in id order a listing by task name looks among before it reads index ranges
+NEAR_ROWS = 1000
+
+
+def first_matches(
+    session: Session, parsed: Sequence[filters.Term], count: int, after: int | None, newest: bool
+) -> list[JobInfo]:
+    """The first `count` jobs matching the filter after `after`. A filter by task name looks
+    among the next `NEAR_ROWS` jobs first (when they hold `count`, no job further away comes
+    before them), then reads its (name, status) index ranges."""
+    if by_name(parsed):
+        if count <= NEAR_ROWS:
+            near = nearby(texts(parsed), newest, after is not None)
+            rows = _infos(session, near, {"after": after, "count": count})
+            if len(rows) == count:
+                return rows
+        ranged = by_ranges(session, parsed, count, after, newest)
+        if ranged is not None:
+            query, params = ranged
+            return [] if query is None else _infos(session, query, params)
+    return _infos(session, by_id(parsed, count, after, newest))
+
+
+def _infos(
+    session: Session, query: AnySelect, params: dict[str, Any] | None = None
+) -> list[JobInfo]:
+    return [info_from_row(row) for row in session.execute(query, params)]
+
+
+def by_name(parsed: Sequence[filters.Term]) -> bool:
+    """Whether index ranges can serve the filter: it names tasks, and statuses only by = or !=."""
+    return bool(filters.name_terms(parsed)) and filters.allowed_statuses(parsed) is not None
+
+
+def texts(parsed: Iterable[filters.Term]) -> tuple[str, ...]:
+    """Parsed terms as text again: the key of the statements built once per filter."""
+    return tuple(f"{term.field}{term.op}{term.value}" for term in parsed)
+
+
+@lru_cache(maxsize=256)
+def nearby(terms: tuple[str, ...], newest: bool, paged: bool) -> AnySelect:
+    """The first `:count` matches of `terms` among the next `NEAR_ROWS` jobs in id order
+    (after `:after` when `paged`)."""
+    after: Any = bindparam("after") if paged else None
+    near = keyset(select(*SUMMARY_COLUMNS), after, newest, NEAR_ROWS).subquery("near")
+    condition = ClauseAdapter(near).traverse(filters.condition(terms))
+    order = near.c.id.desc() if newest else near.c.id
+    return select(near).where(condition).order_by(order).limit(bindparam("count"))
+
+
+def by_id(parsed: Sequence[filters.Term], limit: int, after: int | None, newest: bool) -> AnySelect:
+    """The page as one scan in id order (or whatever plan the database picks for the filter)."""
+    return keyset(select(*SUMMARY_COLUMNS).where(filters.all_of(parsed)), after, newest, limit)
 
 
 def keyset(query: AnySelect, after: Any, newest_first: bool, limit: Any) -> AnySelect:
@@ -122,52 +177,57 @@ MAX_RANGES = 60
 
 def by_ranges(
     session: Session, parsed: Sequence[filters.Term], limit: int, after: int | None, newest: bool
-) -> tuple[AnySelect, dict[str, Any]] | None:
+) -> tuple[AnySelect | None, dict[str, Any]] | None:
     """The page as the first rows of one index range per allowed (name, status), merged, and
-    its parameters; None when the filter has no name term, a pseudo-status or too many ranges."""
+    its parameters (no query when the filter allows no name or status); None when the filter
+    has no name term, a pseudo-status or too many ranges."""
     statuses = filters.allowed_statuses(parsed)
-    if not filters.name_terms(parsed) or statuses is None:
+    if not by_name(parsed) or statuses is None:
         return None
     names = matching_names(session, parsed)
     if names is None or len(names) * len(statuses) > MAX_RANGES:
         return None
     if not names or not statuses:
-        return select(*SUMMARY_COLUMNS).where(false()), {}
-    pairs = [(name, status) for name in names for status in statuses]
-    params: dict[str, Any] = {"limit": limit, "after": after}
+        return None, {}
+    pg = session.get_bind().dialect.name == "postgresql"
+    pairs = [([name] if pg else name, status) for name in names for status in statuses]
+    low = after if after is not None and not newest else 0
+    high = after - 1 if after is not None and newest else MAX_ID
+    params: dict[str, Any] = {"limit": limit, "low": low, "high": high}
     for i, (name, status) in enumerate(pairs):
         params.update({f"name_{i}": name, f"status_{i}": status})
-    rest = tuple(term.condition for term in parsed if term.field not in ("name", "status"))
-    build = _ranges if rest else ranges
-    return build(len(pairs), newest, after is not None, rest), params
+    rest = texts(term for term in parsed if term.field not in ("name", "status"))
+    return ranges(len(pairs), newest, pg, rest), params
 
 
-def _ranges(count: int, newest: bool, paged: bool, rest: tuple[Any, ...] = ()) -> AnySelect:
-    """The merge of `count` ranges, each meeting `rest`; parameters `name_i`, `status_i`,
-    `limit`, and `after` when `paged`."""
-    after: Any = bindparam("after") if paged else None
-    members = [
-        select(Job.id).where(
-            Job.name == bindparam(f"name_{i}"), Job.status == bindparam(f"status_{i}"), *rest
-        )
-        for i in range(count)
-    ]
-    ids = union_all(
-        *(_member(keyset(m, after, newest, bindparam("limit"))) for m in members)
-    ).subquery("ranges")
-    page = select(ids.c.id).order_by(ids.c.id.desc() if newest else ids.c.id)
-    chosen = page.limit(bindparam("limit")).subquery("page")
-    query = select(*SUMMARY_COLUMNS).join(chosen, Job.id == chosen.c.id)
-    return query.order_by(Job.id.desc() if newest else Job.id)
+@lru_cache(maxsize=256)
+def ranges(count: int, newest: bool, pg: bool, rest: tuple[str, ...]) -> AnySelect:
+    """The merge of `count` ranges of jobs meeting the terms `rest`, the first `:limit` by id;
+    range `i` holds the ids in `:low` < id <= `:high` of task `:name_i` in status `:status_i`."""
+    condition = filters.condition(rest)
+    members = (_member(_range(i, newest, pg, condition)) for i in range(count))
+    merged = union_all(*members).subquery()
+    order = merged.c.id.desc() if newest else merged.c.id
+    return select(merged).order_by(order).limit(bindparam("limit"))
 
 
-#: `_ranges` without extra conditions, built once per shape
-ranges = cache(_ranges)
+def _range(i: int, newest: bool, pg: bool, rest: ColumnElement[bool]) -> AnySelect:
+    """Range `i` in (name, status, id) order. On PostgreSQL the name is `= ANY(:name_i)`, an
+    array of one: with `name = :name_i` the order would reduce to the id's, which the primary
+    key gives too, and the planner may take that and filter, reading half the table when the
+    jobs it wants are all at the other end."""
+    name = bindparam(f"name_{i}", type_=ARRAY(NAME_TYPE) if pg else NAME_TYPE)
+    status = bindparam(f"status_{i}", type_=STATUS_TYPE)
+    ids = Job.id > bindparam("low"), Job.id <= bindparam("high")
+    where = (Job.name == (any_(name) if pg else name), Job.status == status, *ids, rest)
+    key = (Job.name, Job.status, Job.id)
+    order = [column.desc() for column in key] if newest else key
+    return select(*SUMMARY_COLUMNS).where(*where).order_by(*order).limit(bindparam("limit"))
 
 
 def _member(query: AnySelect) -> AnySelect:
     """A limited, ordered SELECT as a member of a UNION ALL (SQLite wants it in a subquery)."""
-    return select(query.subquery().c.id)
+    return select(query.subquery())
 
 
 def matching_names(session: Session, parsed: Sequence[filters.Term]) -> list[str] | None:
@@ -196,8 +256,9 @@ def distinct_names(count: int) -> CTE:
 
 
 def _name_after(name: Any) -> ScalarSelect[str]:
-    query = select(Job.name).order_by(Job.name).limit(1)
-    return (query if name is None else query.where(Job.name > name)).scalar_subquery()
+    if name is None:
+        return select(func.min(Job.name)).scalar_subquery()
+    return select(Job.name).where(Job.name > name).order_by(Job.name).limit(1).scalar_subquery()
 
 
 def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobInfo]:

@@ -1,12 +1,17 @@
-"""The claim must not scan finished or blocked jobs: it has to use the partial runnable index."""
+"""The claim must not scan finished or blocked jobs: it has to use the partial runnable index.
+A listing by task name must read (name, status) index ranges, never scan the job table."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
 
 from bt import Brownthrower
+from bt.filters import parse
+from bt.listing import by_ranges
 from bt.queries import claim_next, claim_params
 from bt.values import JobSpec, NodeSpec
 from tests.factories import job, runner
@@ -51,3 +56,45 @@ def test_the_claim_uses_the_runnable_index_with_many_delayed_retries(app: Brownt
     app.db.write(lambda s: s.execute(update(Job).values(not_before=db_now(3600))))
     job(app, submit=True)
     assert "ix_job_runnable" in plan(app)
+
+
+def range_plans(app: Brownthrower, terms: list[str], *, newest: bool, after: int | None) -> str:
+    """The database's plans for the statements of a listing by (name, status) index ranges."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(Engine, "before_cursor_execute", capture)  # reads have an engine of their own
+    try:
+        with app.db.read() as session:
+            ranged = by_ranges(session, parse(terms), 51, after, newest)
+            assert ranged is not None
+            query, params = ranged
+            if query is not None:
+                session.execute(query, params)
+    finally:
+        event.remove(Engine, "before_cursor_execute", capture)
+    explain = "EXPLAIN " if app.db.is_postgresql else "EXPLAIN QUERY PLAN "
+    with app.db.engine.connect() as conn:
+        plans = [conn.exec_driver_sql(explain + sql, params).all() for sql, params in sent]
+    return "\n".join(str(row) for rows in plans for row in rows)
+
+
+@pytest.fixture
+def history(app: Brownthrower) -> Brownthrower:
+    """1000 noop jobs then 1000 echo jobs, every 97th FAILED, with fresh statistics."""
+    app.jobs.create_graph([NodeSpec(i, JobSpec("noop")) for i in range(2000)])
+    rename = "UPDATE job SET name = 'echo' WHERE id > 1000"
+    fail = "UPDATE job SET status = 'FAILED' WHERE id % 97 = 0"
+    app.db.write(lambda s: (s.execute(text(rename)), s.execute(text(fail))))
+    app.db.write(lambda s: s.execute(text("ANALYZE")))
+    return app
+
+
+def test_a_listing_by_name_reads_name_status_ranges(history: Brownthrower) -> None:
+    for terms in (["name=ech*"], ["status=STASHED", "name=noop"], ["name=noop"], ["name=zz*"]):
+        for newest, after in ((False, None), (True, None), (False, 1500), (True, 1500)):
+            plans = range_plans(history, terms, newest=newest, after=after)
+            assert "ix_job_name_status_id" in plans, (terms, newest, after)
+            assert "Seq Scan" not in plans and "SCAN job" not in plans, (terms, newest, plans)
