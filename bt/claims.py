@@ -23,7 +23,7 @@ from bt.registry import TaskRegistry
 from bt.runners import new_token
 from bt.sqltypes import db_now
 from bt.status import Action, Status
-from bt.tags import clear_run_tags, put_tag, put_tags
+from bt.tags import clear_run_tags, put_tag, put_tags, put_tags_of
 from bt.transitions import JobState, NewRow, Note, apply, read_state
 from bt.values import (
     MAX_RETRY_DELAY,
@@ -134,6 +134,7 @@ def finish(
     *,
     clear_stale: bool = False,
     registry: TaskRegistry | None = None,
+    write_tags: bool = True,
 ) -> Status:
     """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE).
 
@@ -161,7 +162,8 @@ def finish(
             session, _state(claim), Action.FINISH, token=claim.token, values=values, note=note
         )
     # after the fenced transition: a lost claim writes nothing (see `settle`)
-    _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
+    if write_tags:  # else the caller writes `tags` (with other jobs' tags)
+        _put_run_tags(session, claim.job_id, tags or {}, clear_stale=clear_stale)
     return status
 
 
@@ -220,7 +222,9 @@ def settle(
     whose claim was lost meanwhile (aborted, recovered) writes nothing and gets None; any other
     error rolls back the whole transaction.
     """
-    statuses = [_settle_one(session, end, registry) for end in ends]
+    later: dict[int, Mapping[str, str]] = {}  #: tags of plain finished runs, written together
+    statuses = [_settle_one(session, end, registry, later) for end in ends]
+    put_tags_of(session, later, system=True)
     claimed: list[Claim] = []
     if refill is not None:
         claimed = claim_many(
@@ -229,14 +233,24 @@ def settle(
     return Settled(statuses, claimed)
 
 
-def _settle_one(session: Session, end: RunEnd, registry: TaskRegistry | None) -> Status | None:
+def _settle_one(
+    session: Session,
+    end: RunEnd,
+    registry: TaskRegistry | None,
+    later: dict[int, Mapping[str, str]],
+) -> Status | None:
     """One run's end; None if its claim was lost. Every path fences by the token before it
-    writes, except declared jobs (token checked, then inserted): those get a savepoint."""
+    writes, except declared jobs (token checked, then inserted): those get a savepoint. The
+    tags of a plain finished run go into `later`."""
     try:
         match end:
             case Finished() if end.result.subjobs or end.result.children:
                 with session.begin_nested():
                     return _finished(session, end, registry)
+            case Finished() if not end.clear_stale:
+                status = _finished(session, end, registry, write_tags=False)
+                later[end.claim.job_id] = end.tags
+                return status
             case Finished():
                 return _finished(session, end, registry)
             case Failed():
@@ -251,9 +265,17 @@ def _settle_one(session: Session, end: RunEnd, registry: TaskRegistry | None) ->
     raise AssertionError(f"unknown run end {end!r}")
 
 
-def _finished(session: Session, end: Finished, registry: TaskRegistry | None) -> Status:
+def _finished(
+    session: Session, end: Finished, registry: TaskRegistry | None, *, write_tags: bool = True
+) -> Status:
     return finish(
-        session, end.claim, end.result, end.tags, clear_stale=end.clear_stale, registry=registry
+        session,
+        end.claim,
+        end.result,
+        end.tags,
+        clear_stale=end.clear_stale,
+        registry=registry,
+        write_tags=write_tags,
     )
 
 

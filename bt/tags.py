@@ -28,17 +28,27 @@ def put_tags(
     system's (captured output, tracebacks) keeps them, but NUL, which PostgreSQL cannot store,
     becomes U+FFFD.
     """
-    if not tags:
-        return
-    for name, value in tags.items():
-        tagnames.check_name(name, system=system)
-        yamlio.check_text(name, "tag name")
-        yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}", controls=system)
+    put_tags_of(session, {job_id: tags}, system=system)
+
+
+def put_tags_of(
+    session: Session, tags: Mapping[int, Mapping[str, str]], *, system: bool = False
+) -> None:
+    """`put_tags` for several jobs at once (`tags` by job id), in one statement."""
     rows = [
-        {"job_id": job_id, "name": name, "value": value.replace("\x00", "\ufffd")}
-        for name, value in tags.items()
+        _tag_row(job_id, name, value, system=system)
+        for job_id, named in tags.items()
+        for name, value in named.items()
     ]
-    session.execute(queries.tag_upsert(session.get_bind().dialect.name), rows)
+    if rows:
+        session.execute(queries.tag_upsert(session.get_bind().dialect.name), rows)
+
+
+def _tag_row(job_id: int, name: str, value: str, *, system: bool) -> dict[str, object]:
+    tagnames.check_name(name, system=system)
+    yamlio.check_text(name, "tag name")
+    yamlio.check_size(value, yamlio.MAX_TAG_BYTES, f"value of tag {name!r}", controls=system)
+    return {"job_id": job_id, "name": name, "value": value.replace("\x00", "\ufffd")}
 
 
 def clear_run_tags(session: Session, job_id: int, keep: Collection[str] = ()) -> None:

@@ -1,8 +1,9 @@
 """Claiming: taking runnable jobs for the runner's slots, when the `ClaimPacer` says so.
 
 The runner claims ahead while its jobs are short: after a run shorter than `SHORT_RUN`, it holds
-besides its running jobs up to one claimed job per slot, waiting (`ready`), so that a slot that
-frees is filled at once, with no database round trip between one job and the next. A claim that
+besides its running jobs claimed jobs waiting for a slot (`ready`: per slot, about `AHEAD_WORK`
+seconds of runs as long as the last one, at most `MAX_AHEAD`), so that a slot that frees is
+filled at once, with no database round trip between one job and the next. A claim that
 waited `AHEAD_HOLD` without a free slot (the running job turned out long) is given back, so
 another runner can take it. Claims are made several at a time, in one statement: a look for
 work is one transaction of its own, or none at all when jobs end, since recording their ends
@@ -32,6 +33,8 @@ from bt.values import Claim, Refill
 log = logging.getLogger("bt.runner")
 
 SHORT_RUN = 0.5  #: seconds: after a run shorter than this, the runner claims ahead
+AHEAD_WORK = 0.1  #: seconds of runs like the last one claimed ahead per slot
+MAX_AHEAD = 8  #: claims waiting per slot at most
 AHEAD_HOLD = 1.0  #: seconds a claim waits for a slot before it is given back
 
 
@@ -60,7 +63,7 @@ class Claimer:
         self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
         self.ready: deque[Claim] = deque()  #: claimed ahead, waiting for a free slot
         self.claimed_at: dict[int, float] = {}  #: when each waiting claim was made, by job id
-        self.ahead = False  #: whether to claim ahead (the last run was short)
+        self.ahead = 0  #: claims to hold waiting per slot (0 after a run that was not short)
 
     def wanted(self) -> int:
         """How many jobs to claim now: room for the running and the waiting ones, when the
@@ -68,7 +71,7 @@ class Claimer:
         single = self.options.job_id is not None
         if single or not (self.runner_id and self.leased()) or self.is_stopping():
             return 0
-        capacity = self.options.slots * (2 if self.ahead else 1)
+        capacity = self.options.slots * (1 + self.ahead)
         return max(0, capacity - len(self.slots) - len(self.ready))
 
     def may_claim(self) -> bool:
@@ -81,8 +84,9 @@ class Claimer:
         return Refill(self.runner_id, self.tasks, count) if count else None
 
     def ran(self, seconds: float) -> None:
-        """A run took `seconds`: claim ahead after short runs only."""
-        self.ahead = seconds < SHORT_RUN
+        """A run took `seconds`: claim ahead after short runs only, the more the shorter."""
+        fits = int(AHEAD_WORK / max(seconds, 1e-3))
+        self.ahead = min(MAX_AHEAD, max(1, fits)) if seconds < SHORT_RUN else 0
 
     def hold_ends_at(self) -> float | None:
         """When the oldest waiting claim is to be given back."""
@@ -95,7 +99,7 @@ class Claimer:
         for claim in late:
             self._unready(claim)
         if late:
-            self.ahead = False
+            self.ahead = 0
         return late
 
     def start_ready(self) -> None:

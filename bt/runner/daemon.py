@@ -159,8 +159,10 @@ class Runner:
             moments += [*self.upkeep.moments(), *self.slots.deadlines()]
         if self.stopping.grace_end is not None:
             moments.append(self.stopping.grace_end)
-        if self.recorder:
+        if self.recorder.unrecorded:
             moments.append(clock + RECORD_RETRY)
+        if (record_at := self.recorder.due_at()) is not None:
+            moments.append(record_at)
         return max(0.0, min(moments) - clock)
 
     def _tick(self, clock: float) -> None:

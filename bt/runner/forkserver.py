@@ -275,13 +275,14 @@ def _drain(fd: int) -> None:
 def main(argv: Sequence[str]) -> None:
     """The server process: import the tasks named on the command line, then serve."""
     from bt.registry import TaskRegistry
-    from bt.runner.jobprocess import LOG_FORMAT, job_main
+    from bt.runner.jobprocess import LOG_FORMAT, job_main, prepare
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     sock = socket.socket(fileno=int(argv[0]))
     registry = TaskRegistry()
     for name in argv[1:]:
         registry.get(name)
+    prepare(list(argv[1:]))
     _Server(sock, lambda fds, request: job_main(registry, fds, request)).serve()
 
 

@@ -65,11 +65,27 @@ class ControlHandler(logging.Handler):
             self.handleError(record)
 
 
+_CONTROL = ControlPipe(-1)  #: built in the fork server (`prepare`), so each job only sets its fd
+_HANDLER = ControlHandler(_CONTROL)
+
+
+def prepare(tasks: list[str]) -> None:
+    """Warm the fork server for its jobs: what every job would otherwise build again after its
+    fork (each object a job touches costs it copied memory pages)."""
+    import faulthandler
+
+    faulthandler.enable(file=sys.stderr)  # fd 2, which each job points at its own stderr
+    for name in tasks:
+        logging.getLogger(f"bt.task.{name}")
+    osutil.own_areas()
+
+
 def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoReturn:
     """Entry point of a job process (called by the fork server in the forked child)."""
     order_fd, ctl_fd, *streams = fds
     isolate(streams, own_group=bool(request["own_group"]))
-    control = ControlPipe(ctl_fd)
+    control = _CONTROL
+    control.fd = ctl_fd
     code, work_dir = 0, None
     try:
         data = read_all(order_fd)
@@ -100,9 +116,6 @@ def isolate(streams: list[int], *, own_group: bool) -> None:
             os.close(source)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-    import faulthandler
-
-    faulthandler.enable(file=sys.stderr)
 
 
 def _on_sigterm(_signum: int, _frame: Any) -> None:
@@ -125,9 +138,7 @@ def enter(order: JobOrder, control: ControlPipe) -> None:
     Path(order.work_dir).mkdir(parents=True, exist_ok=True)
     os.chdir(order.work_dir)
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    root.addHandler(ControlHandler(control))
+    root.handlers = [_HANDLER if control is _CONTROL else ControlHandler(control)]
     root.setLevel(logging.INFO)
     if order.debugpy:
         wait_for_debugger(order.debugpy)

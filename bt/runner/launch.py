@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 from dataclasses import dataclass
@@ -106,19 +107,22 @@ class Launcher:
         )
 
     def environment(self, claim: Claim, work_dir: Path) -> dict[str, str]:
-        values = (
-            claim.job_id,
-            claim.name,
-            claim.attempt,
-            work_dir,
-            self.options.log_dir.absolute(),
-            self.runner_id,
-            mask_url(self.database_url),
-        )
-        env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT, values, strict=True)}
-        env["PYTHONUNBUFFERED"] = "1"
-        env[MARK] = run_mark(database_scope(self.database_url), claim)
+        values = (claim.job_id, claim.name, claim.attempt, work_dir)
+        env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT, values, strict=False)}
+        env.update(self._shared_environment)
+        env[MARK] = run_mark(self._scope, claim)
         return env
+
+    @functools.cached_property
+    def _shared_environment(self) -> dict[str, str]:
+        """The variables every job of this runner gets alike."""
+        values = (self.options.log_dir.absolute(), self.runner_id, mask_url(self.database_url))
+        env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT[4:], values, strict=True)}
+        return {**env, "PYTHONUNBUFFERED": "1"}
+
+    @functools.cached_property
+    def _scope(self) -> str:
+        return database_scope(self.database_url)
 
 
 def _pipes(capture: bool) -> tuple[list[int], list[int]]:

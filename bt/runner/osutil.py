@@ -75,8 +75,10 @@ def describe_exit(code: int) -> str:
 # -- what /proc/<pid>/cmdline and /proc/<pid>/environ show ------------------------------------
 
 
-def _own_areas() -> list[tuple[int, int]]:
-    """Where this process's command line and initial environment lie in its memory."""
+@functools.cache
+def own_areas() -> list[tuple[int, int]]:
+    """Where this process's command line and initial environment lie in its memory (the same
+    for the process's whole life, and in its forks)."""
     try:
         with open("/proc/self/stat", "rb") as stat:
             fields = stat.read().rsplit(b")", 1)[1].split()
@@ -90,7 +92,7 @@ def scrub_own_memory(secret: str, *, entries_with: str) -> None:
     environment that contain `entries_with`: what other processes of the same user (task code)
     can read in /proc. libc's `getenv` reads that memory too: re-set a scrubbed variable."""
     needle, marker = secret.encode(), entries_with.encode()
-    for start, end in _own_areas() if needle else ():
+    for start, end in own_areas() if needle else ():
         offset = start
         for entry in ctypes.string_at(start, end - start).split(b"\0"):
             if marker in entry:
@@ -102,7 +104,7 @@ def scrub_own_memory(secret: str, *, entries_with: str) -> None:
 def set_initial_env(name: str, value: str) -> bool:
     """Write `value` into the room `name=` reserves in this process's initial environment (what
     /proc/<pid>/environ shows, which `os.environ` changes do not reach); False without room."""
-    areas = _own_areas()
+    areas = own_areas()
     if not areas:
         return False
     start, end = areas[1]

@@ -23,6 +23,7 @@ from bt.status import Status
 from bt.values import Claim, Refill, Settled
 
 PREEMPTION_HOLD = 2.0  #: seconds a job SIGTERMed from outside waits for the runner's own signal
+RECORD_WAIT = 0.02  #: seconds an ended run may wait for others to share its commit
 RECORD_RETRY = 1.0  #: seconds between attempts to record the jobs whose recording failed
 
 
@@ -40,6 +41,7 @@ class Recorder:
         self.claims, self.claimer, self.health = claims, claimer, health
         self.signalled = signalled  #: whether the runner got a stop signal
         self.ended: list[RunningJob] = []  #: done since the last `settle`
+        self.ended_at: float | None = None  #: when the first of them was done
         self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet: retried
         self.unstarted: list[Claim] = []  #: claims to give back at the next `settle`
         self.last_status: Status | None = None  #: what the last recorded job became
@@ -50,7 +52,19 @@ class Recorder:
 
     def add(self, job: RunningJob) -> None:
         """`job` is done: record it at the next `settle`."""
+        if not self.ended:
+            self.ended_at = time.monotonic()
         self.ended.append(job)
+
+    def due_at(self) -> float | None:
+        """When the ended runs are to be recorded: at once when the runner has no claim
+        waiting to start (it needs its slots refilled, or it is idle) or is stopping, else once
+        the first of them has waited `RECORD_WAIT` for more runs to end and share the commit."""
+        if not (self.ended or self.unstarted):
+            return None
+        if not self.claimer.ready or self.claimer.is_stopping() or self.ended_at is None:
+            return 0.0
+        return self.ended_at + RECORD_WAIT
 
     def give_back_unstarted(self, claims: list[Claim]) -> None:
         """Requeue these claims (made ahead, never started) at the next `settle`."""
@@ -58,8 +72,11 @@ class Recorder:
 
     def settle(self) -> None:
         """Record the jobs that ended since the last call, claiming in the same commit what
-        refills their slots; keep them for `retry` if that fails."""
-        jobs, self.ended = self.ended, []
+        refills their slots; keep them for `retry` if that fails. Only when `due_at`."""
+        due = self.due_at()
+        if due is None or time.monotonic() < due:
+            return
+        jobs, self.ended, self.ended_at = self.ended, [], None
         jobs = [job for job in jobs if not self._held(job)]
         unstarted, self.unstarted = self.unstarted, []
         if not (jobs or unstarted):
