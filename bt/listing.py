@@ -107,7 +107,9 @@ def list_jobs(
     return Page(rows, rows[-1].id if more and rows else None)
 
 
-#: jobs next in id order a listing by task name looks among before it reads index ranges
+#: a listing by task name first looks among this many times as many jobs as it wants, next
+#: in id order, up to `NEAR_ROWS`, before it reads index ranges
+NEAR_FACTOR = 5
 NEAR_ROWS = 1000
 
 
@@ -115,12 +117,12 @@ def first_matches(
     session: Session, parsed: Sequence[filters.Term], count: int, after: int | None, newest: bool
 ) -> list[JobInfo]:
     """The first `count` jobs matching the filter after `after`. A filter by task name looks
-    among the next `NEAR_ROWS` jobs first (when they hold `count`, no job further away comes
-    before them), then reads its (name, status) index ranges."""
+    among the next few jobs first (when they hold `count`, no job further away comes before
+    them), then reads its (name, status) index ranges."""
     if by_name(parsed):
-        if count <= NEAR_ROWS:
+        if (window := NEAR_FACTOR * count) <= NEAR_ROWS:
             near = nearby(texts(parsed), newest, after is not None)
-            rows = _infos(session, near, {"after": after, "count": count})
+            rows = _infos(session, near, {"after": after, "count": count, "window": window})
             if len(rows) == count:
                 return rows
         ranged = by_ranges(session, parsed, count, after, newest)
@@ -148,10 +150,10 @@ def texts(parsed: Iterable[filters.Term]) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def nearby(terms: tuple[str, ...], newest: bool, paged: bool) -> AnySelect:
-    """The first `:count` matches of `terms` among the next `NEAR_ROWS` jobs in id order
-    (after `:after` when `paged`)."""
+    """The first `:count` matches of `terms` among the next `:window` jobs in id order (after
+    `:after` when `paged`)."""
     after: Any = bindparam("after") if paged else None
-    near = keyset(select(*SUMMARY_COLUMNS), after, newest, NEAR_ROWS).subquery("near")
+    near = keyset(select(*SUMMARY_COLUMNS), after, newest, bindparam("window")).subquery("near")
     condition = ClauseAdapter(near).traverse(filters.condition(terms))
     order = near.c.id.desc() if newest else near.c.id
     return select(near).where(condition).order_by(order).limit(bindparam("count"))

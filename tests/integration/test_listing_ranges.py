@@ -65,6 +65,7 @@ FILTERS = [
     ["status=RUNNING", "name=ech*"],
     ["name=ech*", "id>7", "id<=50"],
     ["name=noop", "priority>=0"],
+    ["name=ech*", "super_id=none", "attempts=0", "created>=2000-01-01", "ended=none"],
     ["name=echo", "name=noop"],
 ]
 

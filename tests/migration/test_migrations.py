@@ -3,15 +3,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from bt import Brownthrower, errors
 from bt.config import load_settings
 from bt.db import Database
 from bt.models import Base
-from bt.schema import current_revision, ensure_schema, head_revision
+from bt.schema import alembic_config, current_revision, ensure_schema, head_revision, upgrade
 
 # SQLite cannot reflect expression indexes (ix_job_runnable sorts by "priority DESC") nor
 # compare server defaults reliably; PostgreSQL compares everything.
@@ -60,3 +61,21 @@ def test_an_outdated_shared_database_asks_for_an_upgrade(tmp_path: Path) -> None
         conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     with pytest.raises(errors.SchemaError, match="run `brownthrower db upgrade`"):
         ensure_schema(db, auto_upgrade=False)
+
+
+NAME_INDEXES = {"ix_job_name_id", "ix_job_name_status_id"}
+
+
+def job_indexes(db: Database) -> set[str]:
+    return {index["name"] for index in inspect(db.engine).get_indexes("job") if index["name"]}
+
+
+def test_0003_swaps_the_name_index_for_name_status_and_back(database: Database) -> None:
+    upgrade(database)
+    with database.engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0002")
+    assert NAME_INDEXES & job_indexes(database) == {"ix_job_name_id"}
+    upgrade(database)
+    assert NAME_INDEXES & job_indexes(database) == {"ix_job_name_status_id"}
