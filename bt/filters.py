@@ -109,6 +109,22 @@ def allowed_statuses(parsed: Sequence[Term]) -> list[Status] | None:
     return [status for status in Status if status in allowed]
 
 
+def id_range(parsed: Sequence[Term], low: int, high: int) -> tuple[int, int]:
+    """`low < id <= high` narrowed by every term that `bounds_ids`."""
+    for term in filter(bounds_ids, parsed):
+        value = int(term.value)
+        if term.op in ("=", "<", "<="):
+            high = min(high, value - 1 if term.op == "<" else value)
+        if term.op in ("=", ">", ">="):
+            low = max(low, value if term.op == ">" else value - 1)
+    return low, high
+
+
+def bounds_ids(term: Term) -> bool:
+    """Whether the term bounds a range of ids (id terms but `!=`)."""
+    return term.field == "id" and term.op != "!="
+
+
 def parse_term(text: str) -> Term:
     match = TERM.match(text.strip())
     if match is None:

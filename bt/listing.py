@@ -191,15 +191,18 @@ def by_ranges(
         return None
     if not names or not statuses:
         return None, {}
-    pg = session.get_bind().dialect.name == "postgresql"
-    pairs = [([name] if pg else name, status) for name in names for status in statuses]
     low = after if after is not None and not newest else 0
     high = after - 1 if after is not None and newest else MAX_ID
+    low, high = filters.id_range(parsed, low, high)
+    if low >= high:
+        return None, {}
+    pg = session.get_bind().dialect.name == "postgresql"
+    pairs = [([name] if pg else name, status) for name in names for status in statuses]
     params: dict[str, Any] = {"limit": limit, "low": low, "high": high}
     for i, (name, status) in enumerate(pairs):
         params.update({f"name_{i}": name, f"status_{i}": status})
-    rest = texts(term for term in parsed if term.field not in ("name", "status"))
-    return ranges(len(pairs), newest, pg, rest), params
+    rest = [t for t in parsed if t.field not in ("name", "status") and not filters.bounds_ids(t)]
+    return ranges(len(pairs), newest, pg, texts(rest)), params
 
 
 @lru_cache(maxsize=256)
