@@ -96,9 +96,9 @@ def list_jobs(
 ) -> Page:
     """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back).
 
-    A filter on the task name reads only the (name, status) ranges of `ix_job_name_status_id` it
-    allows, each in id order, and merges their first rows: a page costs a few index seeks
-    however many jobs of other names or statuses come before it.
+    A filter on the task name looks among the next few jobs, then reads only the (name, status)
+    ranges of `ix_job_name_status_id` it allows, each in id order, and merges their first rows:
+    a page costs a few index seeks however many jobs of other tasks or statuses come first.
     """
     limit = max(1, min(limit, MAX_PAGE))
     rows = first_matches(session, filters.parse(terms), limit + 1, after, newest_first)
