@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    CTE,
     BindParameter,
     Delete,
     Exists,
@@ -32,6 +33,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal,
     literal_column,
     select,
     text,
@@ -111,8 +113,43 @@ def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
     bound = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
     new = bindparam("b_new", type_=JOB.c.status.type)
     return stmt.values(status=new, **side_effects(action), **bound).returning(
-        has_children(JOB.c.id), JOB.c.attempts, JOB.c.blocking_parents
+        has_children(JOB.c.id).label("has_children"),
+        JOB.c.attempts,
+        JOB.c.blocking_parents,
+        JOB.c.id,
     )
+
+
+def _event_of(moved: CTE, old: Any, new: Any) -> Insert:
+    """The history event of each row a data-modifying CTE `moved` returns (its `id` and
+    `attempts`), from `old` to `new`, with the note's parameters (see `RECORD_EVENT`)."""
+    note = [
+        bindparam("runner", type_=JOB_EVENT.c.runner_id.type),
+        select(RUNNER.c.host).where(RUNNER.c.id == bindparam("runner")).scalar_subquery(),
+        *(bindparam(name, type_=JOB_EVENT.c[name].type) for name in _NOTE_COLUMNS),
+    ]
+    columns = ["job_id", "old_status", "new_status", "attempt", "runner_id", "host"]
+    rows = select(moved.c.id, old, new, moved.c.attempts, *note)
+    return insert(JOB_EVENT).from_select([*columns, *_NOTE_COLUMNS], rows)
+
+
+_NOTE_COLUMNS = ("exit_code", "reason", "traceback", "stderr")
+
+
+@cache
+def transition_with_event(action: Action, fenced: bool, keys: tuple[str, ...]) -> Select[Any]:
+    """`with_event` of `transition(action, fenced, keys)`, built once."""
+    return with_event(transition(action, fenced, keys))
+
+
+def with_event(stmt: Update) -> Select[Any]:
+    """PostgreSQL: `stmt` (a `transition`) and its history event in one statement, one round
+    trip: parameters those of both `transition` and `RECORD_EVENT` (but `job`, `attempt`)."""
+    moved = stmt.cte("moved")
+    old = bindparam("old", type_=JOB_EVENT.c.old_status.type)
+    new = bindparam("new", type_=JOB_EVENT.c.new_status.type)
+    event = _event_of(moved, old, new).cte("moved_event")
+    return select(moved.c.has_children, moved.c.attempts, moved.c.blocking_parents).add_cte(event)
 
 
 #: add `:t`, `:d`, `:f` to superjob `:s`'s subjob counters; returns what re-deriving needs
@@ -277,6 +314,17 @@ def claim_next(is_postgresql: bool) -> Update:
         )
         .returning(*CLAIMED_COLUMNS)
     )
+
+
+@cache
+def claim_with_events() -> Select[Any]:
+    """PostgreSQL: `claim_next` and the history events of the claimed jobs in one statement,
+    one round trip; parameters those of `claim_next` and of `RECORD_EVENT`'s note."""
+    claimed = claim_next(True).cte("claimed")
+    queued = literal(Status.QUEUED.value, JOB_EVENT.c.old_status.type)
+    running = literal(Status.RUNNING.value, JOB_EVENT.c.new_status.type)
+    event = _event_of(claimed, queued, running).cte("claimed_event")
+    return select(*claimed.c).add_cte(event)
 
 
 def claim_params(

@@ -29,6 +29,11 @@ def statements(is_postgresql: bool) -> dict[str, ClauseElement]:
         if name.isupper() and isinstance(value, Select | Update | Delete | Insert)
     }
     named["claim_next"] = queries.claim_next(is_postgresql)
+    if is_postgresql:
+        named["claim_with_events"] = queries.claim_with_events()
+        named["transition_with_event(FINISH, output)"] = queries.transition_with_event(
+            Action.FINISH, True, ("output",)
+        )
     named["heartbeat(30)"] = queries.heartbeat(30.0)
     named["tag_upsert"] = queries.tag_upsert("postgresql" if is_postgresql else "sqlite")
     for action in Action:

@@ -18,7 +18,10 @@ GUARDED = {"status", "pending_parents", "sub_total", "sub_done", "sub_failed"}
 #: the statements of `bt.queries` that write guarded columns: only `bt.transitions` runs them
 WRITING_STATEMENTS = {
     "transition",
+    "transition_with_event",
+    "with_event",
     "claim_next",
+    "claim_with_events",
     "ADJUST_SUPERJOB",
     "RELEASE_CHILDREN",
     "ADD_PENDING_PARENTS",

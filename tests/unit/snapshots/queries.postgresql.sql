@@ -133,6 +133,25 @@ FROM best) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_i
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents;
 
+-- claim_with_events
+WITH best AS MATERIALIZED 
+(SELECT job.id AS id 
+FROM job 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
+ LIMIT %(count)s::INTEGER FOR UPDATE SKIP LOCKED), 
+claimed AS 
+(UPDATE job SET status=%(param_3)s, output=%(param_4)s::VARCHAR, ts_started=now(), ts_ended=%(param_5)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_6)s::INTEGER ELSE %(param_7)s::INTEGER END) WHERE job.id IN (SELECT best.id 
+FROM best) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
+FROM dependency 
+WHERE dependency.child_id = job.id) AS has_parents), 
+claimed_event AS 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+FROM claimed)
+ SELECT claimed.id, claimed.name, claimed.super_id, claimed.priority, claimed.attempts, claimed.sub_total, claimed.time_limit, claimed.config, claimed.input, claimed.has_parents 
+FROM claimed;
+
 -- heartbeat(30)
 UPDATE runner SET heartbeat_at=now(), expires_at=(now() + make_interval(secs => 30.0)) WHERE runner.id = %(runner)s::INTEGER RETURNING runner.stop_requested;
 
@@ -142,79 +161,92 @@ INSERT INTO tag (job_id, name, value) VALUES (%(job_id)s::INTEGER, %(name)s::VAR
 -- transition(ABORT, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(FINISH, output)
 UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=%(ts_queued)s::TIMESTAMP WITH TIME ZONE, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total > %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END), retried=(job.retried + %(retried_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=%(b_new)s, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now() WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_queued=now(), ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=%(attempts)s::INTEGER, retried=%(retried)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS anon_1, job.attempts, job.blocking_parents;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+
+-- transition_with_event(FINISH, output)
+WITH moved AS 
+(UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(param_1)s::VARCHAR, runner_id=%(param_2)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id), 
+moved_event AS 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT moved.id AS id, %(old)s AS anon_1, %(new)s AS anon_2, moved.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+FROM moved)
+ SELECT moved.has_children, moved.attempts, moved.blocking_parents 
+FROM moved;

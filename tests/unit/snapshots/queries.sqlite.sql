@@ -139,79 +139,79 @@ INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name
 -- transition(ABORT, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(FINISH, output)
 UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=?, ts_started=?, ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total > ?) THEN ? ELSE ? END), retried=(job.retried + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=?, retried=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS anon_1, attempts, blocking_parents;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
