@@ -204,7 +204,8 @@ def prepare(system: System, target: Target, jobs: int) -> None:
             setup, check=False, env=environment(system), cwd=target.folder, stdout=log, stderr=log
         )
     if done.returncode:
-        sys.exit(f"{system.label}: set-up failed:\n{(target.folder / 'setup.log').read_text()}")
+        log = (target.folder / "setup.log").read_text()
+        sys.exit(f"{system.label}: set-up failed (procrastinate: pip install .[bench]):\n{log}")
 
 
 def command(system: System, target: Target) -> list[str]:
@@ -388,7 +389,7 @@ def ratios(
             continue
         for clock in ("rate", "wall"):
             a, b = [getattr(s, clock) for s in mine], [getattr(s, clock) for s in theirs]
-            paired = [x / y for x, y in zip(a, b, strict=False) if y]
+            paired = [x / y for x, y in zip(a, b, strict=False) if y] or [0.0]
             print(f"{bt.label} / {peer.label} x{n} ({'database' if clock == 'rate' else 'wall'}):"
                   f" {statistics.median(a) / statistics.median(b):.2f}"
                   f" (rounds {min(paired):.2f}-{max(paired):.2f})")  # fmt: skip
