@@ -88,12 +88,13 @@ class Runner:
         self.selector.register(self.mailbox.read_fd, selectors.EVENT_READ, self._on_mail)
         self.selector.register(self.server.fileno(), selectors.EVENT_READ, self._on_server)
         self.mailbox.catch_signals(self.stopping.on_signal)
-        listen_url = self.app.db.url if self.app.db.is_postgresql else None
         rejoin = self._register if o.job_id is None else None
         sweeper = functools.partial(sweep, self.claims, database_scope(self.app.db.url))
+        busy = lambda: bool(self.slots or self.claimer.ready)  # noqa: E731
         self.helpers.start(
-            self.app.runners, self.info.id, lease, listen_url, rejoin=rejoin, sweeper=sweeper
-        )
+            self.app.runners, self.info.id, lease, self.app.db.url,
+            rejoin=rejoin, sweeper=sweeper, busy=busy,
+        )  # fmt: skip
         tasks, db = ",".join(self.tasks), self.app.db.masked_url
         log.info(
             "runner_started runner=%d pid=%d slots=%d mode=%s tasks=%s db=%s",

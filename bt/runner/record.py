@@ -168,6 +168,8 @@ def flush(claims: ClaimService, job: RunningJob, clock: float, health: Health) -
     if not job.runner_info.get("flushed"):
         tags[tagnames.RUNNER] = job.runner_tag()
         job.runner_info["flushed"] = True
+    if not tags:
+        return  # nothing to write: aborts are found by the poll, NOTIFY or the SQLite watcher
     try:
         claims.put_tags(job.claim, tags)
     except errors.TokenMismatch:
