@@ -103,8 +103,19 @@ class Job(Base):
         CheckConstraint("pending_parents >= 0", name="pending_parents"),
         Index("ix_job_status_id", "status", "id"),
         Index("ix_job_name_status_id", "name", "status", "id"),
-        Index("ix_job_super_id", "super_id"),
-        Index("ix_job_runner_id", "runner_id"),
+        # only where set: a status change of a top-level job not RUNNING skips them
+        Index(
+            "ix_job_super_id",
+            "super_id",
+            postgresql_where=text("super_id IS NOT NULL"),
+            sqlite_where=text("super_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_job_runner_id",
+            "runner_id",
+            postgresql_where=text("runner_id IS NOT NULL"),
+            sqlite_where=text("runner_id IS NOT NULL"),
+        ),
         Index(
             "ix_job_runnable",
             text("priority DESC"),

@@ -98,3 +98,13 @@ def test_a_listing_by_name_reads_name_status_ranges(history: Brownthrower) -> No
             plans = range_plans(history, terms, newest=newest, after=after)
             assert "ix_job_name_status_id" in plans, (terms, newest, after)
             assert "Seq Scan" not in plans and "SCAN job" not in plans, (terms, newest, plans)
+
+
+def test_subjobs_are_found_by_the_partial_super_id_index(app: Brownthrower) -> None:
+    app.jobs.create_graph([NodeSpec(i, JobSpec("noop"), True) for i in range(3000)])
+    explain = "EXPLAIN " if app.db.is_postgresql else "EXPLAIN QUERY PLAN "
+    with app.db.engine.begin() as conn:
+        if app.db.is_postgresql:
+            conn.exec_driver_sql("ANALYZE job")
+        rows = conn.execute(text(explain + "SELECT id FROM job WHERE super_id = 7")).all()
+    assert "ix_job_super_id" in "\n".join(str(row) for row in rows)

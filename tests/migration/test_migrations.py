@@ -79,3 +79,20 @@ def test_0003_swaps_the_name_index_for_name_status_and_back(database: Database) 
     assert NAME_INDEXES & job_indexes(database) == {"ix_job_name_id"}
     upgrade(database)
     assert NAME_INDEXES & job_indexes(database) == {"ix_job_name_status_id"}
+
+
+def index_sql(db: Database, name: str) -> str:
+    """The definition of index `name`, as the database's catalog keeps it."""
+    catalog = (
+        "SELECT indexdef FROM pg_indexes WHERE indexname = :n"
+        if db.is_postgresql
+        else "SELECT sql FROM sqlite_master WHERE name = :n"
+    )
+    with db.engine.connect() as conn:
+        return str(conn.execute(text(catalog), {"n": name}).scalar_one())
+
+
+def test_0004_indexes_super_id_and_runner_id_only_where_set(database: Database) -> None:
+    upgrade(database)
+    for column in ("super_id", "runner_id"):
+        assert f"{column} IS NOT NULL" in index_sql(database, f"ix_job_{column}")
