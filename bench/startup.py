@@ -1,6 +1,6 @@
 """Start-up benchmark: how long `brownthrower` takes to be useful, beside a bare Python.
 
-    .venv/bin/python bench/startup.py [--runs N] [--as-is] [--source DIR]
+    .venv/bin/python bench/startup.py [--runs N] [--as-is] [--source DIR] [--before DIR]
 
 In fresh processes, rounds interleaved, on a SQLite file this run creates:
 - `brownthrower -u URL status`: from exec to its whole table on stdout (a pipe);
@@ -14,8 +14,10 @@ By default the children run as an installed brownthrower does, with compiled byt
 in a temporary directory (`PYTHONPYCACHEPREFIX`, filled by a warm-up run), whatever
 `PYTHONDONTWRITEBYTECODE` says; `--as-is` keeps the environment (with that variable set and no
 `__pycache__`, every start compiles the sources again). `--source DIR` runs `bt` and `shell`
-from another checkout, e.g. `git worktree add /tmp/before <commit>` for a before/after in the
-same conditions. Prints figures; asserts nothing.
+from another checkout; `--before DIR` measures another checkout too, its rounds interleaved
+with these (`git worktree add /tmp/before <commit>` for a before/after in the same conditions).
+Each figure is given as wall time and as the CPU time of the whole run (user + system, to its
+exit), which a busy machine disturbs less. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import collections
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -124,21 +127,71 @@ def shown(values: Sequence[float]) -> str:
     return f"{statistics.median(values):.3f} s ({min(values):.3f}-{max(values):.3f})"
 
 
-def ratio(values: Sequence[float], peers: Sequence[float]) -> str:
-    return f"{statistics.median(values) / statistics.median(peers):.1f}x the peer"
+def ratio(values: Sequence[float], peers: Sequence[float]) -> float:
+    return statistics.median(values) / statistics.median(peers)
 
 
-def measure(runs: int, env: dict[str, str], url: str) -> dict[str, list[float]]:
-    """`runs` interleaved rounds of every figure."""
-    status = with_stderr([BROWNTHROWER, "-u", url, "status"])
-    shell = with_stderr([BROWNTHROWER, "-u", url])
-    times: dict[str, list[float]] = collections.defaultdict(list)
-    for _ in range(runs):
-        times["peer (pipe)"].append(to_exit(PEER, env))
-        times["status"].append(to_output(status, env))
-        times["peer (terminal)"].append(peer_at_terminal(env))
-        times["prompt"].append(to_prompt(shell, env))
-    return times
+def with_cpu(run: Callable[[], float]) -> tuple[float, float]:
+    """`run`'s seconds and the CPU seconds (user + system) of the children it waited for."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    elapsed = run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu
+
+
+class Checkout:
+    """One `bt`/`shell` to measure: its environment, database and command lines."""
+
+    def __init__(self, label: str, tmp: Path, *, as_is: bool, source: Path | None) -> None:
+        tmp.mkdir()
+        self.label = label
+        self.env = child_env(tmp, as_is=as_is, source=source)
+        self.database = tmp / "startup.db"
+        self.status = with_stderr([BROWNTHROWER, "-u", f"sqlite:///{self.database}", "status"])
+        self.shell = with_stderr([BROWNTHROWER, "-u", f"sqlite:///{self.database}"])
+        self.tmp = tmp
+
+    def first_use(self) -> float:
+        """`status` on a new database, once the bytecode cache is warm."""
+        to_output(self.status, self.env)
+        for path in self.tmp.glob(f"{self.database.name}*"):
+            path.unlink()
+        elapsed = to_output(self.status, self.env)
+        to_prompt(self.shell, self.env)
+        return elapsed
+
+    def round(self, times: dict[str, list[tuple[float, float]]]) -> None:
+        """One measurement of each figure, peers included."""
+        times["peer (pipe)"].append(with_cpu(lambda: to_exit(PEER, self.env)))
+        times["status"].append(with_cpu(lambda: to_output(self.status, self.env)))
+        times["peer (terminal)"].append(with_cpu(lambda: peer_at_terminal(self.env)))
+        times["prompt"].append(with_cpu(lambda: to_prompt(self.shell, self.env)))
+
+    def imports(self) -> tuple[str, str]:
+        status = heaviest(lambda e: to_output(self.status, e), self.env, self.tmp)
+        prompt = heaviest(lambda e: to_prompt(self.shell, e), self.env, self.tmp)
+        return status, prompt
+
+
+def report(checkout: Checkout, first: float, times: dict[str, list[tuple[float, float]]]) -> None:
+    wall = {name: [w for w, _ in values] for name, values in times.items()}
+    cpu = {name: [c for _, c in values] for name, values in times.items()}
+    print(f"{checkout.label}:")
+    print(f"  status, new database (creates the schema): {first:.3f} s")
+    for name, what, peer in (
+        ("status", "status to its table", "peer (pipe)"),
+        ("prompt", "shell to its prompt", "peer (terminal)"),
+    ):
+        print(
+            f"  {what}: {shown(wall[name])} wall, {ratio(wall[name], wall[peer]):.1f}x the "
+            f"peer; CPU of the run {shown(cpu[name])}, {ratio(cpu[name], cpu[peer]):.1f}x"
+        )
+    for peer in ("peer (pipe)", "peer (terminal)"):
+        print(f"  {peer}, python -c pass: {shown(wall[peer])} wall, CPU {shown(cpu[peer])}")
+    status, prompt = checkout.imports()
+    print(f"  status imports: {status}")
+    print(f"  prompt imports: {prompt}")
 
 
 def main() -> None:
@@ -146,40 +199,28 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="rounds (default 7)")
     parser.add_argument("--as-is", action="store_true", help="keep PYTHONDONTWRITEBYTECODE")
     parser.add_argument("--source", type=Path, help="import bt and shell from this checkout")
+    parser.add_argument("--before", type=Path, help="also measure this checkout, interleaved")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bt-bench-startup-") as name:
-        tmp = Path(name)
-        env = child_env(tmp, as_is=args.as_is, source=args.source)
-        url = f"sqlite:///{tmp / 'startup.db'}"
-        status = with_stderr([BROWNTHROWER, "-u", url, "status"])
-        shell = with_stderr([BROWNTHROWER, "-u", url])
-        database = Path(url.removeprefix("sqlite:///"))
-        to_output(status, env)  # warm-up: creates the schema, compiles the bytecode cache
-        for path in database.parent.glob(f"{database.name}*"):
-            path.unlink()
-        first = to_output(status, env)
-        to_prompt(shell, env)
-        times = measure(args.runs, env, url)
+        checkouts = [Checkout(str(args.source or "installed"), Path(name) / "now",
+                              as_is=args.as_is, source=args.source)]  # fmt: skip
+        if args.before:
+            before = Checkout(str(args.before), Path(name) / "before", as_is=args.as_is,
+                              source=args.before)  # fmt: skip
+            checkouts.insert(0, before)
+        firsts = [checkout.first_use() for checkout in checkouts]
+        times: list[dict[str, list[tuple[float, float]]]]
+        times = [collections.defaultdict(list) for _ in checkouts]
+        for _ in range(args.runs):
+            for checkout, figures in zip(checkouts, times, strict=True):
+                checkout.round(figures)
         bytecode = "as is" if args.as_is else "cached"
         print(
-            f"{args.source or 'installed'}: {args.runs} rounds, Python {sys.version.split()[0]}, "
-            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, bytecode {bytecode}"
+            f"{args.runs} rounds, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
+            f"load {os.getloadavg()[0]:.2f} at the end, bytecode {bytecode}"
         )
-        print(f"  status, new database (creates the schema): {first:.3f} s")
-        print(
-            f"  status to its table:  {shown(times['status'])}, "
-            f"{ratio(times['status'], times['peer (pipe)'])}"
-        )
-        print(
-            f"  shell to its prompt:  {shown(times['prompt'])}, "
-            f"{ratio(times['prompt'], times['peer (terminal)'])}"
-        )
-        print(
-            f"  peer python -c pass:  {shown(times['peer (pipe)'])} (pipe), "
-            f"{shown(times['peer (terminal)'])} (terminal)"
-        )
-        print(f"  status imports: {heaviest(lambda e: to_output(status, e), env, tmp)}")
-        print(f"  prompt imports: {heaviest(lambda e: to_prompt(shell, e), env, tmp)}")
+        for checkout, first, figures in zip(checkouts, firsts, times, strict=True):
+            report(checkout, first, figures)
 
 
 if __name__ == "__main__":
