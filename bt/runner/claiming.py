@@ -153,7 +153,8 @@ class Claimer:
                 self._begin(self._claim_single(self.options.job_id))
             return
         self.start_ready()
-        while self.may_claim() and self.pacer.due(time.monotonic()):
+        # with claims waiting, the commit recording the next ended runs refills (`refill`)
+        while self.may_claim() and not self.ready and self.pacer.due(time.monotonic()):
             if not self._claim():
                 return
 
