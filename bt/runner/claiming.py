@@ -130,8 +130,9 @@ class Claimer:
         self.claimed_at.pop(claim.job_id, None)
 
     def due_at(self) -> float | None:
-        """When the next look for work is due; None when no job may be claimed."""
-        return self.pacer.next_claim if self.may_claim() else None
+        """When the next look for work is due; None when no job may be claimed, or claims wait
+        (the next shared commit refills)."""
+        return self.pacer.next_claim if self.may_claim() and not self.ready else None
 
     def done(self) -> bool:
         """Whether claiming is over: `--job`'s job was claimed, or (drain mode) none was found
