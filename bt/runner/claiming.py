@@ -27,6 +27,7 @@ from bt.client import Brownthrower
 from bt.runner.health import Health
 from bt.runner.options import RunnerOptions
 from bt.runner.pacing import ClaimPacer
+from bt.runner.running import make_work_dir
 from bt.runner.slots import Slots
 from bt.values import Claim, Refill
 
@@ -167,6 +168,8 @@ class Claimer:
         self.ready.extend(claims)
         self.claimed_at.update((claim.job_id, now) for claim in claims)
         self.start_ready()
+        for claim in self.ready:
+            make_work_dir(self.options.work_dir, claim.job_id)
         if not claims and not self.options.loop:
             self._wait_for_retries(now)
 

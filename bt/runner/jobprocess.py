@@ -86,20 +86,19 @@ def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoRetu
     isolate(streams, own_group=bool(request["own_group"]))
     control = _CONTROL
     control.fd = ctl_fd
-    code, work_dir = 0, None
+    code = 0
     try:
         data = read_all(order_fd)
         if not data:  # a spare process the runner no longer needs
             os._exit(0)
         order = JobOrder.from_json(data)
         enter(order, control)
-        work_dir = order.work_dir
         result = run(registry, order, control)
     except Terminated:
         result, code = {"k": RESULT, "terminated": True}, EXIT_TERMINATED
     except BaseException as exc:  # noqa: BLE001 - report whatever went wrong
         result = failure(exc)
-    finish(control, result, code or (0 if result.get("ok") else EXIT_FAILED), work_dir)
+    finish(control, result, code or (0 if result.get("ok") else EXIT_FAILED))
 
 
 def isolate(streams: list[int], *, own_group: bool) -> None:
@@ -135,8 +134,11 @@ def enter(order: JobOrder, control: ControlPipe) -> None:
     directory, and logging to the control pipe."""
     osutil.set_initial_env(MARK, order.environ.get(MARK, ""))
     os.environ.update(order.environ)
-    Path(order.work_dir).mkdir(parents=True, exist_ok=True)
-    os.chdir(order.work_dir)
+    try:
+        os.chdir(order.work_dir)  # the runner creates it when it claims ahead
+    except FileNotFoundError:
+        Path(order.work_dir).mkdir(parents=True, exist_ok=True)
+        os.chdir(order.work_dir)
     root = logging.getLogger()
     root.handlers = [_HANDLER if control is _CONTROL else ControlHandler(control)]
     root.setLevel(logging.INFO)
@@ -176,9 +178,9 @@ def _job_output(row: tuple[int, str, str | None], what: str) -> JobOutput:
     return JobOutput(job_id, name, yamlio.parse(output, what=f"output of {what} {job_id}"))
 
 
-def finish(control: ControlPipe, result: Message, code: int, work_dir: str | None) -> NoReturn:
-    """Report, flush, leave the working directory (removed if empty) and exit at once with
-    `code` (negative: die by that signal, as the exit status should say)."""
+def finish(control: ControlPipe, result: Message, code: int) -> NoReturn:
+    """Report, flush and exit at once with `code` (negative: die by that signal, as the exit
+    status should say). The runner removes the working directory if it was left empty."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         control.send(result)
@@ -186,12 +188,6 @@ def finish(control: ControlPipe, result: Message, code: int, work_dir: str | Non
         sys.stderr.flush()
     except BaseException:  # noqa: BLE001 - the runner sees the exit status instead
         code = code or 1
-    if work_dir is not None:
-        try:
-            os.chdir("/")
-            os.rmdir(work_dir)
-        except OSError:
-            pass
     if code < 0:
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)

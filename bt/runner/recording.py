@@ -17,7 +17,7 @@ from bt.runner.claiming import Claimer
 from bt.runner.health import Health
 from bt.runner.options import FLUSH_INTERVAL
 from bt.runner.record import flush, give_back, kill_released, record
-from bt.runner.running import KillReason, RunningJob
+from bt.runner.running import KillReason, RunningJob, remove_work_dir
 from bt.services import ClaimService
 from bt.status import Status
 from bt.values import Claim, Refill, Settled
@@ -82,6 +82,8 @@ class Recorder:
         if not (jobs or unstarted):
             return
         refill = self.claimer.refill() if jobs else None
+        # before the commit: once recorded, another runner on this host may start the job there
+        self._tidy([job.job_id for job in jobs] + [claim.job_id for claim in unstarted])
         try:
             settled = record(self.claims, jobs, refill, unstarted)
         except errors.BrownthrowerError as exc:
@@ -97,6 +99,7 @@ class Recorder:
         for job in list(self.unrecorded):
             if self.held_for_preemption(job):
                 continue
+            self._tidy([job.job_id])
             try:
                 settled = record(self.claims, [job], None)
             except errors.BrownthrowerError as exc:
@@ -108,7 +111,15 @@ class Recorder:
     def give_back(self, held: list[RunningJob], waiting: list[Claim]) -> None:
         """At shutdown: requeue `held` (still running) and `waiting` (claimed, not started),
         record what is left to record."""
-        give_back(self.claims, held, self.unrecorded + self.ended, waiting + self.unstarted)
+        unstarted = waiting + self.unstarted
+        ended = self.unrecorded + self.ended
+        self._tidy([job.job_id for job in ended] + [claim.job_id for claim in unstarted])
+        give_back(self.claims, held, ended, unstarted)
+
+    def _tidy(self, job_ids: list[int]) -> None:
+        """Remove the working directories these runs left empty."""
+        for job_id in job_ids:
+            remove_work_dir(self.claimer.options.work_dir, job_id)
 
     def _recorded(self, settled: Settled, refill: Refill | None) -> None:
         known = [status for status in settled.statuses if status is not None]

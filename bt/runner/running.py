@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import signal
@@ -208,3 +209,16 @@ _TAG_NAMES = (tagnames.STDOUT, tagnames.STDERR, tagnames.LOG)
 def work_dir_of(root: Path, job_id: int) -> Path:
     """The job's own working directory under the runner's `--work-dir`."""
     return (root / str(job_id)).absolute()
+
+
+def make_work_dir(root: Path, job_id: int) -> None:
+    """Create the job's working directory ahead of its start (off the job's critical path;
+    the job process creates it itself when it is missing)."""
+    with contextlib.suppress(OSError):
+        work_dir_of(root, job_id).mkdir(parents=True, exist_ok=True)
+
+
+def remove_work_dir(root: Path, job_id: int) -> None:
+    """Remove the job's working directory once its run is over, if it was left empty."""
+    with contextlib.suppress(OSError):
+        work_dir_of(root, job_id).rmdir()

@@ -46,6 +46,20 @@ def test_a_job_runs_in_its_own_directory_with_the_documented_environment(
     assert env["BT_ATTEMPT"] == "1"
 
 
+def test_a_work_dir_left_empty_is_removed(app: Brownthrower, runners: Runners) -> None:
+    jobs = [submit(app, "noop") for _ in range(3)]  # the later ones are claimed ahead
+    runners.run()
+    assert not any((runners.work / str(job)).exists() for job in jobs)
+
+
+def test_a_work_dir_with_files_is_kept(app: Brownthrower, runners: Runners) -> None:
+    job = submit(app, "progress")
+    runner = runners.start()
+    runners.release(job)  # leaves the file `release` in the work dir
+    assert runner.wait(timeout=60) == 0
+    assert (runners.work / str(job) / "release").exists()
+
+
 def test_the_password_never_reaches_logs_or_jobs(app: Brownthrower, runners: Runners) -> None:
     if not runners.url.startswith("postgresql"):
         runners.url = runners.url  # SQLite URLs have no password; the job check still runs
