@@ -179,7 +179,7 @@ def start(args: argparse.Namespace) -> int:
     options.log_dir.mkdir(parents=True, exist_ok=True)
     options.work_dir.mkdir(parents=True, exist_ok=True)
     scrub_runner(settings.database_url)
-    server = ForkServer.start(tasks)
+    server = ForkServer.start({name: registry.entry(name).target for name in tasks})
     try:
         app = Brownthrower.open(settings=settings, registry=registry)
     except BaseException:

@@ -65,16 +65,23 @@ class ForkServer:
 
     @classmethod
     def start(
-        cls, tasks: Sequence[str], timeout: float = 60.0, env: Mapping[str, str] | None = None
+        cls,
+        tasks: Sequence[str] | Mapping[str, str],
+        timeout: float = 60.0,
+        env: Mapping[str, str] | None = None,
     ) -> ForkServer:
         """Start the server with `tasks` imported, in `env` (default: the runner's environment)
-        without secrets; returns once it is ready to fork jobs."""
+        without secrets; returns once it is ready to fork jobs. `tasks` are names, or a mapping
+        of names to the `module:attr` targets the runner's registry resolved."""
         from bt.runner.environ import server_environment
+        from bt.runner.tasktable import encode
+
+        targets = tasks if isinstance(tasks, Mapping) else _targets(tasks)
 
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = [sys.executable, "-P", "-m", "bt.runner.forkserver", str(theirs.fileno())]
         process = subprocess.Popen(
-            [*command, *tasks],
+            [*command, *encode(targets)],
             pass_fds=[theirs.fileno()],
             close_fds=True,
             env=server_environment(env),
@@ -272,18 +279,24 @@ def _drain(fd: int) -> None:
         pass
 
 
-def main(argv: Sequence[str]) -> None:
-    """The server process: import the tasks named on the command line, then serve."""
+def _targets(names: Sequence[str]) -> dict[str, str]:
     from bt.registry import TaskRegistry
+
+    registry = TaskRegistry()
+    return {name: registry.entry(name).target for name in names}
+
+
+def main(argv: Sequence[str]) -> None:
+    """The server process: import the tasks given on the command line (`name=module:attr`),
+    then serve."""
     from bt.runner.jobprocess import LOG_FORMAT, job_main, prepare
+    from bt.runner.tasktable import TaskTable, decode
 
     logging.basicConfig(level=logging.WARNING, format=LOG_FORMAT)
     sock = socket.socket(fileno=int(argv[0]))
-    registry = TaskRegistry()
-    for name in argv[1:]:
-        registry.get(name)
-    prepare(list(argv[1:]))
-    _Server(sock, lambda fds, request: job_main(registry, fds, request)).serve()
+    table = TaskTable(decode(list(argv[1:])))
+    prepare(list(decode(list(argv[1:]))))
+    _Server(sock, lambda fds, request: job_main(table, fds, request)).serve()
 
 
 if __name__ == "__main__":

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from bt import tagnames, yamlio
-from bt.registry import TaskRegistry
 from bt.runner import osutil
 from bt.runner.phases import Terminated, execute, failure
 from bt.runner.protocol import LOG, MARK, RESULT, TAG, JobOrder, Message, encode
+from bt.runner.tasktable import TaskTable
 from bt.task import JobOutput, TaskContext
 
 EXIT_FAILED = 1  #: the exit status of a job process whose phase failed
@@ -80,7 +80,7 @@ def prepare(tasks: list[str]) -> None:
     osutil.own_areas()
 
 
-def job_main(registry: TaskRegistry, fds: list[int], request: Message) -> NoReturn:
+def job_main(registry: TaskTable, fds: list[int], request: Message) -> NoReturn:
     """Entry point of a job process (called by the fork server in the forked child)."""
     order_fd, ctl_fd, *streams = fds
     isolate(streams, own_group=bool(request["own_group"]))
@@ -156,7 +156,7 @@ def wait_for_debugger(address: str) -> None:
     debugpy.wait_for_client()
 
 
-def run(registry: TaskRegistry, order: JobOrder, control: ControlPipe) -> Message:
+def run(registry: TaskTable, order: JobOrder, control: ControlPipe) -> Message:
     """Build the task's context and run its phase."""
     task = registry.get(order.task)()
     ctx = TaskContext(

@@ -7,15 +7,16 @@ declared job's config/input) that YAML cannot represent fails the job with a mes
 
 from __future__ import annotations
 
-import cProfile
 import io
-import pstats
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bt import errors, yamlio
 from bt.runner.protocol import RESULT, JobOrder, Message
 from bt.task import Declarations, NewJob, Task, TaskContext
+
+if TYPE_CHECKING:
+    import cProfile
 
 PROFILE_LINES = 40  #: functions listed in the `bt_profile` summary
 
@@ -30,7 +31,7 @@ class PhaseError(errors.BrownthrowerError):
 
 def execute(task: Task, ctx: TaskContext, order: JobOrder) -> Message:
     """Run the phase the job is at; the result message (success or failure)."""
-    profiler = cProfile.Profile() if order.profile else None
+    profiler = _profiler() if order.profile else None
     try:
         if profiler is not None:
             profiler.enable()
@@ -49,6 +50,12 @@ def execute(task: Task, ctx: TaskContext, order: JobOrder) -> Message:
     if profiler is not None and order.profile:
         message["profile"] = profile_summary(profiler, order.profile)
     return message
+
+
+def _profiler() -> cProfile.Profile:
+    import cProfile
+
+    return cProfile.Profile()
 
 
 def run_phases(task: Task, ctx: TaskContext, *, epilog: bool) -> Any:
@@ -116,6 +123,8 @@ def post_mortem(exc: BaseException) -> None:
 
 def profile_summary(profiler: cProfile.Profile, path: str) -> str:
     """Dump the stats to `path` and return the top functions by cumulative time."""
+    import pstats
+
     profiler.dump_stats(path)
     stream = io.StringIO()
     stats = pstats.Stats(profiler, stream=stream)
