@@ -44,6 +44,7 @@ class Recorder:
         self.ended_at: float | None = None  #: when the first of them was done
         self.unrecorded: list[RunningJob] = []  #: done, but not recorded yet: retried
         self.unstarted: list[Claim] = []  #: claims to give back at the next `settle`
+        self.paused_until = 0.0  #: after a failed settle (the database is away), retry then
         self.last_status: Status | None = None  #: what the last recorded job became
 
     def __bool__(self) -> bool:
@@ -63,8 +64,8 @@ class Recorder:
         if not (self.ended or self.unstarted):
             return None
         if not self.claimer.ready or self.claimer.is_stopping() or self.ended_at is None:
-            return 0.0
-        return self.ended_at + RECORD_WAIT
+            return self.paused_until
+        return max(self.ended_at + RECORD_WAIT, self.paused_until)
 
     def give_back_unstarted(self, claims: list[Claim]) -> None:
         """Requeue these claims (made ahead, never started) at the next `settle`."""
@@ -91,6 +92,7 @@ class Recorder:
             self.health.failed("job_record", exc, f" jobs={ids}")
             self.unrecorded += jobs
             self.unstarted += unstarted
+            self.paused_until = time.monotonic() + RECORD_RETRY
             return
         self._recorded(settled, refill)
 
