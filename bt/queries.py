@@ -204,18 +204,21 @@ ADD_BLOCKING_PARENTS = (
     .returning(JOB.c.id, JOB.c.status, JOB.c.blocking_parents)
 )
 
-#: reserve `:n` new job ids on SQLite; returns the last (the counter never goes back)
-TAKE_JOB_IDS = (
-    update(ID_COUNTER)
-    .where(ID_COUNTER.c.name == "job")
-    .values(
-        value=func.max(
-            ID_COUNTER.c.value, select(func.coalesce(func.max(JOB.c.id), 0)).scalar_subquery()
-        )
-        + bindparam("n")
+
+def _take_ids(name: str, ids: Any, amount: Any) -> Update:
+    """Move SQLite's id counter `name` past the highest id in use (`ids`) by `amount`; returns
+    the last id taken (the counter never goes back, so no id is handed out twice)."""
+    highest = select(func.coalesce(func.max(ids), 0)).scalar_subquery()
+    return (
+        update(ID_COUNTER)
+        .where(ID_COUNTER.c.name == name)
+        .values(value=func.max(ID_COUNTER.c.value, highest) + amount)
+        .returning(ID_COUNTER.c.value)
     )
-    .returning(ID_COUNTER.c.value)
-)
+
+
+#: reserve `:n` new job ids on SQLite; returns the last
+TAKE_JOB_IDS = _take_ids("job", JOB.c.id, bindparam("n"))
 
 #: record one status change of job `:job` (runner `:runner`'s host looked up), for its history
 RECORD_EVENT = insert(JOB_EVENT).values(
@@ -420,17 +423,7 @@ RUNNER_COUNTER = insert(ID_COUNTER).from_select(
 
 #: on SQLite, a runner id never handed out before: a lost runner's late heartbeat must never
 #: renew the lease of a newer runner that got its id
-TAKE_RUNNER_ID = (
-    update(ID_COUNTER)
-    .where(ID_COUNTER.c.name == "runner")
-    .values(
-        value=func.max(
-            ID_COUNTER.c.value, select(func.coalesce(func.max(RUNNER.c.id), 0)).scalar_subquery()
-        )
-        + 1
-    )
-    .returning(ID_COUNTER.c.value)
-)
+TAKE_RUNNER_ID = _take_ids("runner", RUNNER.c.id, 1)
 
 #: ids of the runners whose lease expired, margin included (`expires_at` holds both)
 LOST_RUNNERS = select(RUNNER.c.id).where(RUNNER.c.expires_at < db_now())

@@ -120,7 +120,7 @@ def apply(
         stmt = transition(action, fenced, keys)
         params.update({f"b_{key}": value for key, value in values.items()})
     if pg:  # the event in the same statement
-        params.update(_event(job.id, job.status, new, 0, note))
+        params.update(_change(job.status, new, note))
     row = session.execute(stmt, params).one_or_none()
     if row is None:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
@@ -153,11 +153,15 @@ def record_event(
 def _event(
     job_id: int, old: Status | None, new: Status, attempt: int, note: Note
 ) -> dict[str, Any]:
+    return {"job": job_id, "attempt": attempt, **_change(old, new, note)}
+
+
+def _change(old: Status | None, new: Status, note: Note) -> dict[str, Any]:
+    """The parameters of an event that the statement making the change cannot return (on
+    PostgreSQL, `queries.with_event` takes the job and its attempt from the changed row)."""
     return {
-        "job": job_id,
         "old": old,
         "new": new,
-        "attempt": attempt,
         "runner": note.runner_id,
         "exit_code": note.exit_code,
         "reason": note.reason,
@@ -180,10 +184,10 @@ def claim_next(
     params = queries.claim_params(tasks, token, runner_id, count)
     note = Note(runner_id=runner_id)
     if is_postgresql:  # the events in the same statement
-        params.update(_event(0, Status.QUEUED, Status.RUNNING, 0, note))
+        params.update(_change(Status.QUEUED, Status.RUNNING, note))
         found = session.execute(queries.claim_with_events(), params).all()
     else:
-        found = session.execute(queries.claim_next(is_postgresql), params).all()
+        found = session.execute(queries.claim_next(False), params).all()
     rows = sorted(found, key=lambda row: (-row.priority, row.id))
     if rows and not is_postgresql:
         events = [_event(row.id, Status.QUEUED, Status.RUNNING, row.attempts, note) for row in rows]

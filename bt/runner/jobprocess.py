@@ -65,7 +65,8 @@ class ControlHandler(logging.Handler):
             self.handleError(record)
 
 
-_CONTROL = ControlPipe(-1)  #: built in the fork server (`prepare`), so each job only sets its fd
+#: built when the fork server imports this module, so each job only sets the pipe's fd
+_CONTROL = ControlPipe(-1)
 _HANDLER = ControlHandler(_CONTROL)
 
 
@@ -92,7 +93,7 @@ def job_main(registry: TaskTable, fds: list[int], request: Message) -> NoReturn:
         if not data:  # a spare process the runner no longer needs
             os._exit(0)
         order = JobOrder.from_json(data)
-        enter(order, control)
+        enter(order)
         result = run(registry, order, control)
     except Terminated:
         result, code = {"k": RESULT, "terminated": True}, EXIT_TERMINATED
@@ -129,7 +130,7 @@ def read_all(fd: int) -> bytes:
     return b"".join(chunks)
 
 
-def enter(order: JobOrder, control: ControlPipe) -> None:
+def enter(order: JobOrder) -> None:
     """The documented environment (the run's mark also where /proc shows it), the working
     directory, and logging to the control pipe."""
     osutil.set_initial_env(MARK, order.environ.get(MARK, ""))
@@ -140,7 +141,7 @@ def enter(order: JobOrder, control: ControlPipe) -> None:
         Path(order.work_dir).mkdir(parents=True, exist_ok=True)
         os.chdir(order.work_dir)
     root = logging.getLogger()
-    root.handlers = [_HANDLER if control is _CONTROL else ControlHandler(control)]
+    root.handlers = [_HANDLER]
     root.setLevel(logging.INFO)
     if order.debugpy:
         wait_for_debugger(order.debugpy)
