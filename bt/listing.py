@@ -33,7 +33,7 @@ from bt.links import children_of, parents_of
 from bt.models import BLOCKED_SQL, NAME_LENGTH, RUNNABLE_SQL, STATUS_TYPE, Dependency, Job, JobEvent
 from bt.status import BLOCKED, RUNNABLE, Status
 from bt.transitions import read_state
-from bt.values import Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
+from bt.values import GIVEN_BACK, Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
 from bt.values import JobEvent as JobEvent_
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -403,18 +403,30 @@ ENDINGS = {Status.DONE: "DONE", Status.FAILED: "FAILED", Status.STAND_BY: "STAND
 
 def attempts_from(history: Sequence[JobEvent_]) -> list[Attempt]:
     """Fold a job's events into its attempts: an attempt starts at a claim (QUEUED → RUNNING)
-    and ends at the next change out of RUNNING; a superjob's epilog continues its attempt."""
+    and ends at the next change out of RUNNING; a superjob's epilog continues its attempt. A
+    claim given back unstarted is no attempt: the attempts stay as they were before it."""
     found: dict[int, dict[str, Any]] = {}
     queued: dt.datetime | None = None
+    running: int | None = None  #: the attempt of the run under way
+    before: dict[str, Any] | None = None  #: its row as it was before its claim
     for event in history:
-        if event.new_status is Status.QUEUED:
+        given_back = event.reason == GIVEN_BACK and event.old_status is Status.RUNNING
+        if event.new_status is Status.QUEUED and not given_back:
             queued = event.at
         if event.old_status is Status.QUEUED and event.new_status is Status.RUNNING:
-            row = found.setdefault(event.attempt, {"number": event.attempt, "queued": queued})
+            running = event.attempt
+            before = dict(found[running]) if running in found else None
+            row = found.setdefault(running, {"number": running, "queued": queued})
             row.setdefault("started", event.at)
             row.update(runner_id=event.runner_id, host=event.host, ended=None, outcome="")
-        elif event.old_status is Status.RUNNING and event.attempt in found:
-            found[event.attempt].update(_ending(event))
+        elif event.old_status is Status.RUNNING and running in found:
+            if not given_back:
+                found[running].update(_ending(event))
+            elif before is None:
+                del found[running]
+            else:
+                found[running] = before
+            running = None
     return [Attempt(**row) for _, row in sorted(found.items())]
 
 

@@ -322,6 +322,10 @@ class Failed:
     clear_stale: bool = False
 
 
+#: the history reason of a claim made ahead and given back before its job started: no attempt
+GIVEN_BACK = "claimed ahead; given back unstarted"
+
+
 @dataclass(frozen=True)
 class Requeued:
     """A run interrupted from outside (pre-emption, fencing): back to the queue, uncounted."""

@@ -20,6 +20,7 @@ from bt.runner.running import KillReason, RunningJob
 from bt.services import ClaimService
 from bt.status import Status
 from bt.values import (
+    GIVEN_BACK,
     Claim,
     DeclaredJob,
     Failed,
@@ -55,7 +56,7 @@ def end_of(job: RunningJob) -> RunEnd | None:
 _REQUEUED = (KillReason.PREEMPTED, KillReason.FENCED)
 
 
-UNSTARTED = "claimed ahead; given back unstarted"  #: history reason of a claim given back
+UNSTARTED = GIVEN_BACK  #: history reason of a claim given back
 
 
 def record(
