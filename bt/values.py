@@ -139,7 +139,7 @@ class JobDetails(JobInfo):
             "config": self.config,
             "input": self.input,
             "output": self.output,
-            "max_attempts": self.max_attempts,
+            "lost_runner_max_attempts": self.max_attempts,
             "runner_id": self.runner_id,
             "subjobs": self.subjobs,
             "subjobs_done": self.subjobs_done,

@@ -146,7 +146,7 @@ def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableTy
         ("name", escaped(job.name)),
         ("status", job.shown_status),
         ("priority", str(job.priority)),
-        ("attempts", f"{job.attempts} of {job.max_attempts}"),
+        ("attempts", str(job.attempts)),
         *_failure_handling(job, now or dt.datetime.now(dt.UTC)),
         ("created", timestamp(job.created)),
         ("queued", timestamp(job.queued)),
@@ -195,12 +195,14 @@ def _ids(ids: Sequence[int]) -> str:
 
 
 def _failure_handling(job: JobDetails, now: dt.datetime) -> list[tuple[str, str]]:
-    """Retries (used of total), their delay and backoff, the time limit, a retry's wait."""
+    """Retries (used of allowed), their delay and backoff, the time limit, what a lost runner
+    does to the job (its `max_attempts`), a retry's wait."""
     fields = [("retries", f"{job.retried} of {job.retries} used" if job.retries else "none")]
     if job.retries:
         delay = f"{duration(job.retry_delay)}, then x{job.retry_backoff:g} per retry"
         fields.append(("retry delay", f"{delay} (at most {duration(MAX_RETRY_DELAY)})"))
     fields.append(("time limit", duration(job.time_limit) or "none"))
+    fields.append(("if runner lost", f"requeued while attempts < {job.max_attempts}, else FAILED"))
     wait = _retry_wait(job, now)
     if wait is not None:
         fields.append(("next retry", f"not before {timestamp(job.not_before)} (in {wait})"))
