@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, notify, tagnames
 from bt.links import descendants
-from bt.models import Job
+from bt.models import Job, JobEvent
 from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
 from bt.tags import clear_run_tags, put_tags
 from bt.transitions import JobState, Note, apply, read_counts, read_state, rederive
+from bt.values import Claim
 
 ABORT_MESSAGE = "Job was aborted at user request."
+ABORTED = "aborted"  #: the reason of an aborted job (`bt_reason`, its history)
 
 
 def submit(session: Session, job_id: int) -> Status:
@@ -41,15 +43,16 @@ def reset(session: Session, job_id: int) -> Status:
     return apply(session, job, Action.RESET)
 
 
-def abort(session: Session, job_id: int) -> Status:
-    """Fail a QUEUED or RUNNING job now; for a superjob, abort its active subjobs first."""
+def abort(session: Session, job_id: int, reason: str = ABORTED) -> Status:
+    """Fail a QUEUED or RUNNING job now, for `reason`; for a superjob, abort its active
+    subjobs first."""
     job = read_state(session, job_id)
     if job.status in (Status.QUEUED, Status.RUNNING) or read_counts(session, job_id).total == 0:
-        return _abort_one(session, job)
+        return _abort_one(session, job, reason)
     if job.status not in SUPERJOB_ABORTABLE:
         raise _superjob_refusal(job, Action.ABORT, SUPERJOB_ABORTABLE)
     for sub in _subjobs(session, job_id, {Status.QUEUED, Status.RUNNING, Status.STAND_BY}):
-        abort(session, sub)
+        abort(session, sub, reason)
     return rederive(session, read_state(session, job_id), read_counts(session, job_id))
 
 
@@ -60,20 +63,47 @@ def abort_downstream(session: Session, job_id: int) -> list[tuple[int, Status]]:
     its dependents are BLOCKED)."""
     root = read_state(session, job_id)
     outcomes = [] if root.status is Status.FAILED else [(job_id, abort(session, job_id))]
+    reason = f"{ABORTED}: downstream of job {job_id}"
     for dependent in descendants(session, job_id):
         job = read_state(session, dependent)
         if job.status in SUPERJOB_ABORTABLE:
-            outcomes.append((dependent, abort(session, dependent)))
+            outcomes.append((dependent, abort(session, dependent, reason)))
     return outcomes
 
 
-def _abort_one(session: Session, job: JobState) -> Status:
-    status = apply(session, job, Action.ABORT, note=Note(reason="aborted"))
-    tags = {tagnames.REASON: "aborted", tagnames.TRACEBACK: ABORT_MESSAGE}
+def _abort_one(session: Session, job: JobState, reason: str) -> Status:
+    status = apply(session, job, Action.ABORT, note=Note(reason=reason))
+    tags = {tagnames.REASON: reason, tagnames.TRACEBACK: ABORT_MESSAGE}
     put_tags(session, job.id, tags, system=True)
     if job.status is Status.RUNNING:
         notify.notify_abort(session, job.id)
     return status
+
+
+def record_abort_exit(session: Session, claim: Claim, exit_code: int) -> bool:
+    """The exit code of `claim`'s run, killed because it was aborted: written on the abort's
+    event in the job's history and as `bt_exit_code`, if nothing happened to the job since
+    the abort ended that run (the claim and the abort are its latest two events); whether it
+    was written."""
+    query = (
+        select(
+            JobEvent.id, JobEvent.new_status, JobEvent.attempt, JobEvent.runner_id, JobEvent.reason
+        )
+        .where(JobEvent.job_id == claim.job_id)
+        .order_by(JobEvent.id.desc())
+        .limit(2)
+    )
+    latest = session.execute(query).all()
+    if len(latest) < 2:
+        return False
+    ended, claimed = latest
+    mine = claimed.runner_id == claim.runner_id and claimed.attempt == claim.attempt
+    aborted = ended.new_status is Status.FAILED and (ended.reason or "").startswith(ABORTED)
+    if not (mine and aborted and claimed.new_status is Status.RUNNING):
+        return False
+    session.execute(update(JobEvent).where(JobEvent.id == ended.id).values(exit_code=exit_code))
+    put_tags(session, claim.job_id, {tagnames.EXIT_CODE: str(exit_code)}, system=True)
+    return True
 
 
 def _subjobs(session: Session, job_id: int, statuses: set[Status]) -> list[int]:

@@ -322,6 +322,11 @@ class ClaimService:
         """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
         return self._db.write(lambda s: claims.requeue(s, claim, clear_tags=clear_tags))
 
+    def record_abort_exit(self, claim: Claim, exit_code: int) -> bool:
+        """The exit code of `claim`'s run, killed because the job was aborted, into the abort's
+        history event and `bt_exit_code`; False when the job moved on since (nothing written)."""
+        return self._db.write(lambda s: control.record_abort_exit(s, claim, exit_code))
+
     def put_tag(self, claim: Claim, name: str, value: str) -> None:
         """A run tag (captured output, a task's tag), fenced by the claim (`TokenMismatch`)."""
         self._db.write(lambda s: claims.put_run_tag(s, claim, name, value))

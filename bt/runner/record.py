@@ -76,7 +76,19 @@ def record(
         _log_end(job, end, None if end is None else next(statuses))
     for claim in unstarted:
         log.info("job_given_back job=%d (claimed ahead, no slot came free)", claim.job_id)
+    _record_abort_exits(claims, jobs)
     return settled
+
+
+def _record_abort_exits(claims: ClaimService, jobs: Sequence[RunningJob]) -> None:
+    """The exit codes of the runs killed because their jobs were aborted, into their history
+    (best effort: the abort itself is recorded already)."""
+    for job in jobs:
+        if job.kill_reason is KillReason.ABORTED and job.exit_code is not None:
+            try:
+                claims.record_abort_exit(job.claim, job.exit_code)
+            except errors.BrownthrowerError as exc:
+                log.warning("job_abort_exit_not_recorded job=%d: %s", job.job_id, exc)
 
 
 def _log_end(job: RunningJob, end: RunEnd | None, status: Status | None) -> None:

@@ -9,14 +9,14 @@ jobs) and end with a summary; removing or aborting more than ten jobs asks first
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import cmd2
 
 from shell import ids
 from shell.commands.args import add_job_ids, new_parser
 from shell.commands.base import ShellCommands
-from shell.complete import Completers
+from shell.complete import ID_COLUMNS, Completers
 
 
 def _add_yes(parser: cmd2.Cmd2ArgumentParser) -> None:
@@ -59,16 +59,26 @@ def _link_parser(description: str) -> cmd2.Cmd2ArgumentParser:
             metavar=name.upper(),
             help=f"the {name} job",
             choices_provider=Completers.job_id_choices,
+            table_columns=ID_COLUMNS,
         )
     return parser
 
 
-def _downstream_summary(root: int, dependents: int) -> str:
-    """The last line of `job abort --downstream` for one job."""
-    if not dependents:
-        return f"1 job has been aborted: job {root}; no active job depends on it."
+def _downstream_summary(root: int, aborted: Sequence[int]) -> str:
+    """The last line of `job abort --downstream` for one job, given the jobs it aborted."""
+    dependents = sum(job_id != root for job_id in aborted)
     them = "job" if dependents == 1 else "jobs"
-    return f"{dependents + 1} jobs have been aborted: job {root} and {dependents} {them} below it."
+    if root in aborted and dependents:
+        return (
+            f"{dependents + 1} jobs have been aborted: job {root} and {dependents} {them} below it."
+        )
+    if root in aborted:
+        return f"1 job has been aborted: job {root}; no active job depends on it."
+    already = f"job {root} had FAILED already"
+    if dependents:
+        have = "has" if dependents == 1 else "have"
+        return f"{dependents} {them} below job {root} {have} been aborted ({already})."
+    return f"No job has been aborted: {already}, and no active job depends on it."
 
 
 link_parser = _link_parser("Make CHILD wait until PARENT is DONE (both top-level or siblings).")
@@ -119,8 +129,9 @@ class JobControlCommands(ShellCommands):
             for job_id, status in outcomes:
                 below = f", downstream of job {root}" if job_id != root else ""
                 self._cmd.ok(f"Job {job_id} has been aborted ({status.value}){below}.")
-            aborted.extend(job_id for job_id, _ in outcomes)
-            return _downstream_summary(root, len(outcomes) - 1)
+            ids = [job_id for job_id, _ in outcomes]
+            aborted.extend(ids)
+            return _downstream_summary(root, ids)
 
         for root in roots:
             if root not in aborted:
