@@ -24,7 +24,7 @@ from rich.text import Text
 
 from bt import Brownthrower, TaskRegistry, errors
 from bt.config import Settings
-from shell.complete import Completers
+from shell.complete import Completers, bind_tab
 
 PROMPT = "(brownthrower): "
 MAX_PLAIN_WIDTH = 400  #: widest line written to a file or pipe
@@ -90,6 +90,7 @@ class Shell(Completers, cmd2.Cmd):
         cmd2_options.update(allow_redirection=False, terminators=(), multiline_commands=())
         super().__init__(persistent_history_file=history_file, **cmd2_options)
         self.statement_parser = _plain_parser(self.statement_parser)
+        bind_tab(self.main_session)
         self.prompt = PROMPT
         self.settings = settings
         self._client = client

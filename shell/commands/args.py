@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import cmd2
 
 from shell import ids
-from shell.complete import Completers
+from shell.complete import ID_COLUMNS, Completers
 from shell.core import UsageError, did_you_mean
 
 MAX_INT = ids.MAX_ID  #: the largest whole number an option takes (a 32-bit column)
@@ -152,6 +152,7 @@ def add_job_id(parser: cmd2.Cmd2ArgumentParser, help: str = "the job") -> None:
         type=ids.job_id,
         help=help,
         choices_provider=Completers.job_id_choices,
+        table_columns=ID_COLUMNS,
     )
 
 
@@ -165,6 +166,7 @@ def add_job_ids(parser: cmd2.Cmd2ArgumentParser, help: str = "jobs") -> None:
         type=ids.selector,
         help=f"{help}: ids, ranges like 10-20, or job list filters like status=FAILED",
         choices_provider=Completers.job_id_choices,
+        table_columns=ID_COLUMNS,
     )
 
 
