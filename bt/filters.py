@@ -3,7 +3,8 @@
 A filter is one or more terms `field op value`, all of which must hold. Fields: id, super_id,
 name, status, priority, attempts, created, queued, started, ended. Operators: = != < <= > >=.
 Values may contain any character but spaces (`status=STAND-BY`, `name=catalog.v2-*`); status also
-takes RUNNABLE (QUEUED, every parent DONE) and BLOCKED (QUEUED behind a failed parent). Names take
+takes RUNNABLE (QUEUED, every parent DONE), BLOCKED (QUEUED behind a failed parent) and WAITING
+(QUEUED until its retry delay has passed). Names take
 globs (`*`, `?`) with = and !=. `none` matches an empty field (`super_id=none` for top-level jobs,
 `ended=none`). Timestamps are ISO dates or datetimes, in UTC unless they say otherwise.
 """
@@ -22,7 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from bt.errors import FilterError
 from bt.models import BLOCKED_SQL, RUNNABLE_SQL, Job
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.status import BLOCKED, RUNNABLE, WAITING, Status
 
 TERM = re.compile(r"^(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>\S+)$")
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -155,12 +156,14 @@ def _condition(field: str, op: str, value: str) -> ColumnElement[bool]:
     return OPERATORS[op](column, parsed)  # type: ignore[no-any-return]
 
 
+#: a job WAITING for its retry: the literal predicate of `ix_job_not_before`, and QUEUED
+WAITING_SQL = "not_before IS NOT NULL AND status = 'QUEUED'"
 #: pseudo-statuses a filter accepts, as the literal predicates of their partial indexes
-PSEUDO_STATUSES = {RUNNABLE: RUNNABLE_SQL, BLOCKED: BLOCKED_SQL}
+PSEUDO_STATUSES = {RUNNABLE: RUNNABLE_SQL, BLOCKED: BLOCKED_SQL, WAITING: WAITING_SQL}
 
 
 def _status_condition(op: str, value: str) -> ColumnElement[bool]:
-    """`status=QUEUED`, and the pseudo-statuses `status=RUNNABLE` and `status=BLOCKED`."""
+    """`status=QUEUED`, and the pseudo-statuses `status=RUNNABLE`, `BLOCKED` and `WAITING`."""
     pseudo = PSEUDO_STATUSES.get(value.strip().upper())
     if pseudo is None:
         return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]

@@ -30,8 +30,8 @@ from sqlalchemy.sql.util import ClauseAdapter
 from bt import filters
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import BLOCKED_SQL, NAME_LENGTH, RUNNABLE_SQL, STATUS_TYPE, Dependency, Job, JobEvent
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.models import NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
+from bt.status import Status
 from bt.transitions import read_state
 from bt.values import GIVEN_BACK, Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
 from bt.values import JobEvent as JobEvent_
@@ -55,6 +55,7 @@ SUMMARY_COLUMNS = (
     Job.ts_started,
     Job.ts_ended,
     Job.blocking_parents,
+    Job.not_before,
 )
 
 
@@ -71,6 +72,7 @@ def info_from_row(row: Any) -> JobInfo:
         row.ts_started,
         row.ts_ended,
         blocked=row.status is Status.QUEUED and row.blocking_parents > 0,
+        not_before=row.not_before,
     )
 
 
@@ -287,12 +289,13 @@ def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobIn
 
 
 def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, int]:
-    """Jobs per status (every status present, zeros included) plus RUNNABLE and BLOCKED."""
+    """Jobs per status (every status present, zeros included) plus the parts of QUEUED:
+    RUNNABLE, BLOCKED and WAITING."""
     scope = Job.name.in_(tasks) if tasks is not None else None
     by_status = select(Job.status, func.count()).group_by(Job.status)
     pseudo = {
         name: select(func.count()).select_from(Job).where(text(sql))
-        for name, sql in ((RUNNABLE, RUNNABLE_SQL), (BLOCKED, BLOCKED_SQL))
+        for name, sql in filters.PSEUDO_STATUSES.items()
     }
     if scope is not None:
         by_status = by_status.where(scope)

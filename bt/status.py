@@ -58,6 +58,9 @@ RUNNABLE = "RUNNABLE"  #: pseudo-status in counts and filters: QUEUED with every
 #: pseudo-status in counts and filters: QUEUED with a parent FAILED or itself BLOCKED, so it
 #: cannot run until someone acts (resubmits or removes the failed parent, or unlinks it)
 BLOCKED = "BLOCKED"
+#: pseudo-status in counts and filters: QUEUED after a failed run, waiting for its retry delay
+WAITING = "WAITING"
+QUEUED_PARTS = (RUNNABLE, BLOCKED, WAITING)  #: the pseudo-statuses, parts of QUEUED
 
 #: Every allowed (action, from-status) pair and the status it leads to. Nothing else is allowed.
 TRANSITIONS: dict[Action, dict[Status, Status]] = {

@@ -71,11 +71,22 @@ class JobInfo:
     started: dt.datetime | None = None
     ended: dt.datetime | None = None
     blocked: bool = False  #: QUEUED with a parent FAILED or BLOCKED: cannot run until someone acts
+    not_before: dt.datetime | None = None  #: a retry waits until then (QUEUED, WAITING)
 
     @property
     def shown_status(self) -> str:
-        """The status as users read it: `QUEUED (blocked)` for a BLOCKED job."""
-        return f"{self.status.value} (blocked)" if self.blocked else self.status.value
+        """The status as users read it: `QUEUED (blocked)` for a BLOCKED job, `QUEUED (retry at
+        10:26)` (local time) for one WAITING for its retry."""
+        if self.blocked:
+            return f"{self.status.value} (blocked)"
+        if self.waiting and self.not_before is not None:
+            return f"{self.status.value} (retry at {self.not_before.astimezone():%H:%M})"
+        return self.status.value
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the job is WAITING: QUEUED until its retry delay has passed."""
+        return self.status is Status.QUEUED and self.not_before is not None
 
     @property
     def active(self) -> bool:
@@ -96,6 +107,7 @@ class JobInfo:
             "started": _iso(self.started),
             "ended": _iso(self.ended),
             "blocked": self.blocked,
+            "not_before": _iso(self.not_before),
         }
 
 
@@ -120,7 +132,6 @@ class JobDetails(JobInfo):
     retry_delay: float = DEFAULT_RETRY_DELAY
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     time_limit: float | None = None
-    not_before: dt.datetime | None = None  #: a retry waits until then
     blocking_parents: int = 0
     failed_subjobs: Sequence[int] = field(default_factory=tuple)  #: the first few, if any
 
@@ -152,7 +163,6 @@ class JobDetails(JobInfo):
             "retry_delay": self.retry_delay,
             "retry_backoff": self.retry_backoff,
             "time_limit": self.time_limit,
-            "not_before": _iso(self.not_before),
             "blocking_parents": self.blocking_parents,
             "failed_subjobs": list(self.failed_subjobs),
         }

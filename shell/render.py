@@ -17,7 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.status import BLOCKED, QUEUED_PARTS, RUNNABLE, WAITING, Status
 from bt.values import MAX_RETRY_DELAY, Attempt, JobDetails, JobEvent, JobInfo, TagInfo
 from shell.render_fit import FitTable
 from shell.render_values import EMPTY, multi_line, shown_yaml
@@ -36,6 +36,7 @@ STATUS_STYLES = {
     Status.FAILED.value: "bold red",
     RUNNABLE: "bold cyan",
     BLOCKED: "red",
+    WAITING: "cyan",
     f"{Status.QUEUED.value} (blocked)": "red",
 }
 #: the order of `status` rows: the statuses as a job meets them, QUEUED's parts below it
@@ -44,6 +45,7 @@ COUNT_ROWS = (
     Status.QUEUED.value,
     RUNNABLE,
     BLOCKED,
+    WAITING,
     Status.RUNNING.value,
     Status.STAND_BY.value,
     Status.DONE.value,
@@ -62,9 +64,10 @@ def timestamp(value: dt.datetime | None) -> str:
 
 
 def status_text(status: Status | str) -> Text:
-    """A status word, coloured on a terminal."""
+    """A status word, coloured on a terminal (`QUEUED (retry at 10:26)` as QUEUED)."""
     value = status.value if isinstance(status, Status) else status
-    return Text(value, style=STATUS_STYLES.get(value, ""))
+    style = STATUS_STYLES.get(value) or STATUS_STYLES.get(value.split(" (")[0], "")
+    return Text(value, style=style)
 
 
 def plain_table(*headers: str) -> Table:
@@ -251,14 +254,14 @@ def tags_view(tags: Iterable[TagInfo]) -> RenderableType:
 
 
 def counts_table(counts: Mapping[str, int]) -> Table:
-    """`status`: jobs per status in `COUNT_ROWS` order, with RUNNABLE and BLOCKED (the parts of
-    QUEUED) indented under it; names the core adds later follow, sorted."""
+    """`status`: jobs per status in `COUNT_ROWS` order, with RUNNABLE, BLOCKED and WAITING (the
+    parts of QUEUED) indented under it; names the core adds later follow, sorted."""
     table = plain_table("status", "jobs")
     table.columns[1].justify = "right"
     known = [name for name in COUNT_ROWS if name in counts]
     for name in [*known, *sorted(set(counts) - set(known))]:
         label = status_text(name)
-        if name in (RUNNABLE, BLOCKED):
+        if name in QUEUED_PARTS:
             label = Text("  ").append_text(label)
         table.add_row(label, f"{counts[name]:,}")
     return table

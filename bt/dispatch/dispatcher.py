@@ -18,7 +18,7 @@ from bt.dispatch.backend import Backend, BatchError
 from bt.dispatch.reconcile import PassReport, Policy, Reconciler
 from bt.dispatch.script import mask_argv
 from bt.errors import BrownthrowerError
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.status import QUEUED_PARTS, Status
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,7 @@ BT_STATUSES: tuple[str, ...] = (
     Status.DONE,
     Status.FAILED,
     Status.QUEUED,
-    RUNNABLE,
-    BLOCKED,
+    *QUEUED_PARTS,
     Status.RUNNING,
     Status.STAND_BY,
 )

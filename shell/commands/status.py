@@ -11,9 +11,10 @@ from shell.commands.args import add_json, new_parser
 from shell.commands.base import ShellCommands
 
 status_parser = new_parser(
-    "Count jobs per status. Two parts of QUEUED are counted below it: RUNNABLE (every parent "
-    "DONE) and BLOCKED (behind a FAILED or blocked parent: it runs only once someone resubmits, "
-    "unlinks or removes that parent). `job list status=BLOCKED` lists them."
+    "Count jobs per status. Three parts of QUEUED are counted below it: RUNNABLE (every parent "
+    "DONE), BLOCKED (behind a FAILED or blocked parent: it runs only once someone resubmits, "
+    "unlinks or removes that parent) and WAITING (for its retry delay, after a failed run). "
+    "`job list status=BLOCKED` (or RUNNABLE, WAITING) lists them."
 )
 status_parser.add_argument("--tasks", nargs="+", metavar="TASK", help="only jobs of these tasks")
 add_json(status_parser)
@@ -26,7 +27,7 @@ class StatusCommands(ShellCommands):
 
     @cmd2.with_argparser(status_parser)
     def do_status(self, args: argparse.Namespace) -> None:
-        """Count jobs per status, RUNNABLE and BLOCKED included."""
+        """Count jobs per status, RUNNABLE, BLOCKED and WAITING included."""
         counts = self.bt.jobs.counts(args.tasks)
         self.result(counts)
         if args.json:

@@ -16,11 +16,10 @@ from rich.table import Table
 from rich.text import Text
 
 from bt.dispatch import BT_STATUSES, Snapshot
-from bt.status import BLOCKED, RUNNABLE
+from bt.status import QUEUED_PARTS
 
 LABEL_STYLE = "bold red"
 MAX_WARNINGS = 5
-QUEUED_PARTS = (RUNNABLE, BLOCKED)  #: counted within QUEUED, so shown indented below it
 MAX_PLAIN_WIDTH = 1000  #: widest line written to a file or pipe
 
 

@@ -21,6 +21,7 @@ COUNTS = {
     "QUEUED": 4,
     "RUNNABLE": 1,
     "BLOCKED": 3,
+    "WAITING": 5,
     "RUNNING": 29,
     "STAND-BY": 2,
 }
@@ -48,7 +49,7 @@ def test_the_screen_shows_the_settings_over_the_two_boxes() -> None:
 
 def test_the_bt_status_box_counts_the_statuses_in_order() -> None:
     shown = text(screen(snapshot(), "t"))
-    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:11]]
+    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:12]]
     assert rows == [[s, str(COUNTS[s])] for s in COUNTS]
 
 

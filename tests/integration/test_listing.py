@@ -51,6 +51,7 @@ def test_counts_include_every_status_and_runnable(app: Brownthrower) -> None:
         "FAILED": 0,
         "RUNNABLE": 1,
         "BLOCKED": 0,
+        "WAITING": 0,
     }
 
 
