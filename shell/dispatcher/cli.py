@@ -28,7 +28,7 @@ from bt.cli.common import (
     run_main,
     setup_logging,
 )
-from bt.dispatch import Dispatcher, DispatcherOptions, build_dispatcher
+from bt.dispatch import Dispatcher, DispatcherOptions, build_dispatcher, statedir
 from shell.dispatcher.options import add_arguments, options_from
 from shell.dispatcher.screen import print_screen, screen
 
@@ -59,6 +59,7 @@ def _main(argv: Sequence[str] | None) -> int:
     with open_app(args) as app:
         dispatcher = build_dispatcher(options, app)
         _setup_logging(args, dispatcher)
+        statedir.remember(dispatcher.dispatcher_id, options.state_dir)  # for `dispatcher status`
         stop = _stop_on_signals()
         try:
             return _run(dispatcher, args, stop)
