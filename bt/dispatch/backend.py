@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bt.errors import BrownthrowerError
@@ -43,6 +44,11 @@ class BatchError(BrownthrowerError):
     """The batch system refused or failed a request."""
 
 
+class AtCapacity(BatchError):
+    """The batch system refused a submission for a quota (jobs per user, QOS): the target is
+    full, not broken."""
+
+
 @dataclass(frozen=True)
 class Pilot:
     """One pilot as the batch system sees it."""
@@ -50,6 +56,7 @@ class Pilot:
     batch_id: str
     state: str
     reason: str = ""
+    elapsed: float | None = None  #: seconds it has run (or ran), when the batch system says
 
     @property
     def live(self) -> bool:
@@ -86,4 +93,8 @@ class Backend(Protocol):
 
     def cancel(self, batch_id: str) -> None:
         """Ask a pilot to stop (SIGTERM first: its runner hands its jobs back)."""
+        ...
+
+    def log(self, batch_id: str) -> Path | None:
+        """Where the pilot's output (stdout and stderr) goes; None if this is not known."""
         ...

@@ -14,11 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bt.client import Brownthrower
+from bt.dispatch import journal
 from bt.dispatch.backend import Backend, BatchError
+from bt.dispatch.backoff import FIRST, Backoff
+from bt.dispatch.journal import Journal
+from bt.dispatch.probe import RunnerProbe, soon_runnable
 from bt.dispatch.reconcile import PassReport, Policy, Reconciler
 from bt.dispatch.script import mask_argv
+from bt.dispatch.sizing import Work, describe
 from bt.errors import BrownthrowerError
-from bt.status import QUEUED_PARTS, Status
+from bt.status import QUEUED_PARTS, RUNNABLE, Status
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,9 @@ class Snapshot:
     bt_counts: dict[str, int] | None  #: None when the database could not be read
     report: PassReport
     at: dt.datetime
+    #: what the running dispatcher recorded (for `look()`: read from its state directory,
+    #: None if it never ran there)
+    journal: Journal | None = None
 
     @property
     def batch_counts(self) -> dict[str, int]:
@@ -63,6 +71,11 @@ class Snapshot:
             parts.append("submitted " + " ".join(self.report.submitted))
         if self.report.cancelled:
             parts.append("cancelled " + " ".join(self.report.cancelled))
+        if self.report.demand is not None and self.report.sizing is not None:
+            parts.append("demand: " + describe(self.report.demand, self.report.sizing))
+        if self.report.backoff != "ok":
+            held = f" ({self.report.held} held back)" if self.report.held else ""
+            parts.append(f"{self.report.backoff}{held}")
         counts = self.bt_counts
         jobs = " ".join(f"{s} {counts[s]}" for s in BT_STATUSES) if counts else "unavailable"
         return "; ".join([*parts, f"jobs: {jobs}"])
@@ -83,6 +96,7 @@ class Dispatcher:
         env: Mapping[str, str],
         database: str,
         state_dir: Path,
+        backoff: float = FIRST,
     ) -> None:
         self.app = app
         self.backend = backend
@@ -91,8 +105,19 @@ class Dispatcher:
         self.patterns = list(patterns)
         self.command = list(command)
         self.database = database  #: masked, for display
-        self.state_dir = state_dir  #: pilot records, logs, the URL file
-        self.reconciler = Reconciler(backend, policy, command, env)
+        self.state_dir = state_dir  #: pilot records, logs, the URL file, the journal
+        self.journal = _restored(state_dir, dispatcher_id)
+        failures = Backoff(first=backoff)
+        failures.restore(self.journal.backoff)
+        self.reconciler = Reconciler(
+            backend,
+            policy,
+            command,
+            env,
+            probe=RunnerProbe(app, backend.log),
+            backoff=failures,
+            journal=self.journal,
+        )
         self._tasks = app.registry.matching(patterns) if patterns else None
 
     def settings(self) -> list[tuple[str, str]]:
@@ -114,27 +139,49 @@ class Dispatcher:
             warnings.append(f"cannot count jobs: {exc}")
             return None
 
+    def work(self, counts: dict[str, int] | None, warnings: list[str]) -> Work | None:
+        """The runnable and (on-demand) soon-runnable jobs of the eligible tasks; None (with a
+        warning) if the database fails."""
+        if counts is None:
+            return None
+        if self.policy.mode == "static":
+            return Work(counts.get(RUNNABLE, 0))
+        try:
+            with self.app.db.read() as session:
+                soon = soon_runnable(session, self._tasks)
+        except BrownthrowerError as exc:
+            warnings.append(f"cannot count soon-runnable jobs: {exc}")
+            return None
+        return Work(counts.get(RUNNABLE, 0), soon)
+
     def step(self) -> Snapshot:
-        """Count jobs, reconcile pilots once, and log what happened."""
+        """Count jobs, reconcile pilots once, record the pass, and log what happened."""
         warnings: list[str] = []
         counts = self.job_counts(warnings)
-        report = self.reconciler.reconcile(counts)
+        report = self.reconciler.reconcile(self.work(counts, warnings))
         report.warnings[:0] = warnings
+        self.journal.dispatcher_id = self.dispatcher_id
+        try:
+            journal.save(self.state_dir, self.journal)
+        except OSError as exc:
+            report.warnings.append(f"cannot write the journal: {exc}")
         for event in report.events:
             log.info(event)
         for warning in report.warnings:
             log.warning(warning)
-        return Snapshot(self.settings(), counts, report, _now())
+        return Snapshot(self.settings(), counts, report, _now(), self.journal)
 
     def look(self) -> Snapshot:
-        """Counts and pilots as they are, changing nothing (`dispatcher status`)."""
+        """Counts and pilots as they are, with what the running dispatcher last recorded,
+        changing nothing (`dispatcher status`)."""
         report = PassReport()
         counts = self.job_counts(report.warnings)
         try:
             report.pilots = self.backend.status()
         except BatchError as exc:
             report.warnings.append(f"cannot list pilots: {exc}")
-        return Snapshot(self.settings(), counts, report, _now())
+        recorded = journal.load(self.state_dir)
+        return Snapshot(self.settings(), counts, report, _now(), recorded)
 
     def shutdown(self, timeout: float = 60.0, poll: float = 1.0) -> Snapshot:
         """Cancel every pilot and wait (up to `timeout`) until the batch system shows none live."""
@@ -150,6 +197,15 @@ class Dispatcher:
         snapshot = self.look()
         log.warning("pilots still live after %.0f s: %s", timeout, snapshot.batch_counts)
         return snapshot
+
+
+def _restored(state_dir: Path, dispatcher_id: str) -> Journal:
+    """The journal this dispatcher left in its state directory (a restart keeps its backoff
+    and history), or a new one."""
+    found = journal.load(state_dir)
+    if found is None or found.dispatcher_id != dispatcher_id:
+        return Journal(dispatcher_id=dispatcher_id)
+    return found
 
 
 def _now() -> dt.datetime:

@@ -64,13 +64,17 @@ class LocalBackend:
             script.write_text(self.script(command))
         except OSError as exc:
             raise BatchError(f"Cannot write a local pilot's script: {exc}") from exc
-        log = self.log_dir / f"pilot-{key}.out"
-        argv = ["/bin/sh", "-c", _LAUNCH, _WRAPPER, str(log), self.pilot_name]
+        argv = ["/bin/sh", "-c", _LAUNCH, _WRAPPER, str(self.log(key)), self.pilot_name]
+        at = time.time()
         pid = self._launch([*argv, str(script), str(self._rc(key))], env)
-        record = {"name": self.pilot_name, "pid": pid, "start": _start_time(pid)}
+        record = {"name": self.pilot_name, "pid": pid, "start": _start_time(pid), "at": at}
         record["group"] = _group_of(pid)
         self._record(key).write_text(json.dumps(record))
         return key
+
+    def log(self, batch_id: str) -> Path:
+        """The pilot's output file (stdout and stderr)."""
+        return self.log_dir / f"pilot-{batch_id}.out"
 
     def _launch(self, argv: list[str], env: Mapping[str, str]) -> int:
         """Run the launcher in a new session; the pid of the wrapper it left behind."""
@@ -115,19 +119,21 @@ class LocalBackend:
         record = self._read(key)
         if record is None or record.get("name") != self.pilot_name:
             return None
+        started = record.get("at")
         if _alive(record):
             self._enforce_cancel(key, record)
-            return Pilot(key, "RUNNING")
+            return Pilot(key, "RUNNING", elapsed=_since(started, time.time()))
         rc = self._exit_code(key)
         if self._expired(key):
             self._forget(key)
             return None
+        elapsed = _since(started, self._rc(key).stat().st_mtime)
         if self._cancel_marker(key).exists():
-            return Pilot(key, "CANCELLED", f"exit code {rc}")
+            return Pilot(key, "CANCELLED", f"exit code {rc}", elapsed)
         if rc == "0":
-            return Pilot(key, "COMPLETED")
+            return Pilot(key, "COMPLETED", elapsed=elapsed)
         reason = "vanished without an exit code" if rc == LOST else f"exit code {rc}"
-        return Pilot(key, "FAILED", reason)
+        return Pilot(key, "FAILED", reason, elapsed)
 
     def _enforce_cancel(self, key: str, record: Mapping[str, Any]) -> None:
         """SIGKILL a cancelled pilot still alive after `kill_wait` (a SIGTERM can also be lost
@@ -165,6 +171,10 @@ class LocalBackend:
 
     def _cancel_marker(self, key: str) -> Path:
         return self.records / f"{key}.cancelled"
+
+
+def _since(start: float | None, end: float) -> float | None:
+    return None if start is None else max(0.0, end - start)
 
 
 def _start_time(pid: int) -> int:

@@ -17,6 +17,7 @@ import platformdirs
 
 from bt.config import APP_NAME, mask_url, normalize_url
 from bt.dispatch.backend import Backend
+from bt.dispatch.backoff import FIRST
 from bt.dispatch.dispatcher import Dispatcher
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.reconcile import Policy
@@ -48,11 +49,17 @@ class DispatcherOptions:
     time_limit: str | None = None  #: slurm only
     sbatch_args: tuple[str, ...] = ()  #: slurm only
     kill_wait: float = DEFAULT_KILL_WAIT
+    backoff: float = FIRST  #: seconds of the first crash-loop backoff (it doubles, up to 30x)
 
     def check(self) -> None:
         """Refuse bad settings with one clear error before anything is opened or written."""
         dispatcher_id(self.name, "sqlite://")
         check_runner_args(self.runner_args)
+        if self.policy.idle_exit is not None and self.policy.mode == "static":
+            raise ConfigError(
+                "--idle-exit is for on-demand pilots: a static dispatcher would replace every "
+                "pilot that leaves."
+            )
         if self.backend == "slurm":
             make_backend(self, "check", Path("."))
 
@@ -94,18 +101,21 @@ def build_dispatcher(options: DispatcherOptions, app: Brownthrower) -> Dispatche
     ident = dispatcher_id(options.name, url)
     directory = state_dir(ident, options.state_dir)
     runner = options.runner or default_runner()
-    loop = options.policy.loop
-    command = runner_command(runner, options.tasks, options.runner_args, loop=loop)
+    policy = options.policy
+    command = runner_command(
+        runner, options.tasks, options.runner_args, loop=policy.loop, idle_exit=policy.idle_exit
+    )
     url_file = directory / "database.toml" if options.url_file else None
     env = pilot_environment(url, config_file=url_file)
     return Dispatcher(
         app,
         make_backend(options, ident, directory),
-        options.policy,
+        policy,
         dispatcher_id=ident,
         patterns=options.tasks,
         command=command,
         env=env,
         database=f"{mask_url(url)} (pilots get it via {', '.join(env)})",
         state_dir=directory,
+        backoff=options.backoff,
     )

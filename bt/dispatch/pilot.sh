@@ -7,5 +7,6 @@ if [ -z "$${BT_DATABASE_URL:-}" ] && [ -z "$${BT_CONFIG:-}" ]; then
   echo "brownthrower pilot: neither BT_DATABASE_URL nor BT_CONFIG reached this job's environment" >&2
   exit 78
 fi
-echo "brownthrower pilot $${SLURM_JOB_ID:-$$$$} on $$(hostname) at $$(date -Is)"
+# The banner names the runner's pid (exec keeps it) and host: the dispatcher finds the runner by them.
+echo "brownthrower pilot $${SLURM_JOB_ID:-local} pid $$$$ on $$(uname -n) at $$(date -Is)"
 exec ${command}

@@ -31,15 +31,23 @@ def default_runner() -> str:
 
 
 def runner_command(
-    runner: str, patterns: Sequence[str], extra: Sequence[str], *, loop: bool
+    runner: str,
+    patterns: Sequence[str],
+    extra: Sequence[str],
+    *,
+    loop: bool,
+    idle_exit: float | None = None,
 ) -> list[str]:
-    """The pilot's argv: the runner, its eligible tasks, `--loop` for static pilots, `extra`."""
+    """The pilot's argv: the runner, its eligible tasks, `--loop` for pilots that wait for work,
+    `--idle-exit S` for those that stop waiting after S idle seconds, then `extra`."""
     check_runner_args(extra)
     command = [runner]
     if patterns:
         command += ["--tasks", *patterns]
     if loop:
         command.append("--loop")
+    if idle_exit is not None:
+        command += ["--idle-exit", f"{idle_exit:g}"]
     return command + list(extra)
 
 

@@ -22,15 +22,18 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from bt.dispatch.backend import FAILED_STATES, BatchError, Pilot
+from bt.dispatch.backend import FAILED_STATES, AtCapacity, BatchError, Pilot
 from bt.dispatch.script import child_environment, render_script
 from bt.errors import ConfigError
 
 TIMEOUT = 60.0  #: seconds any Slurm command may take before it counts as failed
-FORMAT = "%i|%T|%r"  #: squeue columns: job id, state, reason
+FORMAT = "%i|%T|%r|%M"  #: squeue columns: job id, state, reason, time used
 ENDED_ALREADY = "already completing or completed"
 WALLTIME_NOTICE = 120  #: seconds before the time limit when the runner is asked to stop
 _SAFE = re.compile(r"^[\w.,:=/@%+-]+$")
+#: sbatch refusals that mean "too many jobs already" (a user's or a QOS's submit limit, the
+#: controller's MaxJobCount): the target is full, which is not a failure of the pilot command
+_QUOTA = re.compile(r"MaxSubmitJob|submit limit|temporarily unable to accept job", re.IGNORECASE)
 
 
 class SlurmBackend:
@@ -91,11 +94,16 @@ class SlurmBackend:
     def submit(self, command: Sequence[str], env: Mapping[str, str]) -> str:
         """`sbatch --parsable` the pilot script; the Slurm job id."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        out = self._run(
-            ["sbatch", "--parsable", *self.sbatch_args],
-            stdin=self.script(command),
-            env=child_environment(dict(env)),
-        )
+        try:
+            out = self._run(
+                ["sbatch", "--parsable", *self.sbatch_args],
+                stdin=self.script(command),
+                env=child_environment(dict(env)),
+            )
+        except BatchError as exc:
+            if is_quota(str(exc)):
+                raise AtCapacity(str(exc)) from exc
+            raise
         job_id = out.strip().split(";")[0]
         if not job_id.isdigit():
             raise BatchError(f"sbatch answered {out.strip()!r} instead of a job id.")
@@ -123,6 +131,10 @@ class SlurmBackend:
             if ENDED_ALREADY not in str(exc):  # it ended meanwhile: what cancel wanted
                 raise
 
+    def log(self, batch_id: str) -> Path:
+        """The pilot's output file (`--output`, stdout and stderr)."""
+        return self.log_dir / f"pilot-{batch_id}.out"
+
     def _squeue(self, *selection: str) -> list[Pilot]:
         out = self._run(["squeue", "-h", "--states=all", "-u", self.user, *selection, "-o", FORMAT])
         return [_parse_line(line) for line in out.splitlines() if line.strip()]
@@ -147,7 +159,7 @@ class SlurmBackend:
             code = re.search(r"\bExitCode=(\S+)", out)
             detail = f"exit code {code.group(1)}" if code else ""
             self._explained[pilot.batch_id] = ", ".join(x for x in (pilot.reason, detail) if x)
-        return Pilot(pilot.batch_id, pilot.state, self._explained[pilot.batch_id])
+        return Pilot(pilot.batch_id, pilot.state, self._explained[pilot.batch_id], pilot.elapsed)
 
     def _run(
         self, argv: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None
@@ -173,7 +185,29 @@ class SlurmBackend:
         return done.stdout
 
 
+def is_quota(message: str) -> bool:
+    """Whether an sbatch error says a submit limit is reached (at capacity, not broken)."""
+    return bool(_QUOTA.search(message))
+
+
 def _parse_line(line: str) -> Pilot:
-    batch_id, state, reason = ([*line.split("|"), "", ""])[:3]
+    batch_id, state, reason, used = ([*line.split("|"), "", "", ""])[:4]
     reason = "" if reason in ("None", "(null)") else reason
-    return Pilot(batch_id.strip(), state.strip().split()[0] if state.strip() else "UNKNOWN", reason)
+    state = state.strip().split()[0] if state.strip() else "UNKNOWN"
+    return Pilot(batch_id.strip(), state, reason, _seconds(used.strip()))
+
+
+def _seconds(used: str) -> float | None:
+    """Seconds of a Slurm duration: `[days-][hours:]minutes:seconds` (None if not one)."""
+    days, _, clock = used.rpartition("-")
+    parts = clock.split(":")
+    if (
+        not all(p.isdigit() for p in parts)
+        or not 2 <= len(parts) <= 3
+        or not (days == "" or days.isdigit())
+    ):
+        return None
+    seconds = 0
+    for part in parts:
+        seconds = seconds * 60 + int(part)
+    return float(seconds + int(days or 0) * 86400)

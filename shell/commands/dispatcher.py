@@ -1,4 +1,5 @@
-"""`dispatcher status`: the dispatcher's two boxes, BT status and batch status, printed once.
+"""`dispatcher status`: the dispatcher's two boxes, BT status and batch status, printed once,
+with what the running dispatcher recorded: demand, failures and backoff, recent submissions.
 
 It looks at the pilots of the dispatcher named by `--name`/`--backend` on this shell's database
 (the same identity `bt-dispatcher` uses), and changes nothing. Its state directory is
@@ -19,7 +20,7 @@ from bt.dispatch import Dispatcher, DispatcherOptions, build_dispatcher, statedi
 from shell.commands.args import new_parser
 from shell.commands.base import ShellCommands
 from shell.dispatcher.options import add_identity_arguments, identity_from
-from shell.dispatcher.screen import boxes, settings_grid
+from shell.dispatcher.screen import boxes, health, history, settings_grid
 
 #: The settings rows `dispatcher status` shows: what identifies the dispatcher, not its pilots'.
 STATUS_ROWS = ("Dispatcher", "Database", "Batch system", "State dir", "Eligible tasks")
@@ -55,7 +56,8 @@ class DispatcherCommands(ShellCommands):
         notes = [Text(f"warning: {w}", style="yellow") for w in snapshot.warnings]
         if snapshot.report.pilots == []:
             notes.append(Text(_no_pilots(dispatcher), style="yellow"))
-        self.show(Group(settings_grid(rows), boxes(snapshot), *notes))
+        parts = [settings_grid(rows), boxes(snapshot), health(snapshot), history(snapshot.journal)]
+        self.show(Group(*parts, *notes))
         self.result(snapshot)
 
     def _dispatcher(self, options: DispatcherOptions) -> Dispatcher:

@@ -64,7 +64,28 @@ def _add_policy(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--jobs-per-pilot", type=at_least(1), default=DEFAULTS.policy.jobs_per_pilot, metavar="K",
-        help="on-demand: one pilot per K runnable jobs (default: %(default)s)",
+        help="on-demand: one pilot per K runnable (or soon-runnable) jobs (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-pending", type=at_least(0), default=DEFAULTS.policy.max_pending, metavar="N",
+        help="on-demand: most pilots queued in the batch system at once (default: no bound "
+        "but --max-pilots)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-submit", type=at_least(1), default=DEFAULTS.policy.max_submit, metavar="N",
+        help="most pilots submitted in one pass (default: %(default)s)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--idle-exit", type=seconds, default=DEFAULTS.policy.idle_exit, metavar="S",
+        help="on-demand: pilots loop and exit after S idle seconds (bt-runner --idle-exit), so "
+        "they can wait for jobs whose parents are running; without it they drain (exit when "
+        "nothing is runnable) and only runnable jobs ask for pilots",
+    )  # fmt: skip
+    parser.add_argument(
+        "--backoff", type=seconds, default=DEFAULTS.backoff, metavar="S",
+        help="after 3 failed pilots or submissions in a row, stop submitting for S seconds, "
+        "doubling at each further failure up to 30 times S, until a pilot claims a job "
+        "(default: %(default)s)",
     )  # fmt: skip
 
 
@@ -120,7 +141,15 @@ def options_from(args: argparse.Namespace) -> DispatcherOptions:
     input, before anything is opened or written."""
     options = dataclasses.replace(
         _identity(args),
-        policy=Policy(args.mode, args.pilots, args.max_pilots, args.jobs_per_pilot),
+        policy=Policy(
+            args.mode,
+            args.pilots,
+            args.max_pilots,
+            args.jobs_per_pilot,
+            max_pending=args.max_pending,
+            max_submit=args.max_submit,
+            idle_exit=args.idle_exit,
+        ),
         runner=args.runner,
         runner_args=tuple(_split(args.runner_args)),
         url_file=args.url_file,
@@ -128,6 +157,7 @@ def options_from(args: argparse.Namespace) -> DispatcherOptions:
         time_limit=args.time_limit,
         sbatch_args=tuple(args.sbatch_arg),
         kill_wait=args.kill_wait,
+        backoff=args.backoff,
     )
     options.check()
     return options

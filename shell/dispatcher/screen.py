@@ -16,6 +16,9 @@ from rich.table import Table
 from rich.text import Text
 
 from bt.dispatch import BT_STATUSES, Snapshot
+from bt.dispatch.backoff import Backoff, clock
+from bt.dispatch.journal import Entry, Journal
+from bt.dispatch.sizing import describe
 from bt.status import QUEUED_PARTS
 
 LABEL_STYLE = "bold red"
@@ -74,15 +77,76 @@ def footer(snapshot: Snapshot, warnings: Sequence[str] = ()) -> Group:
         line += f", submitted {len(snapshot.report.submitted)}"
     if snapshot.report.cancelled:
         line += f", cancelled {len(snapshot.report.cancelled)}"
+    if snapshot.report.held:
+        line += f", held back {snapshot.report.held} (failures)"
     shown = list(warnings or snapshot.warnings)[-MAX_WARNINGS:]
     return Group(Text(line, style="dim"), *(Text(f"warning: {w}", style="yellow") for w in shown))
 
 
+def health(snapshot: Snapshot) -> Table:
+    """Under the boxes: the demand (on-demand), the crash-loop state, the last submission error
+    or quota refusal, and the last failed pilot with the end of its output."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style=LABEL_STYLE, no_wrap=True, min_width=16)
+    grid.add_column(overflow="fold")
+    journal = snapshot.journal
+    if journal is None:
+        return grid
+    if journal.demand is not None and journal.sizing is not None:
+        line = describe(journal.demand, journal.sizing, lookahead=journal.lookahead)
+        grid.add_row("Demand:", line)
+    grid.add_row("Failures:", _state(journal, snapshot.at.timestamp()))
+    if journal.capacity is not None:
+        grid.add_row("At capacity:", _entry(journal.capacity))
+    if journal.submit_error is not None:
+        grid.add_row("Submit error:", Text(_entry(journal.submit_error), style="yellow"))
+    failed = journal.failed_pilot
+    if failed is not None:
+        grid.add_row("Failed pilot:", f"{clock(failed.at)} {failed.text}")
+        for line in failed.tail:
+            grid.add_row("", Text(f"│ {line}", style="dim"))
+    return grid
+
+
+def history(journal: Journal | None) -> Table:
+    """What `dispatcher status` adds: the pilots the dispatcher owns, its recent submissions
+    and its recent failures with their reasons."""
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style=LABEL_STYLE, no_wrap=True, min_width=16)
+    grid.add_column(overflow="fold")
+    if journal is None:
+        grid.add_row("Last pass:", Text("none recorded (no bt-dispatcher ran here)", style="dim"))
+        return grid
+    if journal.updated is not None:
+        grid.add_row("Last pass:", clock(journal.updated))
+    grid.add_row("Pilots owned:", " ".join(journal.pilots) or "none")
+    submitted = [f"{clock(e.at)} {e.text}" for e in journal.submissions]
+    grid.add_row("Submitted:", ", ".join(submitted) or "none recently")
+    for index, entry in enumerate(journal.failures):
+        grid.add_row("Recent failures:" if index == 0 else "", _entry(entry))
+    return grid
+
+
+def _state(journal: Journal, now: float) -> Text:
+    backoff = Backoff()
+    backoff.restore(journal.backoff)
+    state = backoff.state(now)
+    return Text("none" if state == "ok" else state, style="yellow" if backoff.streak else "")
+
+
+def _entry(entry: Entry) -> str:
+    return f"{clock(entry.at)} {entry.text}"
+
+
 def screen(snapshot: Snapshot, title: str, warnings: Sequence[str] = ()) -> Group:
-    """The whole screen: header, settings, the two boxes, footer."""
+    """The whole screen: header, settings, the two boxes, the demand and failures, footer."""
     header = Text(f" {title} ", style="black on dark_cyan")
     return Group(
-        header, settings_grid(snapshot.settings), boxes(snapshot), footer(snapshot, warnings)
+        header,
+        settings_grid(snapshot.settings),
+        boxes(snapshot),
+        health(snapshot),
+        footer(snapshot, warnings),
     )
 
 

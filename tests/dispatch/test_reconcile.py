@@ -12,6 +12,7 @@ import pytest
 from bt.dispatch.backend import Backend
 from bt.dispatch.local import LocalBackend
 from bt.dispatch.reconcile import Policy, Reconciler
+from bt.dispatch.sizing import Work
 from tests.dispatch.helpers import cancel_everything, make_local, make_slurm, wait_for
 
 WAITER = ["/bin/sh", "-c", "exec sleep 300"]
@@ -68,7 +69,7 @@ def test_surplus_pilots_are_cancelled(backend: Backend) -> None:
 def test_on_demand_never_cancels_a_running_pilot(backend: Backend) -> None:
     reconciler(backend).reconcile(None)
     wait_for(lambda: all(p.state == "RUNNING" for p in backend.status()))
-    report = reconciler(backend, Policy("on-demand", max_pilots=5)).reconcile({"RUNNABLE": 0})
+    report = reconciler(backend, Policy("on-demand", max_pilots=5)).reconcile(Work(0))
     assert report.cancelled == []
 
 
@@ -127,22 +128,38 @@ def test_cancelling_a_pilot_the_batch_system_forgot_is_a_warning(tmp_path: Path)
     assert sum("cannot cancel pilot" in w and "Unknown" in w for w in report.warnings) == 2
 
 
-@pytest.mark.parametrize(
-    ("runnable", "wanted"), [(0, 0), (1, 1), (4, 1), (5, 2), (12, 3), (100, 3)]
-)
-def test_on_demand_wants_one_pilot_per_k_runnable_jobs_up_to_the_max(
-    runnable: int, wanted: int
-) -> None:
-    policy = Policy("on-demand", max_pilots=3, jobs_per_pilot=4)
-    assert policy.desired({"RUNNABLE": runnable}) == wanted
+def test_on_demand_submits_what_the_sizing_asks(tmp_path: Path) -> None:
+    keeper = reconciler(make_local(tmp_path), Policy("on-demand", max_pilots=3, jobs_per_pilot=2))
+    report = keeper.reconcile(Work(runnable=3, soon_runnable=0))
+    assert len(report.submitted) == 2 and report.desired == 2
+    assert report.demand is not None and report.demand.runnable == 3
+    cancel_everything(keeper.backend)
 
 
-def test_on_demand_without_counts_changes_nothing() -> None:
-    assert Policy("on-demand").desired(None) is None
+def test_on_demand_counts_soon_runnable_work_only_for_pilots_that_wait(tmp_path: Path) -> None:
+    draining = reconciler(make_local(tmp_path, "bt-pilot-a"), Policy("on-demand"))
+    assert draining.reconcile(Work(0, soon_runnable=4)).submitted == []
+    waiting = reconciler(make_local(tmp_path, "bt-pilot-b"), Policy("on-demand", idle_exit=30))
+    assert len(waiting.reconcile(Work(0, soon_runnable=4)).submitted) == 4
+    cancel_everything(waiting.backend)
 
 
-def test_static_wants_its_number_whatever_the_work() -> None:
-    assert Policy("static", pilots=3).desired({"RUNNABLE": 0}) == 3
+def test_on_demand_without_counts_changes_nothing(tmp_path: Path) -> None:
+    report = reconciler(make_local(tmp_path), Policy("on-demand")).reconcile(None)
+    assert report.desired is None and report.submitted == []
+
+
+def test_static_wants_its_number_whatever_the_work(tmp_path: Path) -> None:
+    keeper = reconciler(make_local(tmp_path), Policy("static", pilots=3))
+    assert len(keeper.reconcile(Work(0)).submitted) == 3
+    cancel_everything(keeper.backend)
+
+
+def test_static_submits_at_most_max_submit_per_pass(tmp_path: Path) -> None:
+    keeper = reconciler(make_local(tmp_path), Policy("static", pilots=3, max_submit=2))
+    assert len(keeper.reconcile(None).submitted) == 2
+    assert len(keeper.reconcile(None).submitted) == 1
+    cancel_everything(keeper.backend)
 
 
 def _group(state: Path, key: str) -> int:
