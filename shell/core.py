@@ -104,6 +104,7 @@ class Shell(Completers, cmd2.Cmd):
         self.failures = 0
         self._command_failed = self._interrupted = False
         self.default_error = "{} is not a command; type `help` for the list.{}"
+        self.chosen_editor: str | None = None  #: `set editor`: wins over $EDITOR in `job edit`
         self._add_settables()
 
     def _add_settables(self) -> None:
@@ -113,6 +114,14 @@ class Shell(Completers, cmd2.Cmd):
             ("page_size", _positive, "Rows per `job list` page"),
         ):
             self.add_settable(cmd2.Settable(name, kind, description, self))
+        self.remove_settable("editor")
+        about = "Program for `job edit` and `edit` (default: $EDITOR, else vi)"
+        self.add_settable(cmd2.Settable("editor", self._choose_editor, about, self))
+
+    def _choose_editor(self, program: str) -> str:
+        """`set editor PROGRAM`: the editor from now on, `job edit`'s too."""
+        self.chosen_editor = program or None
+        return program
 
     # -- the core library ------------------------------------------------------------------
 

@@ -109,6 +109,11 @@ def stored(body: str, field: str) -> str | None:
     return body if body.strip() else None
 
 
+def only_comments(body: str) -> bool:
+    """Whether YAML text holds nothing but comments and blank lines (an empty value)."""
+    return all(not line.strip() or line.lstrip().startswith("#") for line in body.splitlines())
+
+
 def shown(value: str | None, field: str) -> str:
     """The body the editor starts from for a stored value."""
     if not value:
@@ -124,18 +129,19 @@ def keep(text: str, *, suffix: str) -> Path:
     return Path(name)
 
 
-def run_editor(text: str, *, suffix: str, terminal: bool = True) -> str:
-    """Let the user edit `text` in `$EDITOR` (default vi); the saved text.
+def run_editor(text: str, *, suffix: str, terminal: bool = True, program: str | None = None) -> str:
+    """Let the user edit `text` in `program` (`set editor`), else `$EDITOR`, else vi; the saved
+    text.
 
     The editor gets the environment of the shell unchanged, and a private temporary file.
-    Without a `terminal` (a script), `$EDITOR` must be set, as no one could use vi, and the
+    Without a `terminal` (a script), an editor must be chosen, as no one could use vi, and the
     editor's input is /dev/null, so it never reads the script's next lines.
     """
-    editor = os.environ.get("EDITOR") or ("" if not terminal else DEFAULT_EDITOR)
+    editor = program or os.environ.get("EDITOR") or ("" if not terminal else DEFAULT_EDITOR)
     if not editor:
         raise CommandError(
             "$EDITOR is not set: a script can only edit with a program that needs "
-            "no terminal (e.g. EDITOR='sed -i s/a/b/')."
+            "no terminal (e.g. EDITOR='sed -i s/a/b/', or `set editor` before `job edit`)."
         )
     handle, name = tempfile.mkstemp(prefix="bt-edit-", suffix=suffix, text=True)
     path = Path(name)

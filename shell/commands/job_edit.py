@@ -54,7 +54,10 @@ class JobEditCommands(ShellCommands):
         terminal = self._cmd.can_prompt
         while True:
             edited = editor.run_editor(
-                draft.head + draft.text, suffix=draft.suffix, terminal=terminal
+                draft.head + draft.text,
+                suffix=draft.suffix,
+                terminal=terminal,
+                program=self._cmd.chosen_editor,
             )
             body = editor.body_of(edited, draft.head)
             if body == draft.unchanged:
@@ -74,8 +77,17 @@ class JobEditCommands(ShellCommands):
                     return self._discarded()
                 draft = next_draft
                 continue
-            self._cmd.ok(f"The {field} of job {job_id} has been successfully modified.")
+            self._modified(job_id, field, body)
             return True
+
+    def _modified(self, job_id: int, field: EditField, body: str) -> None:
+        if field != "description" and body.strip() and editor.only_comments(body):
+            self._cmd.warn(
+                f"The {field} of job {job_id} has been saved, but it is now empty: the text "
+                "holds only comments (did the editor continue a comment line?)."
+            )
+            return
+        self._cmd.ok(f"The {field} of job {job_id} has been successfully modified.")
 
     def _after_refusal(
         self,

@@ -1,0 +1,43 @@
+"""Smaller shell fixes: each test pins one behaviour a user tripped over."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from bt import Brownthrower
+from tests.factories import job
+from tests.shell.conftest import Driver
+
+FAKE_EDITOR = Path(__file__).with_name("fake_editor.py")
+
+
+def plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *steps: dict[str, object]) -> str:
+    """The fake editor's command line, following `steps`."""
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(list(steps)))
+    monkeypatch.setenv("FAKE_EDITOR_PLAN", str(path))
+    return f"{sys.executable} {FAKE_EDITOR}"
+
+
+def test_set_editor_is_the_editor_job_edit_opens(
+    run: Driver, app: Brownthrower, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = plan(tmp_path, monkeypatch, {"body": "[1, 2]\n"})
+    monkeypatch.setenv("EDITOR", "false")
+    job_id = job(app, "add2")
+    run(f'set editor "{fake}"')
+    assert not run(f"job edit input {job_id}").failed
+    assert app.jobs.get(job_id).input == "[1, 2]\n"
+
+
+def test_an_edit_left_with_only_comments_says_the_config_is_now_empty(
+    run: Driver, app: Brownthrower, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", plan(tmp_path, monkeypatch, {"body": "#     radius: 2\n"}))
+    job_id = job(app, "noop", config="radius: 1\n")
+    result = run(f"job edit config {job_id}")
+    assert "is now empty" in result.err and "successfully" not in result.out
