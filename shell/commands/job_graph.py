@@ -65,16 +65,19 @@ class JobGraphCommands(ShellCommands):
     def _draw(self, job_id: int, dot_file: str | None, svg_file: str | None) -> None:
         dag = self.bt.jobs.dag(job_id)
         tree = self.bt.jobs.subtree(job_id, max_children=CLUSTER_CHILDREN)
-        source = dot(dag, job_id, tree, self._links_between(subjob_ids(tree)))
+        subjobs = subjob_ids(tree)
+        source = dot(dag, job_id, tree, self._links_between(subjobs))
         self.result(dag)
+        count = len({job.id for job in dag.jobs} | set(subjobs))
+        drawn = f"{count} job" if count == 1 else f"{count} jobs"
         if dot_file == "-":
             self.text(source.rstrip("\n"))
         elif dot_file:
             _write(Path(dot_file), source)
-            self._cmd.ok(f"Wrote the graph of {len(dag.jobs)} jobs to {dot_file}.")
+            self._cmd.ok(f"Wrote the graph of {drawn} to {dot_file}.")
         elif svg_file:
             render_svg(source, Path(svg_file))
-            self._cmd.ok(f"Drew the graph of {len(dag.jobs)} jobs in {svg_file}.")
+            self._cmd.ok(f"Drew the graph of {drawn} in {svg_file}.")
 
     def _links_between(self, ids: Sequence[int]) -> set[tuple[int, int]]:
         """The dependencies among these jobs (one query per connected group)."""

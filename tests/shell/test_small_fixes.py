@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from bt import Brownthrower
-from tests.factories import job
+from tests.factories import job, runner, superjob
 from tests.shell.conftest import Driver
 
 FAKE_EDITOR = Path(__file__).with_name("fake_editor.py")
@@ -41,3 +42,12 @@ def test_an_edit_left_with_only_comments_says_the_config_is_now_empty(
     job_id = job(app, "noop", config="radius: 1\n")
     result = run(f"job edit config {job_id}")
     assert "is now empty" in result.err and "successfully" not in result.out
+
+
+def test_dot_file_counts_every_job_drawn_subjobs_included(
+    run: Driver, app: Brownthrower, tmp_path: Path
+) -> None:
+    top = superjob(app, runner(app), subjobs=3)
+    result = run(f"job graph {top} --dot {tmp_path / 'g.dot'}")
+    drawn = set(re.findall(r"^\s*j(\d+) \[", (tmp_path / "g.dot").read_text(), re.MULTILINE))
+    assert len(drawn) == 4 and "graph of 4 jobs" in result.out
