@@ -10,8 +10,11 @@ from rich.console import Console, RenderableType
 
 from bt import Brownthrower
 from bt.dispatch import PassReport, Pilot, Snapshot
+from bt.dispatch.backoff import Backoff, Failure
+from bt.dispatch.journal import Entry, FailedPilot, Journal
+from bt.dispatch.sizing import Demand, Sizing
 from shell.app import build_shell
-from shell.dispatcher.screen import print_screen, screen
+from shell.dispatcher.screen import history, print_screen, screen
 from tests.dispatch.helpers import Dispatchers, drive, running
 
 SETTINGS = [("Runner command", "bt-runner --loop"), ("Eligible tasks", "sum4 add2")]
@@ -94,3 +97,45 @@ def test_the_screen_printed_into_a_pipe_keeps_each_setting_on_one_line() -> None
     )
     assert any(url in line for line in shown.getvalue().splitlines())
     assert "\x1b" not in shown.getvalue()
+
+
+def crash_looping_journal() -> Journal:
+    """A journal as an on-demand dispatcher leaves it after three pilots crashed at start."""
+    backoff = Backoff()
+    at = AT.timestamp()
+    journal = Journal(dispatcher_id="t-1234abcd", updated=at + 3, mode="on-demand")
+    for i in range(3):
+        text_ = f"pilot {10 + i} FAILED (exit code 1) after 1 s without claiming a job"
+        backoff.failed(Failure(at + i, "pilot", text_, 0.4))
+        journal.submitted(at + i - 1, str(10 + i))
+        journal.failed(at + i, text_)
+    journal.backoff = backoff.to_dict()
+    journal.demand = Demand(3, 50, idle=0, pending=2, live=2)
+    journal.sizing = Sizing(51, submit=0)
+    journal.submit_error = Entry(at, "sbatch failed (exit 1): sbatch: error: invalid partition")
+    tail = [f"line {n}" for n in range(9)] + ["ImportError: No module named 'numpyy'"]
+    journal.failed_pilot = FailedPilot("12", at + 2, "pilot 12 FAILED", tail)
+    journal.pilots = ["13", "14"]
+    return journal
+
+
+def test_the_screen_shows_the_demand_the_backoff_and_the_failed_pilots_output() -> None:
+    shot = Snapshot(SETTINGS, COUNTS, PassReport(pilots=PILOTS), AT, crash_looping_journal())
+    shown = text(screen(shot, "t"))
+    assert "Demand:" in shown
+    assert "runnable 3, soon runnable 50, idle 0, pending 2 → wanted 51" in shown
+    assert "backing off until" in shown and "3 pilots exited within 1 s" in shown
+    assert "sbatch: error: invalid partition" in shown
+    assert "│ ImportError: No module named 'numpyy'" in shown
+    assert shown.count("│ line") == 9  # the last 10 lines of its output
+
+
+def test_dispatcher_status_lists_submissions_failures_and_pilots_owned() -> None:
+    shown = text(history(crash_looping_journal()))
+    assert "Pilots owned:     13 14" in shown
+    assert "Submitted:" in shown and all(f" {n}" in shown for n in ("10", "11", "12"))
+    assert shown.count("without claiming a job") == 3
+
+
+def test_dispatcher_status_without_a_journal_says_no_dispatcher_ran_there() -> None:
+    assert "none recorded" in text(history(None))
