@@ -202,9 +202,15 @@ class Shell(Completers, cmd2.Cmd):
         """A success line (green on a terminal)."""
         self.poutput(Text(message, style="green"))
 
-    def fail(self, message: str) -> None:
-        """An error line (red on a terminal); marks the current command as failed."""
-        self.perror(f"ERROR: {' '.join(message.split())}")
+    def fail(self, message: str, *, above: Console | None = None) -> None:
+        """An error line (red on a terminal); marks the current command as failed. `above`: a
+        progress bar's console, which prints the line above the bar."""
+        line = f"ERROR: {' '.join(message.split())}"
+        if above is None:
+            self.perror(line)
+            return
+        self._command_failed = True
+        above.print(Text(line, style=cmd2.Cmd2Style.ERROR), soft_wrap=True)
 
     def warn(self, message: str) -> None:
         """A warning line; does not fail the command."""

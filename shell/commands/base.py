@@ -12,16 +12,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cmd2
+from cmd2.rich_utils import Cmd2BaseConsole
 
 from bt import errors
 from shell import ids
 from shell.core import CommandError, Shell
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
+    from rich.console import Console, RenderableType
 
     from bt import Brownthrower
 
@@ -29,6 +31,15 @@ BULK = 100  #: above this many jobs, success lines give way to a progress bar an
 CONFIRM_ABOVE = 10  #: removing or aborting more jobs than this asks first, at a terminal
 PAGE = 1000  #: jobs read per page when resolving filter terms
 MAX_SELECTED = ids.MAX_RANGE  #: the most jobs one filter may select
+
+
+@dataclass(frozen=True)
+class Bar:
+    """A bulk command's progress bar (on standard error, at a terminal): `advance` after each
+    job; `console` prints a line above it (None when there is no bar)."""
+
+    advance: Callable[[], None] = lambda: None
+    console: Console | None = None
 
 
 class ShellCommands(cmd2.CommandSet[Shell]):
@@ -106,17 +117,17 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         """
         succeeded: list[int] = []
         quiet = len(ids) > BULK
-        with self._bulk_progress(len(ids) if quiet else 0) as advance:
+        with self._bulk_progress(len(ids) if quiet else 0) as bar:
             for job_id in ids:
                 try:
                     message = action(job_id)
                 except errors.DatabaseUnavailable:
                     raise
                 except errors.BrownthrowerError as exc:
-                    self._cmd.fail(str(exc))
+                    self._cmd.fail(str(exc), above=bar.console)
                     continue
                 finally:
-                    advance()
+                    bar.advance()
                 if not quiet:
                     self._cmd.ok(message)
                 succeeded.append(job_id)
@@ -130,11 +141,12 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         self._cmd.print_to(sys.stderr, line)  # beside the refusals; stdout keeps one line a job
 
     @contextmanager
-    def _bulk_progress(self, total: int) -> Iterator[Callable[[], None]]:
-        """A transient progress bar on a terminal for `total` jobs (none for 0)."""
-        console = self._cmd.console()
+    def _bulk_progress(self, total: int) -> Iterator[Bar]:
+        """A transient progress bar for `total` jobs on standard error, if it is a terminal
+        (none for 0). Refusals are printed through it, so they stay above the bar."""
+        console = Cmd2BaseConsole(file=sys.stderr, emoji=False, markup=False, highlight=False)
         if not total or not console.is_terminal:
-            yield lambda: None
+            yield Bar()
             return
         # rich.progress on first use: the shell starts without it
         from rich.progress import (
@@ -148,4 +160,4 @@ class ShellCommands(cmd2.CommandSet[Shell]):
         columns = (TextColumn("jobs"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("jobs", total=total)
-            yield lambda: progress.advance(task)
+            yield Bar(lambda: progress.advance(task), console)
