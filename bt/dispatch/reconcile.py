@@ -195,11 +195,14 @@ class Reconciler:
             report.warnings.append(f"pilot {tracked.batch_id} vanished from the batch system")
             return
         _note_end(pilot, tracked.cancelled, report)
-        if verdict(ending) != "failure":
+        if verdict(ending, looping=self.policy.loop) != "failure":
             return
         ran = f" after {duration(pilot.elapsed)}" if pilot.elapsed is not None else ""
         why = f" ({pilot.reason})" if pilot.reason else ""
-        text = f"pilot {pilot.batch_id} {pilot.state}{why}{ran} without claiming a job"
+        never = "claiming a job"
+        if pilot.state == "COMPLETED":  # a looping pilot that left at once
+            why, never = " (exit code 0)", "registering"
+        text = f"pilot {pilot.batch_id} {pilot.state}{why}{ran} without {never}"
         lines = tail(self.backend.log(pilot.batch_id), TAIL)
         self.journal.failed_pilot = FailedPilot(pilot.batch_id, now, text, lines)
         self._failed(Failure(now, "pilot", text, pilot.elapsed), report)

@@ -113,14 +113,20 @@ class PilotWatch:
         return counts
 
 
-def verdict(ending: Ending) -> Verdict:
+def verdict(ending: Ending, *, looping: bool) -> Verdict:
     """What a pilot's end says of the target: a job claimed is a success; a crash before any
-    claim is a failure; anything else (a clean exit, a cancel, a walltime) says nothing."""
-    if ending.tracked.claimed:
+    claim is a failure, and so is a clean exit of a `looping` pilot never seen registered (a
+    looping runner does not leave by itself that soon); anything else (a draining pilot with
+    nothing to do, a cancel, a walltime) says nothing."""
+    tracked, pilot = ending.tracked, ending.pilot
+    if tracked.claimed:
         return "success"
-    if ending.tracked.cancelled or ending.pilot is None:
+    if tracked.cancelled or pilot is None:
         return "neutral"
-    return "failure" if ending.pilot.state in CRASH_STATES else "neutral"
+    if pilot.state in CRASH_STATES:
+        return "failure"
+    unregistered = pilot.state == "COMPLETED" and not tracked.runners
+    return "failure" if looping and unregistered else "neutral"
 
 
 def banner(first_line: str) -> tuple[str, int] | None:

@@ -110,6 +110,20 @@ def test_after_a_backoff_the_next_failure_doubles_it(
     assert until is not None and 1199 < until - (time.time() + 601) <= 1200
 
 
+def test_a_looping_pilot_that_leaves_at_once_with_exit_code_0_is_a_failure_too(
+    dispatchers: Dispatchers, app: Brownthrower, tmp_path: Path
+) -> None:
+    """`--runner-args=--version`, say: every pilot prints a version and exits 0."""
+    pilot = executable(tmp_path / "site-runner", "#!/bin/sh\necho 'bt-runner 1.0'\n")
+    dispatcher = dispatchers.build("local", "--pilots", "2", "--runner", str(pilot))
+    seen: list[Snapshot] = []
+    drive(dispatcher, backing_off, seen=seen)
+    assert len(submissions(seen)) == 3
+    assert dispatcher.journal.failures[-1].text.endswith(
+        "(exit code 0) after 1 s without registering"
+    )
+
+
 def test_a_restarted_dispatcher_keeps_its_backoff(
     dispatchers: Dispatchers, app: Brownthrower, tmp_path: Path
 ) -> None:

@@ -11,30 +11,39 @@ T0 = 1_000_000.0
 
 
 @pytest.mark.parametrize(
-    ("state", "claimed", "cancelled", "expected"),
+    ("state", "facts", "expected"),
     [
-        ("FAILED", False, False, "failure"),  # exited with an error before claiming anything
-        ("OUT_OF_MEMORY", False, False, "failure"),
-        ("NODE_FAIL", False, False, "failure"),
-        ("BOOT_FAIL", False, False, "failure"),
-        ("FAILED", True, False, "success"),  # it claimed a job: the pilot command works
-        ("COMPLETED", True, False, "success"),
-        ("COMPLETED", False, False, "neutral"),  # drained with nothing to do
-        ("FAILED", False, True, "neutral"),  # cancelled by this dispatcher
-        ("CANCELLED", False, False, "neutral"),  # by someone else
-        ("TIMEOUT", False, False, "neutral"),  # an idle pilot reached its walltime
-        ("PREEMPTED", False, False, "neutral"),
+        ("FAILED", "looping", "failure"),  # crashed before claiming anything
+        ("FAILED", "registered", "failure"),  # registered, then crashed
+        ("OUT_OF_MEMORY", "looping", "failure"),
+        ("NODE_FAIL", "looping", "failure"),
+        ("BOOT_FAIL", "looping", "failure"),
+        ("FAILED", "registered claimed looping", "success"),  # it claimed: the command works
+        ("COMPLETED", "registered claimed", "success"),
+        ("COMPLETED", "registered", "neutral"),  # drained with nothing to do
+        ("COMPLETED", "", "neutral"),  # drained before a pass saw it registered
+        ("COMPLETED", "registered looping", "neutral"),  # left after --idle-exit
+        ("COMPLETED", "looping", "failure"),  # a looping pilot that left at once
+        ("FAILED", "cancelled looping", "neutral"),  # cancelled by this dispatcher
+        ("CANCELLED", "looping", "neutral"),  # by someone else
+        ("TIMEOUT", "registered looping", "neutral"),  # an idle pilot reached its walltime
+        ("PREEMPTED", "registered looping", "neutral"),
     ],
 )
-def test_the_verdict_on_a_pilots_end(
-    state: str, claimed: bool, cancelled: bool, expected: str
-) -> None:
-    tracked = Tracked("7", submitted=T0, claimed=claimed, cancelled=cancelled)
-    assert verdict(Ending(tracked, Pilot("7", state))) == expected
+def test_the_verdict_on_a_pilots_end(state: str, facts: str, expected: str) -> None:
+    tracked = Tracked(
+        "7",
+        submitted=T0,
+        runners={1} if "registered" in facts else set(),
+        claimed="claimed" in facts,
+        cancelled="cancelled" in facts,
+    )
+    ending = Ending(tracked, Pilot("7", state))
+    assert verdict(ending, looping="looping" in facts) == expected
 
 
 def test_a_vanished_pilot_says_nothing() -> None:
-    assert verdict(Ending(Tracked("7", submitted=T0), None)) == "neutral"
+    assert verdict(Ending(Tracked("7", submitted=T0), None), looping=True) == "neutral"
 
 
 def test_the_banner_names_the_runners_pid_and_host() -> None:
@@ -49,7 +58,7 @@ def test_a_pilot_ending_between_two_passes_is_still_judged() -> None:
     watch = PilotWatch()
     watch.submitted("7", T0)
     (ending,) = watch.observe([Pilot("7", "FAILED", "exit code 1", 0.2)], T0 + 5)
-    assert ending.pilot is not None and verdict(ending) == "failure"
+    assert ending.pilot is not None and verdict(ending, looping=True) == "failure"
 
 
 def test_pilots_of_a_previous_run_are_adopted_but_never_on_trial() -> None:
