@@ -115,6 +115,17 @@ class Selection:
         return cls(flatten(a for a in groups if not isinstance(a, str)), terms)
 
 
+def ranges(numbers: Iterable[int]) -> str:
+    """Ids as commands take them, runs joined: `3-7 9 12-13`."""
+    runs: list[list[int]] = []
+    for number in sorted(set(numbers)):
+        if runs and number == runs[-1][-1] + 1:
+            runs[-1].append(number)
+        else:
+            runs.append([number])
+    return " ".join(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]) for run in runs)
+
+
 def flatten(groups: Iterable[Iterable[int]]) -> list[int]:
     """The ids of several arguments, in order, each once."""
     return list(dict.fromkeys(i for group in groups for i in group))

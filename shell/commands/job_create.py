@@ -11,10 +11,10 @@ import argparse
 import cmd2
 
 from bt import errors
-from bt.values import JobInfo, JobSpec
-from shell import render
+from bt.values import JobDetails, JobInfo, JobSpec
+from shell import ids, render
 from shell.commands.args import add_job_ids, add_json, integer, new_parser, text_or_file
-from shell.commands.base import ShellCommands
+from shell.commands.base import BULK, ShellCommands
 from shell.complete import Completers
 from shell.core import CommandError, did_you_mean
 
@@ -96,8 +96,8 @@ class JobCreateCommands(ShellCommands):
         )
         job = self._create(spec, submit=args.submit)
         self.result([job.id])
-        if args.json:
-            self.text(render.as_json(job.as_dict()))
+        if args.json:  # the whole row: the failure handling the job took from its task too
+            self.text(render.as_json(self.bt.jobs.get(job.id).as_dict()))
             return
         how = "created and submitted" if args.submit else "created"
         self._cmd.ok(f"A new job for task '{job.name}' with id {job.id} has been {how}.")
@@ -112,24 +112,24 @@ class JobCreateCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("job", "clone", clone_parser, help="copy jobs into new ones")
     def job_clone(self, args: argparse.Namespace) -> None:
-        copies: list[JobInfo] = []
-        sources: list[int] = []
+        copies: dict[int, JobDetails] = {}  # by the id of the job copied
 
         def clone(job_id: int) -> str:
-            copy = self.bt.jobs.clone(job_id)
-            copies.append(copy)
-            sources.append(job_id)
-            return f"Job {job_id} has been cloned into a new job with id {copy.id}."
+            copy = self.bt.jobs.get(self.bt.jobs.clone(job_id).id)
+            copies[job_id] = copy
+            return f"Job {job_id} has been cloned into a new job with id {copy.id}{_linked(copy)}."
 
         chosen = self.selected(args.ids)
         if args.json:
             with self._cmd.silenced():
                 self.for_each(chosen, clone, "cloned")
-            rows = [{**c.as_dict(), "cloned_from": s} for c, s in zip(copies, sources, strict=True)]
+            rows = [{**copy.as_dict(), "cloned_from": s} for s, copy in copies.items()]
             self.text(render.as_json(rows))
         else:
             self.for_each(chosen, clone, "cloned")
-        self.result([copy.id for copy in copies])
+            if len(chosen) > BULK and copies:  # no line per job was printed
+                self._cmd.ok(_new_jobs(list(copies.values())))
+        self.result([copy.id for copy in copies.values()])
 
     @cmd2.as_subcommand_to("job", "priority", priority_parser, help="set jobs' priority")
     def job_priority(self, args: argparse.Namespace) -> None:
@@ -138,3 +138,18 @@ class JobCreateCommands(ShellCommands):
             return f"Job {job_id} now has priority {args.priority}."
 
         self.for_each(self.selected(args.ids), set_priority, f"priority {args.priority} set on")
+
+
+def _linked(copy: JobDetails) -> str:
+    """What a clone's line adds when the copy depends on the original's parents."""
+    if not copy.parents:
+        return ""
+    parents = "job" if len(copy.parents) == 1 else "jobs"
+    return f", which depends on {parents} {ids.ranges(copy.parents)} like the original"
+
+
+def _new_jobs(copies: list[JobDetails]) -> str:
+    """The line after many clones: their ids, and how many depend on their originals' parents."""
+    linked = sum(1 for copy in copies if copy.parents)
+    also = f"; {linked:,} depend on their originals' parents" if linked else ""
+    return f"New jobs: {ids.ranges(copy.id for copy in copies)}{also}."

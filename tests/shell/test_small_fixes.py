@@ -51,3 +51,22 @@ def test_dot_file_counts_every_job_drawn_subjobs_included(
     result = run(f"job graph {top} --dot {tmp_path / 'g.dot'}")
     drawn = set(re.findall(r"^\s*j(\d+) \[", (tmp_path / "g.dot").read_text(), re.MULTILINE))
     assert len(drawn) == 4 and "graph of 4 jobs" in result.out
+
+
+def test_clone_says_the_copy_depends_on_the_originals_parents(
+    run: Driver, app: Brownthrower
+) -> None:
+    parent, child = job(app), job(app)
+    app.jobs.link(parent, child)
+    assert f"which depends on job {parent} like the original" in run(f"job clone {child}").out
+
+
+def test_cloning_many_by_filter_lists_the_new_ids(run: Driver, app: Brownthrower) -> None:
+    for _ in range(101):
+        job(app, "noop")
+    assert "New jobs: 102-202." in run("job clone name=noop").out
+
+
+def test_create_json_has_the_failure_handling(run: Driver) -> None:
+    row = json.loads(run("job create noop --retries 2 --retry-delay 5 --time-limit 1h --json").out)
+    assert (row["retries"], row["retry_delay"], row["time_limit"]) == (2, 5, 3600)
