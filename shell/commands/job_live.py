@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import cmd2
+from rich.columns import Columns
 from rich.console import Group, RenderableType
 from rich.text import Text
 
@@ -44,13 +45,11 @@ RUNNING_COLUMNS = ("id", "super_id", "name", "status", "started", "elapsed")
 FINISHED_COLUMNS = ("id", "super_id", "name", "status", "started", "ended", "elapsed")
 
 
-def counts_line(counts: Mapping[str, int]) -> Text:
-    """`DONE 13,135  FAILED 2,327  ...` with statuses coloured."""
-    line = Text()
-    for status in sorted(counts):
-        line.append_text(render.status_text(status))
-        line.append(f" {counts[status]:,}   ")
-    return line
+def counts_line(counts: Mapping[str, int]) -> Columns:
+    """`DONE 13,135   FAILED 2,327   ...` with statuses coloured; a narrow terminal wraps it
+    between pairs, never inside one."""
+    pairs = [render.status_text(status).append(f" {counts[status]:,}") for status in sorted(counts)]
+    return Columns(pairs, padding=(0, 3))
 
 
 def top_view(
@@ -92,7 +91,11 @@ def watch_snapshot(bt: Brownthrower, job_id: int) -> RenderableType:
     """The `job watch` screen: the job, its subjob tree, the tail of its output."""
     tree = bt.jobs.subtree(job_id, max_children=10)
     tags = {tag.name: tag.value for tag in bt.tags.list(job_id)}
-    parts: list[RenderableType] = [render.job_table([tree.job]), Text(""), job_tree(tree)]
+    now = dt.datetime.now().astimezone()
+    title = Text(
+        f"brownthrower watch {job_id} — {now:%Y-%m-%d %H:%M:%S}   (q to quit)", style="bold"
+    )
+    parts: list[RenderableType] = [title, render.job_table([tree.job]), Text(""), job_tree(tree)]
     for name in (tagnames.STDOUT, tagnames.STDERR, tagnames.REASON):
         if tags.get(name):
             body = multi_line(tail(tags[name]))

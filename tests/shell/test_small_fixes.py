@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from bt import Brownthrower
+from shell.commands.job_live import counts_line
 from tests.factories import job, runner, superjob
 from tests.shell.conftest import Driver
 
@@ -70,3 +73,14 @@ def test_cloning_many_by_filter_lists_the_new_ids(run: Driver, app: Brownthrower
 def test_create_json_has_the_failure_handling(run: Driver) -> None:
     row = json.loads(run("job create noop --retries 2 --retry-delay 5 --time-limit 1h --json").out)
     assert (row["retries"], row["retry_delay"], row["time_limit"]) == (2, 5, 3600)
+
+
+def test_top_counts_wrap_between_pairs_at_80_columns() -> None:
+    counts = {"BLOCKED": 0, "DONE": 1, "FAILED": 123, "QUEUED": 4, "RUNNABLE": 1, "RUNNING": 29}
+    shown = io.StringIO()
+    Console(file=shown, width=80).print(counts_line({**counts, "STAND-BY": 2, "STASHED": 7}))
+    assert all(len(line.split()) % 2 == 0 for line in shown.getvalue().splitlines())
+
+
+def test_watch_says_q_quits(run: Driver, app: Brownthrower) -> None:
+    assert "(q to quit)" in run(f"job watch {job(app)} --once").out
