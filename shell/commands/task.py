@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from bt import TaskEntry
+from bt import Task, TaskEntry
 from shell import render
 from shell.commands.args import new_parser
 from shell.commands.base import ShellCommands
@@ -20,7 +20,10 @@ task_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=T
 task_list_parser = new_parser(
     "List installed tasks: name, distribution and summary; broken plugins with their error."
 )
-task_show_parser = new_parser("Show a task's documentation and its config and input samples.")
+task_show_parser = new_parser(
+    "Show a task's documentation, its config and input samples, and the failure handling its "
+    "jobs take unless `job create` overrides it."
+)
 task_show_parser.add_argument("name", help="the task", choices_provider=Completers.task_choices)
 
 
@@ -44,7 +47,20 @@ def task_help(entry: TaskEntry) -> Group:
     for heading, sample in (("CONFIG", task.config_sample), ("INPUT", task.input_sample)):
         body = sample.rstrip("\n") if sample else "(none)"
         parts += [Text(""), render.title(f"### {heading} SAMPLE:"), Text(body)]
-    return Group(*parts)
+    parts += [Text(""), render.title("### FAILURE HANDLING (its jobs' defaults):")]
+    return Group(*parts, *render.field_lines(failure_handling(task)))
+
+
+def failure_handling(task: type[Task]) -> list[tuple[str, str]]:
+    """The retries, time limit and lost-runner rule a task gives its jobs, worded as in
+    `job show`."""
+    fields = [("retries", str(task.retries) if task.retries else "none")]
+    if task.retries:
+        delay = render.duration(task.retry_delay)
+        fields.append(("retry delay", f"{delay}, then x{task.retry_backoff:g} per retry"))
+    fields.append(("time limit", render.duration(task.time_limit) or "none"))
+    lost = f"requeued while attempts < {task.max_attempts}, else FAILED"
+    return [*fields, ("if runner lost", lost)]
 
 
 class TaskCommands(ShellCommands):

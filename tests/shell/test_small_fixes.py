@@ -84,3 +84,9 @@ def test_top_counts_wrap_between_pairs_at_80_columns() -> None:
 
 def test_watch_says_q_quits(run: Driver, app: Brownthrower) -> None:
     assert "(q to quit)" in run(f"job watch {job(app)} --once").out
+
+
+def test_task_show_gives_the_failure_handling_its_jobs_take(offline: Driver) -> None:
+    shown = offline("task show flaky").out
+    assert "retries        : 2" in shown and "retry delay    : 500ms, then x2 per retry" in shown
+    assert "time limit     : none" in shown
