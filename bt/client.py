@@ -39,17 +39,30 @@ class Brownthrower:
         registry: TaskRegistry | None = None,
         auto_upgrade: bool | None = None,
         echo: bool = False,
+        single: bool = False,
+        io_timeout: float | None = None,
+        program: str = "brownthrower",
     ) -> Brownthrower:
         """Open the configured database, creating its schema on first use.
 
         A database at an older schema is upgraded automatically only for the embedded default
         (or when `auto_upgrade` says so); a shared server waits for an explicit `db upgrade`.
+        A daemon opens it `single`: one connection shared by its threads, dropped when
+        unanswered for `io_timeout` seconds (`bt.db`). `program` names its connections
+        (`application_name`: `pg_stat_activity` tells who holds which).
         """
-        from bt.db import Database
+        from bt.db import IO_TIMEOUT, Database
         from bt.schema import ensure_schema
 
         settings = settings or load_settings(url)
-        db = Database(settings.database_url, echo=echo)
+        db = Database(
+            settings.database_url,
+            echo=echo,
+            pooled=settings.pooled,
+            single=single,
+            io_timeout=io_timeout or IO_TIMEOUT,
+            program=program,
+        )
         if auto_upgrade is None:
             auto_upgrade = settings.source == "embedded default"
         ensure_schema(db, auto_upgrade=auto_upgrade)
@@ -67,8 +80,14 @@ class Brownthrower:
 
     @property
     def has_notifications(self) -> bool:
-        """Whether the database pushes events (`bt.notify.Listener` works on it)."""
-        return self.db.is_postgresql
+        """Whether the database pushes events (`bt.notify.Listener` works on it): PostgreSQL,
+        not through a pooler."""
+        return self.db.listens
+
+    @property
+    def pooled(self) -> bool:
+        """Whether the database is reached through a transaction-mode pooler."""
+        return self.db.pooled
 
     def close(self) -> None:
         """Close every database connection this client holds."""
@@ -81,7 +100,7 @@ class Brownthrower:
         self.close()
 
 
-def inspect_database(url: str) -> DatabaseInfo:
+def inspect_database(url: str, *, pooled: bool = False) -> DatabaseInfo:
     """Where the database at `url` is and which schema it has; works at any schema version.
 
     `DatabaseUnavailable` when it cannot be reached.
@@ -89,19 +108,20 @@ def inspect_database(url: str) -> DatabaseInfo:
     from bt.db import Database
     from bt.schema import current_revision, head_revision
 
-    db = Database(url)
+    db = Database(url, pooled=pooled)
     try:
         return DatabaseInfo(db.masked_url, db.dialect, current_revision(db), head_revision())
     finally:
         db.dispose()
 
 
-def upgrade_database(url: str) -> tuple[str | None, str]:
-    """Migrate the database at `url` to the current schema; the revisions before and after."""
+def upgrade_database(url: str, *, pooled: bool = False) -> tuple[str | None, str]:
+    """Migrate the database at `url` to the current schema; the revisions before and after.
+    Through a pooler too: the whole migration is one transaction, its lock transaction-level."""
     from bt.db import Database
     from bt.schema import current_revision, head_revision, upgrade
 
-    db = Database(url)
+    db = Database(url, pooled=pooled)
     try:
         before, head = current_revision(db), head_revision()
         if before != head:

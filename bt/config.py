@@ -3,7 +3,10 @@
 The database URL comes from, in order: the `-u/--database-url` option, the `BT_DATABASE_URL`
 environment variable, the `database_url` key of a TOML config file (`$BT_CONFIG`, else
 `<XDG config dir>/brownthrower/config.toml`), and finally the embedded default: a SQLite file in
-the XDG data directory. Nothing else in brownthrower reads the environment for settings.
+the XDG data directory. Pooled mode (the database is reached through PgBouncer in transaction
+mode: no LISTEN, no session state, no prepared statements) comes, in the same order, from
+`--pooled`, `BT_DATABASE_POOLED=1` and `database_pooled = true`. Nothing else in brownthrower
+reads the environment for settings.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bt.errors import ConfigError
 
 APP_NAME = "brownthrower"
 URL_VARIABLE = "BT_DATABASE_URL"
+POOLED_VARIABLE = "BT_DATABASE_POOLED"
 CONFIG_VARIABLE = "BT_CONFIG"
 
 #: A URL SQLAlchemy would give back unchanged: a known driver, no password, no query, and only
@@ -41,6 +45,9 @@ class Settings:
     source: str
     config_file: Path | None = None
     sections: Mapping[str, Any] = field(default_factory=dict)
+    pooled: bool = (
+        False  #: through a transaction-mode pooler (PgBouncer): no LISTEN, no session state
+    )
 
     @property
     def masked_url(self) -> str:
@@ -69,7 +76,12 @@ def default_database_url() -> str:
     return f"sqlite:///{default_data_dir() / 'brownthrower.db'}"
 
 
-def load_settings(cli_url: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    cli_url: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    cli_pooled: bool | None = None,
+) -> Settings:
     """Resolve the settings from the command line, the environment and the config file."""
     env = os.environ if environ is None else environ
     path = Path(env[CONFIG_VARIABLE]) if env.get(CONFIG_VARIABLE) else default_config_path()
@@ -84,7 +96,28 @@ def load_settings(cli_url: str | None = None, environ: Mapping[str, str] | None 
         url, source = str(sections["database_url"]), f"config file {path}"
     else:
         url, source = default_database_url(), "embedded default"
-    return Settings(normalize_url(url), source, config_file, sections)
+    pooled = _pooled(cli_pooled, env, sections, path)
+    return Settings(normalize_url(url), source, config_file, sections, pooled)
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _pooled(
+    cli: bool | None, env: Mapping[str, str], sections: Mapping[str, Any], path: Path
+) -> bool:
+    """Pooled mode: `--pooled`, else `BT_DATABASE_POOLED`, else `database_pooled` in the file."""
+    if cli is not None:
+        return cli
+    if POOLED_VARIABLE in env:
+        text = env[POOLED_VARIABLE].strip().lower()
+        if text not in _TRUE + _FALSE:
+            raise ConfigError(f"{POOLED_VARIABLE} must be 1 or 0, not {env[POOLED_VARIABLE]!r}.")
+        return text in _TRUE
+    value = sections.get("database_pooled", False)
+    if not isinstance(value, bool):
+        raise ConfigError(f"database_pooled in {path} must be true or false.")
+    return value
 
 
 def _read_config(path: Path, *, required: bool) -> dict[str, Any] | None:

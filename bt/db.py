@@ -3,6 +3,13 @@
 Every write is one short transaction run by `Database.write`, which retries it with jittered
 exponential backoff on serialization failures, deadlocks and SQLite busy errors, and turns driver
 errors into `bt.errors.StoreError` subclasses.
+
+On PostgreSQL every connection has a connect timeout, TCP keepalives and `TCP_USER_TIMEOUT`, so
+a connection whose packets are black-holed fails within `io_timeout` instead of hanging for the
+kernel's quarter of an hour. A daemon (`single=True`: runner, dispatcher) holds one connection
+that all its threads take turns on, with a statement timeout. Pooled mode (`pooled=True`, for
+PgBouncer in transaction mode) disables psycopg's prepared statements and sets nothing at the
+session level.
 """
 
 from __future__ import annotations
@@ -33,25 +40,42 @@ MAX_ATTEMPTS = 8  #: tries of one write transaction before `Contention` gets thr
 BACKOFF_BASE = 0.02  #: seconds; doubled on every retry, with full jitter
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  #: serialization failure, deadlock detected
 DISCONNECT_SQLSTATE_CLASS = "08"  #: connection exceptions
+IO_TIMEOUT = 15.0  #: seconds a PostgreSQL connection may go unanswered before it is dropped
+CONNECT_TIMEOUT = 10  #: seconds to establish a PostgreSQL connection
+STATEMENT_TIMEOUT = 120  #: seconds a daemon's statement may run (direct connections only)
+POOL_WAIT = 300.0  #: seconds a thread waits for the shared connection before giving up
+TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots are reserved")
+FARM_HINT = (
+    "the server has no connection slot left: run pilots through PgBouncer in pooled mode "
+    "(BT_DATABASE_POOLED=1; see 'Running a farm' in the README) or raise max_connections"
+)
 
 
 class Database:
     """One database, opened from a URL: sessions for reads, retried transactions for writes."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pooled: bool = False,
+        single: bool = False,
+        io_timeout: float = IO_TIMEOUT,
+        program: str = "brownthrower",
+    ) -> None:
         self.url = url
         self.masked_url = mask_url(url)
         self.dialect = make_url(url).get_backend_name()
-        self.engine = _create_engine(url, echo=echo)
+        self.pooled = pooled and self.dialect == "postgresql"  #: through PgBouncer: no LISTEN
+        self.single = single  #: one connection shared by every thread (a daemon)
+        self.engine = _create_engine(
+            url, echo=echo, pooled=pooled, single=single, io_timeout=io_timeout, program=program
+        )
         write_engine: Engine = self.engine
         if self.is_sqlite:
-            self._read_engine = self.engine
             write_engine = self.engine.execution_options(bt_write=True)
-        else:
-            # Reads cannot be replayed, so their pool checks connections before use; writes skip
-            # that round trip and are retried once if their connection turns out dead.
-            self._read_engine = _create_engine(url, echo=echo, pre_ping=True)
-        self._reader = sessionmaker(self._read_engine, expire_on_commit=False)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = sessionmaker(write_engine, expire_on_commit=False)
 
     @property
@@ -62,10 +86,19 @@ class Database:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
+    @property
+    def listens(self) -> bool:
+        """Whether LISTEN/NOTIFY can wake this process (PostgreSQL, not through a pooler)."""
+        return self.is_postgresql and not self.pooled
+
     def dispose(self) -> None:
         """Close every pooled connection (call after fork, and when done)."""
         self.engine.dispose()
-        self._read_engine.dispose()
+
+    def release(self) -> None:
+        """Close the connections not in use now, so that an idle process holds none (the
+        shell between commands); the next use connects again."""
+        self.engine.pool.dispose()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -103,7 +136,9 @@ def _worth_retrying(exc: errors.StoreError, attempt: int, attempts: int) -> bool
     return not (isinstance(exc, errors.Disconnected) and attempt > 1)
 
 
-def _create_engine(url: str, *, echo: bool, pre_ping: bool = False) -> Engine:
+def _create_engine(
+    url: str, *, echo: bool, pooled: bool, single: bool, io_timeout: float, program: str
+) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
@@ -113,7 +148,39 @@ def _create_engine(url: str, *, echo: bool, pre_ping: bool = False) -> Engine:
             _make_directory(engine, Path(parsed.database).expanduser().parent, mask_url(url))
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=pre_ping, pool_size=2, max_overflow=4)
+    # A daemon's one connection is never checked before use (its idle polls would double):
+    # its writes are retried once on a dead connection and its reads on the next poll.
+    return create_engine(
+        url,
+        echo=echo,
+        connect_args={
+            "application_name": program,
+            **postgresql_connect_args(pooled=pooled, single=single, io_timeout=io_timeout),
+        },
+        pool_pre_ping=not single,
+        pool_size=1 if single else 2,
+        max_overflow=0 if single else 4,
+        pool_timeout=POOL_WAIT,
+    )
+
+
+def postgresql_connect_args(*, pooled: bool, single: bool, io_timeout: float) -> dict[str, Any]:
+    """psycopg's connection arguments: timeouts and keepalives that notice a dead or
+    black-holed peer within about `io_timeout` seconds; no prepared statements when pooled;
+    a statement timeout for a daemon's direct connection (a pooler refuses startup options)."""
+    args: dict[str, Any] = {
+        "connect_timeout": CONNECT_TIMEOUT,
+        "keepalives": 1,
+        "keepalives_idle": max(1, round(io_timeout / 3)),
+        "keepalives_interval": max(1, round(io_timeout / 6)),
+        "keepalives_count": 3,
+        "tcp_user_timeout": max(1000, round(io_timeout * 1000)),
+    }
+    if pooled:
+        args["prepare_threshold"] = None
+    elif single:
+        args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT * 1000}"
+    return args
 
 
 def _make_directory(engine: Engine, directory: Path, where: str) -> None:
@@ -173,6 +240,8 @@ def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
         return errors.StoreError(f"The database refused the change: {detail}")
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_disconnect(exc)):
         return errors.Disconnected(f"Lost the connection to {where}: {detail}")
+    if isinstance(exc, OperationalError) and any(m in detail for m in TOO_MANY_CLIENTS):
+        return errors.DatabaseUnavailable(f"Cannot use the database {where}: {FARM_HINT}.")
     if isinstance(exc, OperationalError):
         return errors.DatabaseUnavailable(f"Cannot use the database {where}: {detail}")
     return errors.StoreError(f"Database error on {where}: {detail}")

@@ -236,9 +236,21 @@ class Tag(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Chore(Base):
+    """A periodic cluster chore (lost-runner recovery) that one runner per interval does: the
+    runner whose update finds `due_at` passed takes it and sets the next due time."""
+
+    __tablename__ = "chore"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    due_at: Mapped[dt.datetime]
+    runner_id: Mapped[int | None]  #: who took it last (no foreign key: runners come and go)
+
+
 JOB = cast(Table, Job.__table__)  #: Core handle: hot-path statements skip the ORM (3x cheaper)
 DEP = cast(Table, Dependency.__table__)
 TAG = cast(Table, Tag.__table__)
 JOB_EVENT = cast(Table, JobEvent.__table__)
 ID_COUNTER = cast(Table, IdCounter.__table__)
 RUNNER = cast(Table, Runner.__table__)
+CHORE = cast(Table, Chore.__table__)

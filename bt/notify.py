@@ -15,12 +15,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bt.errors import first_line
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from bt.db import Database
 
 log = logging.getLogger("bt.notify")
 
@@ -117,3 +119,80 @@ def _notification(channel: str, payload: str) -> Notification:
     if channel == ABORT_CHANNEL and payload.isdigit():
         return Notification(Notice.ABORT, int(payload))
     return Notification(Notice.WORK)
+
+
+SHARED_LOOK = 0.5  #: seconds between a shared listener's looks when its connection stays quiet
+
+
+class SharedListener(threading.Thread):
+    """LISTEN on the one connection of a daemon's `Database` (`single=True`; direct PostgreSQL
+    only: a pooler drops LISTEN), so a runner holds one connection, not two.
+
+    Every connection the pool makes LISTENs as it is made. A notification that arrives while
+    another thread uses the connection is kept by psycopg; this thread hands it over between
+    uses: it waits until the connection's socket is readable (or `SHARED_LOOK` passes), takes
+    the connection in turn, and reads what arrived. A new connection after the first reports
+    `RESYNC`, as what was sent meanwhile is lost.
+    """
+
+    def __init__(self, db: Database, on_notification: Callable[[Notification], None]) -> None:
+        from sqlalchemy import event
+
+        super().__init__(name="bt-listener", daemon=True)
+        self.db, self.on_notification = db, on_notification
+        self.stopped = threading.Event()
+        self.ready = threading.Event()
+        self._socket: Any = None  #: the psycopg connection listening now
+        self._connected_before = False
+        event.listen(db.engine, "connect", self._on_connect)
+        db.release()  # connections made before were not listening
+
+    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute(f"LISTEN {ABORT_CHANNEL}")
+        dbapi_connection.execute(f"LISTEN {WORK_CHANNEL}")
+        dbapi_connection.commit()
+        self._socket = dbapi_connection
+        if self._connected_before:
+            log.info("listener_reconnected")
+            self.on_notification(Notification(Notice.RESYNC))
+        self._connected_before = True
+        self.ready.set()
+
+    def run(self) -> None:
+        import select
+
+        self._hand_over()  # connects, and so LISTENs, at once
+        while not self.stopped.is_set():
+            fd = self._fileno()
+            if fd is None:
+                self.stopped.wait(SHARED_LOOK)
+            else:
+                select.select([fd], [], [], SHARED_LOOK)
+            if not self.stopped.is_set():
+                self._hand_over()
+
+    def _fileno(self) -> int | None:
+        try:
+            return int(self._socket.fileno()) if self._socket is not None else None
+        except Exception:  # noqa: BLE001 - a closed connection has no file descriptor
+            return None
+
+    def _hand_over(self) -> None:
+        """Take the connection in turn and pass on what arrived (reconnecting if it is lost:
+        the pool makes a new, listening one)."""
+        import psycopg
+
+        try:
+            proxy = self.db.engine.raw_connection()
+        except Exception:  # noqa: BLE001 - the database is away: the next look tries again
+            self.stopped.wait(2 * SHARED_LOOK)
+            return
+        try:
+            for note in proxy.driver_connection.notifies(timeout=0):  # type: ignore[union-attr]
+                self.on_notification(_notification(note.channel, note.payload))
+        except psycopg.Error as exc:  # the runner's health logs the outage
+            log.debug("listener_lost: %s", first_line(exc))
+            self._socket = None
+            proxy.invalidate()
+        finally:
+            proxy.close()

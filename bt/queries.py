@@ -42,7 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bt.models import DEP, ID_COUNTER, JOB, JOB_EVENT, RUNNABLE_SQL, RUNNER, TAG
+from bt.models import CHORE, DEP, ID_COUNTER, JOB, JOB_EVENT, RUNNABLE_SQL, RUNNER, TAG
 from bt.sqltypes import db_now
 from bt.status import TRANSITIONS, Action, Status
 
@@ -445,3 +445,30 @@ ORPHANED_JOBS = (
 
 #: forget the runners whose lease expired (after their jobs were recovered)
 DELETE_LOST_RUNNERS = delete(RUNNER).where(RUNNER.c.id.in_(LOST_RUNNERS))
+
+
+# -- cluster chores ------------------------------------------------------------------------
+
+RECOVERY_CHORE = "recover lost runners"  #: the chore of requeueing lost runners' jobs
+
+
+@cache
+def take_chore(interval: float) -> Update:
+    """Take chore `:chore` for runner `:taker` if it is due, making it due again `interval`
+    seconds from now;
+    returns its name when taken, nothing when another runner took it less than an interval
+    ago (one statement: the row lock makes exactly one of several runners win)."""
+    return (
+        update(CHORE)
+        .where(CHORE.c.name == bindparam("chore"), CHORE.c.due_at <= db_now())
+        .values(due_at=db_now(interval), runner_id=bindparam("taker"))
+        .returning(CHORE.c.name)
+    )
+
+
+def add_chore(dialect: str) -> Any:
+    """Create chore `:chore`, due at once, unless it exists."""
+    values = {"name": bindparam("chore"), "due_at": db_now()}
+    if dialect == "postgresql":
+        return pg_insert(CHORE).values(values).on_conflict_do_nothing()
+    return sqlite_insert(CHORE).values(values).on_conflict_do_nothing()

@@ -30,6 +30,7 @@ from bt.transitions import JobState, Note, apply
 from bt.values import LiveRunner, RunnerInfo
 
 LOST_REASON = "runner lost"
+RECOVERY = queries.RECOVERY_CHORE
 FENCE_MARGIN = 1 / 8  #: the part of a lease kept free on each side of its expiry
 
 
@@ -65,6 +66,7 @@ def register_runner(
     )
     session.add(runner)
     session.flush()
+    session.execute(queries.add_chore(session.get_bind().dialect.name), {"chore": RECOVERY})
     return RunnerInfo(runner.id, runner.uuid)
 
 
@@ -87,6 +89,13 @@ def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
             f"Runner {runner_id} was declared lost; its jobs were recovered."
         )
     return bool(stop)
+
+
+def take_recovery(session: Session, runner_id: int, interval: float) -> bool:
+    """Whether this runner is the one to recover lost runners' jobs now: true for one runner
+    of the cluster per `interval` seconds (the chore's row says who took it, and when)."""
+    taken = session.scalar(queries.take_chore(interval), {"chore": RECOVERY, "taker": runner_id})
+    return taken is not None
 
 
 def unregister_runner(session: Session, runner_id: int) -> None:

@@ -8,14 +8,17 @@ does and what it raises; the modules behind them only say why.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from bt import bulk, claims, control, integrity, jobs, links, listing, runners, tags
+from bt import bulk, claims, control, integrity, jobs, links, listing, runners, sorting, tags
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
 from bt.values import (
     Attempt,
+    Beat,
     Claim,
     Dag,
     EditField,
@@ -37,6 +40,9 @@ from bt.values import (
     TagInfo,
     TreeNode,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class JobService:
@@ -158,11 +164,22 @@ class JobService:
         limit: int = 50,
         after: int | None = None,
         newest_first: bool = False,
+        sort: str | None = None,
+        now: dt.datetime | None = None,
     ) -> Page:
-        """One page of the jobs matching every filter term (`bt.filters`), by id; pass
-        `next_after` back as `after` for the next page. `InvalidValue` for a bad term."""
+        """One page of the jobs matching every filter term (`bt.filters`), by id or by the
+        field `sort` (`bt.sorting`: ties by id, empty values last; `elapsed` runs to `now`);
+        pass `next_after` back as `after` for the next page. `InvalidValue` for a bad term or
+        field, `JobNotFound` when a sorted page continues after a job that is gone."""
         with self._db.read() as s:
-            return listing.list_jobs(s, terms, limit=limit, after=after, newest_first=newest_first)
+            return listing.list_jobs(
+                s, terms, limit=limit, after=after, newest_first=newest_first, sort=sort, now=now
+            )
+
+    def hosts(self, job_ids: Sequence[int]) -> dict[int, str]:
+        """The host of each job's latest attempt, for the jobs that have run."""
+        with self._db.read() as s:
+            return sorting.hosts(s, list(job_ids))
 
     def counts(self, tasks: Sequence[str] | None = None) -> dict[str, int]:
         """Jobs per status (of `tasks` only, when given), plus RUNNABLE."""
@@ -229,6 +246,17 @@ class RunnerService:
     def heartbeat(self, runner_id: int, lease: float) -> bool:
         """Renew a runner's lease; whether a stop was requested. `TokenMismatch` if it was lost."""
         return self._db.write(lambda s: runners.heartbeat(s, runner_id, lease))
+
+    def beat(self, runner_id: int, lease: float, *, chore_every: float) -> Beat:
+        """Renew a runner's lease and, in the same transaction, take the recovery chore if it
+        is due (one runner of the cluster per `chore_every` seconds gets it). `TokenMismatch`
+        if the runner was lost."""
+
+        def renew(s: Session) -> Beat:
+            stop = runners.heartbeat(s, runner_id, lease)
+            return Beat(stop, runners.take_recovery(s, runner_id, chore_every))
+
+        return self._db.write(renew)
 
     def unregister(self, runner_id: int) -> None:
         """Forget a runner that stopped cleanly."""

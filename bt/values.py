@@ -255,6 +255,15 @@ class RunnerInfo:
 
 
 @dataclass(frozen=True)
+class Beat:
+    """What a runner's heartbeat learnt: whether a stop was requested, and whether it is the
+    runner that recovers lost runners' jobs this interval."""
+
+    stop: bool
+    recover: bool
+
+
+@dataclass(frozen=True)
 class LiveRunner:
     """A registered runner as `runner list` shows it."""
 

@@ -2,7 +2,10 @@
 
 `db_url` gives each database test a fresh SQLite file and a fresh database on a throwaway
 PostgreSQL cluster that this test run starts itself. Without PostgreSQL the PostgreSQL half skips;
-with `CI=true` a skip is a failure, so CI can never go green by skipping.
+with `CI=true` a skip is a failure, so CI can never go green by skipping. The tests of runners,
+claims, aborts and outages take `farm_db_url` (through `db_url` overridden in their conftest):
+the same two, plus the PostgreSQL database reached through a throwaway PgBouncer in transaction
+mode (pooled mode), started on first use.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bt import Brownthrower
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.schema import upgrade
-from tests import pgcluster
+from tests import pgbouncer, pgcluster
 
 for _name in [n for n in os.environ if n.startswith("BT_")]:
     if _name != pgcluster.URL_VARIABLE:
@@ -28,6 +31,8 @@ for _name in [n for n in os.environ if n.startswith("BT_")]:
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 _cluster: pgcluster.Cluster | None = None
+_bouncer: pgbouncer.Bouncer | None = None
+POOLED_URLS: set[str] = set()  #: the test databases reached through PgBouncer (pooled mode)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -40,8 +45,30 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _bouncer is not None:
+        _bouncer.stop()
     if _cluster is not None:
         _cluster.stop()
+
+
+def require_pgbouncer() -> str:
+    """The URL of the test run's PgBouncer (started on first use), or skip (fail in CI)."""
+    global _bouncer
+    server = require_postgresql()
+    if _bouncer is None:
+        if (reason := pgbouncer.available()) is not None:
+            if IN_CI:
+                pytest.fail(reason + " (CI=true: PgBouncer tests must run)")
+            pytest.skip(reason)
+        _bouncer = pgbouncer.Bouncer()
+        _bouncer.start(server)
+    assert _bouncer.url is not None
+    return _bouncer.url
+
+
+def is_pooled(url: str) -> bool:
+    """Whether `url` is a test database reached through PgBouncer."""
+    return url in POOLED_URLS
 
 
 def require_postgresql() -> str:
@@ -91,6 +118,11 @@ def drop_pg_database(url: str) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: a SQLite file, then a PostgreSQL database."""
+    yield from fresh_database(request, tmp_path)
+
+
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The fresh database of `request.param`: `sqlite`, `postgresql` or `pgbouncer`."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'bt.db'}"
         db = Database(url)
@@ -98,9 +130,28 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         db.dispose()
         yield url
         return
-    url = new_pg_database(request.getfixturevalue("pg_template"))
+    direct = new_pg_database(request.getfixturevalue("pg_template"))
+    if request.param == "pgbouncer":
+        bounced = make_url(require_pgbouncer()).set(database=make_url(direct).database)
+        url = bounced.render_as_string(hide_password=False)
+        POOLED_URLS.add(url)
+    else:
+        url = direct
     yield url
-    drop_pg_database(url)
+    POOLED_URLS.discard(url)
+    drop_pg_database(direct)
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("pgbouncer", marks=pytest.mark.postgresql),
+    ]
+)
+def farm_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """`db_url`'s databases, plus the PostgreSQL one through PgBouncer (`is_pooled` says)."""
+    yield from fresh_database(request, tmp_path)
 
 
 @pytest.fixture
@@ -120,7 +171,7 @@ def pg_url(pg_template: str) -> Iterator[str]:
 @pytest.fixture
 def database(db_url: str) -> Iterator[Database]:
     """A `Database` on the fresh test database, disposed afterwards."""
-    db = Database(db_url)
+    db = Database(db_url, pooled=is_pooled(db_url))
     yield db
     db.dispose()
 
@@ -128,6 +179,6 @@ def database(db_url: str) -> Iterator[Database]:
 @pytest.fixture
 def app(db_url: str, registry: TaskRegistry) -> Iterator[Brownthrower]:
     """The core library on a fresh database, with the test registry."""
-    client = Brownthrower(Database(db_url), registry)
+    client = Brownthrower(Database(db_url, pooled=is_pooled(db_url)), registry)
     yield client
     client.close()

@@ -44,6 +44,14 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "URLs with a password, as command lines are visible to every user",
     )
     parser.add_argument(
+        "--pooled",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the database URL leads to PgBouncer in transaction mode: no LISTEN (poll instead), "
+        "no session state, no prepared statements (default: $BT_DATABASE_POOLED, or "
+        "database_pooled in the config file)",
+    )
+    parser.add_argument(
         "-v", "--verbose", action="count", default=0, help="more log output (-vv also logs SQL)"
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -77,14 +85,17 @@ def setup_logging(verbosity: int) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "database_url", None))
+    return load_settings(
+        getattr(args, "database_url", None), cli_pooled=getattr(args, "pooled", None)
+    )
 
 
-def open_app(args: argparse.Namespace) -> Brownthrower:
-    """The core library on the configured database (schema created on first use)."""
+def open_app(args: argparse.Namespace, program: str) -> Brownthrower:
+    """The core library on the configured database (schema created on first use), for a
+    daemon: one connection, named after `program`."""
     from bt.client import Brownthrower
 
-    return Brownthrower.open(settings=settings_from(args))
+    return Brownthrower.open(settings=settings_from(args), single=True, program=program)
 
 
 def exit_code(exc: BaseException) -> int | None:

@@ -26,6 +26,7 @@ from bt.runner.environ import scrub_runner
 from bt.runner.forkserver import ForkServer
 from bt.runner.options import (
     DEFAULT_GRACE,
+    DEFAULT_IDLE_POLL,
     DEFAULT_LEASE,
     DEFAULT_POLL,
     RunnerOptions,
@@ -107,8 +108,20 @@ def _add_timing(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     timing.add_argument(
         "--poll", type=seconds, default=DEFAULT_POLL, metavar="SECONDS",
-        help="longest wait between checks for new work and for aborts on SQLite; PostgreSQL is "
-        f"woken by NOTIFY and polls 5 times less often (default: {DEFAULT_POLL:g})",
+        help="longest wait between checks for new work and for aborts on SQLite, and for "
+        "aborts of running jobs in pooled mode; PostgreSQL reached directly is woken by NOTIFY "
+        f"and checks 5 times less often (default: {DEFAULT_POLL:g})",
+    )  # fmt: skip
+    timing.add_argument(
+        "--idle-poll", type=seconds, default=DEFAULT_IDLE_POLL, metavar="SECONDS",
+        help="on PostgreSQL, the longest wait between looks for work while none is found "
+        "(±25%% at random); the wait starts short after work and doubles up to this "
+        f"(default: {DEFAULT_IDLE_POLL:g})",
+    )  # fmt: skip
+    timing.add_argument(
+        "--idle-exit", type=seconds, default=None, metavar="SECONDS",
+        help="with --loop: exit 0 once no work was found for this long (a pilot giving its "
+        "batch slot back)",
     )  # fmt: skip
 
 
@@ -137,6 +150,8 @@ def options_from(args: argparse.Namespace) -> RunnerOptions:
         raise errors.InvalidValue("--submit needs --job ID.")
     if args.lease < 1:
         raise errors.InvalidValue("--lease must be at least 1 second.")
+    if args.idle_exit is not None and not args.loop:
+        raise errors.InvalidValue("--idle-exit needs --loop.")
     debugpy = args.debugpy
     if debugpy is not None:
         if importlib.util.find_spec("debugpy") is None:
@@ -154,10 +169,18 @@ def options_from(args: argparse.Namespace) -> RunnerOptions:
         lease=args.lease,
         grace=args.grace,
         poll=max(args.poll, 0.05),
+        idle_poll=max(args.idle_poll, 0.05),
+        idle_exit=args.idle_exit,
         pdb=args.pdb,
         debugpy=debugpy,
         profile=args.profile,
     )
+
+
+def io_timeout(options: RunnerOptions) -> float:
+    """How long the runner's connection may go unanswered before it is dropped: a third of
+    the lease (2 to 15 s), so a black-holed connection is noticed well before the lease ends."""
+    return min(15.0, max(2.0, options.lease / 3))
 
 
 def runner_logging(verbosity: int) -> None:
@@ -181,7 +204,13 @@ def start(args: argparse.Namespace) -> int:
     scrub_runner(settings.database_url)
     server = ForkServer.start({name: registry.entry(name).target for name in tasks})
     try:
-        app = Brownthrower.open(settings=settings, registry=registry)
+        app = Brownthrower.open(
+            settings=settings,
+            registry=registry,
+            single=True,
+            io_timeout=io_timeout(options),
+            program=PROGRAM,
+        )
     except BaseException:
         server.stop()
         raise

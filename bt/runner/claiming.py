@@ -11,8 +11,9 @@ claims what refills the slots in the same commit (`refill`, then `took` with wha
 claimed). With `--job`, the runner claims that one job, once, and nothing ahead.
 
 Draining is over only when a look found nothing and no delayed retry of the runner's tasks is
-pending (the next look is then due when the retry is); a look that failed (the database is
-away) ends nothing.
+pending (meanwhile the runner keeps looking as usual, and at the latest when the retry is due,
+so work submitted meanwhile runs at once); a look that failed (the database is away) ends
+nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ class Claimer:
         tasks: list[str],
         *,
         poll: float,
+        jitter: float = 0.0,
         is_stopping: Callable[[], bool],
         health: Health,
         leased: Callable[[], bool],
@@ -58,7 +60,7 @@ class Claimer:
         self.is_stopping = is_stopping  #: whether the runner is stopping (it claims nothing more)
         self.health = health
         self.leased = leased  #: whether the lease holds (a lapsed runner claims nothing)
-        self.pacer = ClaimPacer(poll)
+        self.pacer = ClaimPacer(poll, jitter=jitter)
         self.runner_id = 0  #: set once the runner has registered (0 again while it is lost)
         self.claimed_single = False  #: with `--job`: that job was claimed
         self.waiting = False  #: draining: a delayed retry is pending, or the last look failed
@@ -181,8 +183,8 @@ class Claimer:
             self.health.failed("retry_check", exc)
             wait = self.pacer.poll
         self.waiting = wait is not None
-        if wait is not None:
-            self.pacer.next_claim = max(self.pacer.next_claim, now + wait)
+        if wait is not None:  # keep looking as usual meanwhile: new work may come first
+            self.pacer.retry_due_in(wait, now)
 
     def _claim(self) -> bool:
         """Look for work once; whether some was found."""

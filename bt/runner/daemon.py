@@ -26,6 +26,7 @@ from bt.runner.heartbeat import Lease
 from bt.runner.launch import Launcher
 from bt.runner.mailbox import Event, EventKind, Mailbox
 from bt.runner.options import PG_POLL_FACTOR, RunnerOptions, RunOutcome, StopReason
+from bt.runner.pacing import JITTER
 from bt.runner.recording import RECORD_RETRY, Recorder, Upkeep
 from bt.runner.running import KillReason, RunningJob
 from bt.runner.slots import Slots
@@ -55,15 +56,20 @@ class Runner:
         self.slots = Slots(self.selector, self._on_done)
         self.stopping = Stopping(self.slots, options.grace)
         self.lost = False
-        self.poll = options.poll * (PG_POLL_FACTOR if app.db.is_postgresql else 1.0)
+        db = app.db
+        self.poll = options.idle_poll if db.is_postgresql else options.poll  #: idle looks
+        self.check_every = options.poll * (PG_POLL_FACTOR if db.listens else 1.0)  #: aborts
         self.claimer = Claimer(
             app, self.slots, options, tasks, poll=self.poll, is_stopping=self.stopping.__bool__,
             health=self.health, leased=self.lease.valid,
+            jitter=JITTER if db.is_postgresql else 0.0,
         )  # fmt: skip
         signalled = lambda: self.stopping.signals > 0  # noqa: E731
         self.recorder = Recorder(self.claims, self.claimer, self.health, signalled)
-        self.upkeep = Upkeep(self.claims, self.claimer, self.health, self.poll)
+        self.upkeep = Upkeep(self.claims, self.claimer, self.health, self.check_every)
         self.info = RunnerInfo(0, "")
+        self.went_round = time.monotonic()  #: when the main loop last went round
+        self.idle_since: float | None = None  #: since when it holds no job and finds none
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -90,10 +96,9 @@ class Runner:
         self.mailbox.catch_signals(self.stopping.on_signal)
         rejoin = self._register if o.job_id is None else None
         sweeper = functools.partial(sweep, self.claims, database_scope(self.app.db.url))
-        busy = lambda: bool(self.slots or self.claimer.ready)  # noqa: E731
         self.helpers.start(
-            self.app.runners, self.info.id, lease, self.app.db.url,
-            rejoin=rejoin, sweeper=sweeper, busy=busy,
+            self.app.runners, self.info.id, lease, self.app.db,
+            rejoin=rejoin, sweeper=sweeper, busy=self._busy, progressing=self._progressing,
         )  # fmt: skip
         tasks, db = ",".join(self.tasks), self.app.db.masked_url
         log.info(
@@ -134,24 +139,49 @@ class Runner:
 
     def _loop(self) -> None:
         while True:
+            self.went_round = time.monotonic()
             self.stopping.handle()
             self.claimer.start_ready()
             self.recorder.settle()
+            was_busy = self._busy()
             self.claimer.fill()
+            if not was_busy and self._busy():
+                self.helpers.poke()  # an idle runner's lease may be low: renew it soon
             if self._finished():
                 return
             for key, _mask in self.selector.select(self._timeout()):
                 key.data(key.fd)
             self._tick(time.monotonic())
 
+    def _busy(self) -> bool:
+        """Whether the runner holds jobs (running, or claimed and waiting for a slot)."""
+        return bool(self.slots or self.claimer.ready)
+
+    def _progressing(self) -> bool:
+        """Whether the main loop went round within half a lease (it wakes every quarter)."""
+        return time.monotonic() - self.went_round < self.options.lease / 2
+
     def _finished(self) -> bool:
         if self.slots or self.recorder or self.claimer.ready:
+            self.idle_since = None
             return False
+        if self._idle_too_long():
+            self.stopping.begin(StopReason.IDLE, grace=None)
         return bool(self.stopping) or self.claimer.done()
+
+    def _idle_too_long(self) -> bool:
+        """`--idle-exit`: whether the looping runner found no work for that long."""
+        if not self.claimer.pacer.idle:
+            self.idle_since = None
+            return False
+        now = time.monotonic()
+        self.idle_since = now if self.idle_since is None else self.idle_since
+        limit = self.options.idle_exit
+        return limit is not None and not self.stopping and now - self.idle_since >= limit
 
     def _timeout(self) -> float:
         clock = time.monotonic()
-        moments = [clock + self.poll]
+        moments = [clock + self.poll, clock + self.lease.interval]
         if (claim_at := self.claimer.due_at()) is not None:
             moments.append(claim_at)
         if (hold_end := self.claimer.hold_ends_at()) is not None:
@@ -160,6 +190,8 @@ class Runner:
             moments += [*self.upkeep.moments(), *self.slots.deadlines()]
         if self.stopping.grace_end is not None:
             moments.append(self.stopping.grace_end)
+        if self.idle_since is not None and self.options.idle_exit is not None:
+            moments.append(self.idle_since + self.options.idle_exit)
         if self.recorder.unrecorded:
             moments.append(clock + RECORD_RETRY)
         if (record_at := self.recorder.due_at()) is not None:

@@ -2,10 +2,17 @@
 
 After each renewal the fork server learns until when the runner's jobs may run (`Lease`): the
 lease less the safety margin, counted from the moment the renewal began (`bt.runners` has the
-rule). A failed renewal is retried with capped exponential backoff, however long the database
-stays away; when it answers again the main loop resyncs (claims, and kills the jobs whose
-tokens no longer hold). A runner found lost (its row deleted: others recovered its jobs) kills
-its jobs and, unless it runs a single `--job`, registers again and carries on.
+rule). The lease is renewed every quarter lease while the runner holds jobs, every half lease
+while it is idle (nothing of it is at stake then: a farm of idle pilots costs half as much), and
+only while the main loop makes progress: a runner whose loop hangs (in a black-holed query, say)
+lets its lease lapse, so its jobs are fenced and recovered rather than kept forever. A failed
+renewal is retried with capped exponential backoff, however long the database stays away; when
+it answers again the main loop resyncs (claims, and kills the jobs whose tokens no longer hold).
+A runner found lost (its row deleted: others recovered its jobs) kills its jobs and, unless it
+runs a single `--job`, registers again and carries on.
+
+Lost-runner recovery is a cluster chore: each renewal also tries to take it, and one runner of
+the cluster per quarter lease wins and does it (`bt.runners.take_recovery`).
 """
 
 from __future__ import annotations
@@ -31,8 +38,10 @@ class Lease:
 
     def __init__(self, seconds: float, server: ForkServer) -> None:
         self.seconds, self.server = seconds, server
-        self.interval = seconds / 4  #: between renewals: three may be missed
+        self.interval = seconds / 4  #: between renewals while jobs run: three may be missed
+        self.idle_interval = seconds / 2  #: between renewals while the runner holds no job
         self.until = 0.0  #: jobs may run until then (`osutil.clock()`)
+        self.began = 0.0  #: when the last successful renewal began (`osutil.clock()`)
 
     def valid(self) -> bool:
         """Whether jobs may run now (a job claimed while the lease has lapsed would be killed)."""
@@ -42,14 +51,16 @@ class Lease:
         """A renewal that began at `began` (`osutil.clock()`) succeeded: jobs may run until the
         lease less the margin from then. Whether the lease had lapsed."""
         lapsed = not self.valid()
+        self.began = began
         self.until = began + self.seconds - fence_margin(self.seconds)
         self.server.renew(self.until)
         return lapsed
 
 
 class Heartbeat(threading.Thread):
-    """Renews the lease every quarter lease, retrying while the database is away; recovers lost
-    runners' jobs and kills their leftover processes on this host."""
+    """Renews the lease while the main loop makes progress, retrying while the database is
+    away; takes its turn at recovering lost runners' jobs and kills their leftover processes
+    on this host."""
 
     def __init__(
         self,
@@ -61,34 +72,63 @@ class Heartbeat(threading.Thread):
         health: Health,
         rejoin: Callable[[], RunnerInfo] | None,
         sweeper: Callable[[], int],
+        busy: Callable[[], bool] = lambda: True,
+        progressing: Callable[[], bool] = lambda: True,
     ) -> None:
         super().__init__(name="bt-heartbeat", daemon=True)
         self.runners, self.sweeper = runners, sweeper  #: sweeper: `bt.runner.sweep.sweep`
         self.runner_id: int | None = runner_id  #: None: lost, not registered again yet
         self.lease, self.mailbox, self.health = lease, mailbox, health
         self.rejoin = rejoin  #: registers the runner again once lost (None: it stops instead)
+        self.busy = busy  #: whether the runner holds jobs (renew every quarter lease, not half)
+        self.progressing = progressing  #: whether the main loop went round lately
         self.stopped = threading.Event()
-        self._stop_seen = False
+        self._wake = threading.Event()
+        self._stop_seen = self._stalled = False
+
+    def stop(self) -> None:
+        """End the thread at its next wake-up (at once if it waits)."""
+        self.stopped.set()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """The runner took work: renew now if the idle interval let the lease run low."""
+        self._wake.set()
 
     def run(self) -> None:
         backoff, delay = Backoff(self.lease.interval), self.lease.interval
-        while not self.stopped.wait(delay):
+        while True:
+            self._wake.wait(delay)
+            self._wake.clear()
+            if self.stopped.is_set():
+                return
+            if (delay := self._until_due()) > 0:
+                continue
             if self.beat():
                 backoff.reset()
-                delay = self.lease.interval
-                self.recover()
+                delay = self._until_due()
             elif self.runner_id is None and self.rejoin is None:
                 return
             else:
                 delay = backoff.next()
 
+    def _until_due(self) -> float:
+        """Seconds until the next renewal is due (0 or less: now)."""
+        interval = self.lease.interval if self.busy() else self.lease.idle_interval
+        return self.lease.began + interval - osutil.clock()
+
     def beat(self) -> bool:
-        """Renew the lease (or register again, once lost); whether that worked."""
+        """Renew the lease (or register again, once lost), and recover lost runners' jobs if
+        it is this runner's turn; whether the renewal worked."""
         began = osutil.clock()
+        if not self._loop_alive():
+            return False
         try:
             if self.runner_id is None:
                 return self._join(began)
-            stop = self.runners.heartbeat(self.runner_id, self.lease.seconds)
+            beat = self.runners.beat(
+                self.runner_id, self.lease.seconds, chore_every=self.lease.interval
+            )
         except errors.TokenMismatch as exc:
             self.runner_id = None
             self.mailbox.post(Event(EventKind.LOST, detail=str(exc)))
@@ -97,10 +137,23 @@ class Heartbeat(threading.Thread):
             self.health.failed("heartbeat", exc)
             return False
         self._renewed(began)
-        if stop and not self._stop_seen:
+        if beat.stop and not self._stop_seen:
             self._stop_seen = True
             self.mailbox.post(Event(EventKind.STOP))
+        if beat.recover:
+            self.recover()
         return True
+
+    def _loop_alive(self) -> bool:
+        """Whether the main loop makes progress (logged once when it stops, and when again)."""
+        alive = self.progressing()
+        if alive == self._stalled:
+            self._stalled = not alive
+            if alive:
+                log.warning("runner_progressing again: renewing the lease")
+            else:
+                log.error("runner_stalled: the main loop is stuck; the lease is not renewed")
+        return alive
 
     def _join(self, began: float) -> bool:
         if self.rejoin is None:

@@ -9,9 +9,10 @@ from pathlib import Path
 DEFAULT_LEASE = 30.0  #: seconds a runner's jobs stay its own without a heartbeat
 DEFAULT_GRACE = 10.0  #: seconds running jobs get to finish after SIGTERM/SIGINT
 DEFAULT_POLL = 1.0  #: longest wait between checks for work and aborts (SQLite)
+DEFAULT_IDLE_POLL = 15.0  #: longest wait between looks for work of an idle runner (PostgreSQL)
 KILL_TIMEOUT = 2.0  #: seconds between SIGTERM and SIGKILL when a job is killed
 FLUSH_INTERVAL = 1.0  #: seconds between writes of a running job's captured output
-PG_POLL_FACTOR = 5.0  #: on PostgreSQL, LISTEN/NOTIFY wakes the runner; polls are this much rarer
+PG_POLL_FACTOR = 5.0  #: with LISTEN/NOTIFY, aborts wake the runner: it checks this much rarer
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class RunnerOptions:
     lease: float = DEFAULT_LEASE
     grace: float = DEFAULT_GRACE
     poll: float = DEFAULT_POLL
+    idle_poll: float = DEFAULT_IDLE_POLL
+    idle_exit: float | None = None  #: with `loop`: exit after this many seconds without work
     pdb: bool = False
     debugpy: str | None = None
     profile: bool = False
@@ -49,6 +52,7 @@ class StopReason(enum.StrEnum):
     SIGNAL = "signal"  #: SIGTERM or SIGINT
     REQUESTED = "stop requested"  #: a stop was requested in the database
     LOST = "lost"  #: the runner lost its lease
+    IDLE = "idle"  #: `--idle-exit`: no work for that long
     DRAINED = "drained"  #: it did not stop early: nothing was left to run
 
 

@@ -1,8 +1,9 @@
-"""The runner's helper threads: the heartbeat (`bt.runner.heartbeat`) and, on PostgreSQL, the
-listener, which turns NOTIFYs on `bt_abort` and `bt_work` into events for the main loop, on its
-own connection, reconnecting when it is lost; on SQLite, the change watcher
-(`bt.runner.watcher`), which turns other connections' commits into `CHANGED` events while jobs
-run. Both are only hints: the main loop polls as well.
+"""The runner's helper threads: the heartbeat (`bt.runner.heartbeat`) and, on PostgreSQL reached
+directly, the listener, which turns NOTIFYs on `bt_abort` and `bt_work` into events for the main
+loop, LISTENing on the runner's one connection (`bt.notify.SharedListener`); on SQLite, the
+change watcher (`bt.runner.watcher`), which turns other connections' commits into `CHANGED`
+events while jobs run. Both are only hints: the main loop polls as well. Through a pooler
+(pooled mode) there is no listener: the main loop polls for work and aborts.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bt.errors import first_line
-from bt.notify import RECONNECT_DELAY, Listener, Notice, Notification
+from bt.db import Database
+from bt.notify import Notice, Notification, SharedListener
 from bt.runner.health import Health
 from bt.runner.heartbeat import Heartbeat, Lease
 from bt.runner.mailbox import Event, EventKind, Mailbox
@@ -33,37 +34,48 @@ class Helpers:
 
     def __init__(self, mailbox: Mailbox, health: Health) -> None:
         self.mailbox, self.health = mailbox, health
-        self.threads: list[Heartbeat | Listener | ChangeWatcher] = []
+        self.threads: list[Heartbeat | SharedListener | ChangeWatcher] = []
+        self.heartbeat: Heartbeat | None = None
 
     def start(
         self,
         runners: RunnerService,
         runner_id: int,
         lease: Lease,
-        url: str | None,
+        db: Database | None,
         *,
         rejoin: Callable[[], RunnerInfo] | None,
         sweeper: Callable[[], int],
         busy: Callable[[], bool] | None = None,
+        progressing: Callable[[], bool] | None = None,
     ) -> None:
         """Start them, then recover lost runners' jobs (once LISTEN or the watcher is in place) and
-        kill what runs that are over left on this host. `url` is the database's (None: neither
-        listener nor watcher); `busy` says whether jobs run (the watcher looks only then)."""
+        kill what runs that are over left on this host. `db` is the runner's database (None:
+        neither listener nor watcher); `busy` says whether the runner holds jobs (the watcher
+        looks only then, the heartbeat renews more often); `progressing`, whether its main loop
+        went round lately (the lease is renewed only then)."""
         heartbeat = Heartbeat(
             runners, runner_id, lease, self.mailbox,
             health=self.health, rejoin=rejoin, sweeper=sweeper,
+            busy=busy or (lambda: True), progressing=progressing or (lambda: True),
         )  # fmt: skip
         heartbeat.start()
         self.threads.append(heartbeat)
-        if url is not None and make_url(url).get_backend_name() == "postgresql":
-            self._listen(url)
-        elif url is not None and (path := sqlite_file(url)) is not None:
+        self.heartbeat = heartbeat
+        if db is not None and db.listens:
+            self._listen(db)
+        elif db is not None and (path := sqlite_file(db.url)) is not None:
             self._watch(path, busy)
         heartbeat.recover()
         heartbeat.sweep()
 
-    def _listen(self, url: str) -> None:
-        listener = QuietListener(url, lambda n: self.mailbox.post(event_of(n)))
+    def poke(self) -> None:
+        """The runner took work: let the heartbeat renew soon if it was idle."""
+        if self.heartbeat is not None:
+            self.heartbeat.poke()
+
+    def _listen(self, db: Database) -> None:
+        listener = SharedListener(db, lambda n: self.mailbox.post(event_of(n)))
         listener.start()
         self.threads.append(listener)
         listener.ready.wait(LISTENER_READY)
@@ -79,25 +91,8 @@ class Helpers:
         """Tell every thread to end (they are daemon threads: nobody waits for them)."""
         for thread in self.threads:
             thread.stopped.set()
-
-
-class QuietListener(Listener):
-    """The core `Listener`, logging a lost connection once, not at every reconnection try."""
-
-    def run(self) -> None:
-        import psycopg
-
-        delay, first = RECONNECT_DELAY[0], True
-        while not self.stopped.is_set():
-            self.ready.clear()
-            try:
-                self._listen(resync=not first)
-            except psycopg.Error as exc:
-                if self.ready.is_set() or first:  # it was connected: a new outage
-                    log.warning("listener_lost: %s; reconnecting", first_line(exc))
-                    delay = RECONNECT_DELAY[0]
-                self.stopped.wait(delay)
-                delay, first = min(delay * 2, RECONNECT_DELAY[1]), False
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
 
 
 _KIND_OF = {

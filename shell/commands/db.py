@@ -41,6 +41,9 @@ class DbCommands(ShellCommands):
             raise CommandError("No database is configured.")
         return self._cmd.settings.database_url
 
+    def _pooled(self) -> bool:
+        return self._cmd.settings is not None and self._cmd.settings.pooled
+
     @cmd2.with_argparser(db_parser)
     def do_db(self, args: argparse.Namespace) -> None:
         """The database: where it is, its schema version, upgrades."""
@@ -48,7 +51,7 @@ class DbCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("db", "info", db_info_parser, help="URL, schema version, counts")
     def db_info(self, args: argparse.Namespace) -> None:
-        database = inspect_database(self._url())
+        database = inspect_database(self._url(), pooled=self._pooled())
         info: dict[str, Any] = {
             "url": database.url,
             "source": self._cmd.settings.source if self._cmd.settings else "given",
@@ -70,7 +73,7 @@ class DbCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("db", "upgrade", db_upgrade_parser, help="migrate the schema")
     def db_upgrade(self, _args: argparse.Namespace) -> None:
-        before, head = upgrade_database(self._url())
+        before, head = upgrade_database(self._url(), pooled=self._pooled())
         if before == head:
             self._cmd.ok(f"The schema is already at the current version ({head}).")
         else:

@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     options = options_from(args)
-    with open_app(args) as app:
+    with open_app(args, PROGRAM) as app:
         dispatcher = build_dispatcher(options, app)
         _setup_logging(args, dispatcher)
         statedir.remember(dispatcher.dispatcher_id, options.state_dir)  # for `dispatcher status`

@@ -1,4 +1,6 @@
-"""Runners as real processes: start them, wait for what they do, look at jobs and processes."""
+"""Runners as real processes: start them, wait for what they do, look at jobs and processes.
+
+Every test here runs on SQLite, PostgreSQL and PostgreSQL through PgBouncer (pooled mode)."""
 
 from __future__ import annotations
 
@@ -18,8 +20,16 @@ from sqlalchemy import select
 from bt import Brownthrower, Status
 from bt.sqltypes import db_now as sql_now
 from bt.values import JobSpec
+from tests.conftest import is_pooled
 
 TIMEOUT = 60.0  #: seconds any wait may take before the test fails
+
+#: for what a runner does only when NOTIFY can wake it: not through PgBouncer (pooled mode polls)
+LISTENING_ONLY = pytest.mark.parametrize(
+    "farm_db_url",
+    ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)],
+    indirect=True,
+)
 
 
 PROGRAM = [sys.executable, "-m", "bt.cli.runner"]
@@ -40,9 +50,11 @@ class Runners:
     env: dict[str, str] = field(default_factory=dict)
     cwd: Path | None = None
     program: list[str] = field(default_factory=lambda: list(PROGRAM))
+    pooled: bool = False  #: through PgBouncer: runners get `--pooled`
 
     def command(self, *args: str) -> list[str]:
         url = [] if self.url_in_env else ["-u", self.url]
+        url += ["--pooled"] if self.pooled else []
         return [
             *self.program, *url,
             "--log-dir", str(self.logs), "--work-dir", str(self.work), *args,
@@ -106,8 +118,14 @@ class Runners:
 
 
 @pytest.fixture
+def db_url(farm_db_url: str) -> str:
+    """The runner tests' databases: SQLite, PostgreSQL, and PostgreSQL through PgBouncer."""
+    return farm_db_url
+
+
+@pytest.fixture
 def runners(db_url: str, tmp_path: Path) -> Iterator[Runners]:
-    started = Runners(db_url, tmp_path)
+    started = Runners(db_url, tmp_path, pooled=is_pooled(db_url))
     yield started
     started.stop_all()
 

@@ -8,19 +8,22 @@ import os
 import shlex
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import make_url
 
 from bt.db import Database
 from bt.schema import upgrade
-from tests import pgcluster
+from tests import pgbouncer, pgcluster
 
 
 class Outage:
     """Takes a test database away (`begin`) and gives it back (`end`)."""
 
     url: str
+    pooled = False  #: reached through PgBouncer
 
     def begin(self) -> None:
         raise NotImplementedError
@@ -79,6 +82,40 @@ class StoppedServer(Outage):
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True)
+
+
+class BouncedServer(StoppedServer):
+    """The same stopped server, reached through a PgBouncer of its own (pooled mode): the
+    bouncer stays up and queues what it cannot pass on."""
+
+    pooled = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bouncer = pgbouncer.Bouncer()
+        self.url = self.bouncer.start(self.url)
+
+    def end(self) -> None:
+        """Start the server again, and return once the bouncer passes queries again (it
+        refuses them for `server_login_retry` after failing to log in)."""
+        super().end()
+        deadline = time.monotonic() + 30
+        while not _answers(self.url) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.bouncer.stop()
+        super().close()
+
+
+def _answers(url: str) -> bool:
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(conninfo, prepare_threshold=None, connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error:
+        return False
+    return True
 
 
 def _migrate(url: str) -> None:

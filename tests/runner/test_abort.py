@@ -5,7 +5,16 @@ from __future__ import annotations
 import contextlib
 
 from bt import Brownthrower, Status, tagnames
-from tests.runner.conftest import Runners, gone, read_pids, status, submit, tags, wait_for
+from tests.runner.conftest import (
+    LISTENING_ONLY,
+    Runners,
+    gone,
+    read_pids,
+    status,
+    submit,
+    tags,
+    wait_for,
+)
 
 
 def test_abort_kills_the_job_and_its_grandchildren(app: Brownthrower, runners: Runners) -> None:
@@ -45,6 +54,7 @@ def test_an_aborted_job_is_not_overwritten_by_its_late_result(
     assert tags(app, job)["bt_reason"] == "aborted"
 
 
+@LISTENING_ONLY
 def test_an_abort_is_seen_long_before_the_next_poll(app: Brownthrower, runners: Runners) -> None:
     """On SQLite by the change watcher, on PostgreSQL by NOTIFY: the runner checks its claims
     only at its (60 s) poll, and at its output flushes, of which a silent job has only the first,

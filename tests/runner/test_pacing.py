@@ -44,3 +44,19 @@ def test_waking_makes_the_next_look_due_at_once_but_keeps_the_backoff() -> None:
     pacer.wake()
     assert pacer.due(0.0)
     assert waits(pacer, 1) == [0.4]
+
+
+def test_jitter_shifts_each_wait_by_up_to_its_share() -> None:
+    low = ClaimPacer(poll=16.0, jitter=0.25, uniform=lambda a, _b: a)
+    high = ClaimPacer(poll=16.0, jitter=0.25, uniform=lambda _a, b: b)
+    assert waits(low, 10)[-1] == 12.0
+    assert waits(high, 10)[-1] == 20.0
+
+
+def test_a_due_retry_brings_the_next_look_forward_but_never_back() -> None:
+    pacer = ClaimPacer(poll=15.0)
+    waits(pacer, 10)
+    pacer.retry_due_in(2.0, now=100.0)
+    assert pacer.next_claim == 102.0
+    pacer.retry_due_in(60.0, now=100.0)
+    assert pacer.next_claim == 102.0

@@ -24,6 +24,7 @@ from bt.runner.mailbox import EventKind, Mailbox
 from bt.runner.threads import Helpers
 from bt.runner.watcher import ChangeWatcher
 from bt.values import JobSpec
+from tests.runner.conftest import LISTENING_ONLY
 
 
 def make_database(path: Path) -> Path:
@@ -129,13 +130,14 @@ def test_the_thread_ends_when_stopped(database: Path) -> None:
     assert not watcher.is_alive()
 
 
+@LISTENING_ONLY
 def test_a_runner_hears_of_work_submitted_elsewhere(app: Brownthrower) -> None:
     """Its helpers: on SQLite the watcher (`CHANGED`), on PostgreSQL the listener (`WORK`)."""
     mailbox = Mailbox()
     helpers = Helpers(mailbox, Health())
     info = app.runners.register(host="h", pid=os.getpid(), slots=1, tasks=["noop"], lease=3600)
     lease = Lease(3600, server=None)  # type: ignore[arg-type]  # never renewed in this test
-    helpers.start(app.runners, info.id, lease, app.db.url, rejoin=None, sweeper=lambda: 0)
+    helpers.start(app.runners, info.id, lease, app.db, rejoin=None, sweeper=lambda: 0)
     try:
         app.jobs.create(JobSpec("noop"), submit=True)
         assert select.select([mailbox.read_fd], [], [], 10)[0]
