@@ -57,15 +57,29 @@ def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
 
 def _check_failure_handling(spec: JobSpec) -> None:
     checks = (
-        ("max_attempts", spec.max_attempts, 1, MAX_RETRIES),
-        ("retries", spec.retries, 0, MAX_RETRIES),
-        ("retry delay", spec.retry_delay, 0, MAX_RETRY_DELAY),
-        ("retry backoff", spec.retry_backoff, 1, 100),
-        ("time limit", spec.time_limit, 0.001, 366 * 86400),
+        ("max_attempts", spec.max_attempts, 1, MAX_RETRIES, _number),
+        ("retries", spec.retries, 0, MAX_RETRIES, _number),
+        ("retry delay", spec.retry_delay, 0, MAX_RETRY_DELAY, _seconds),
+        ("retry backoff", spec.retry_backoff, 1, 100, _number),
+        ("time limit", spec.time_limit, 0.001, 366 * 86400, _seconds),
     )
-    for what, value, low, high in checks:
+    for what, value, low, high, shown in checks:
         if value is not None and not low <= value <= high:
-            raise errors.InvalidValue(f"The {what} must be from {low:g} to {high:g}: {value!r}.")
+            bounds = f"from {shown(low)} to {shown(high)}"
+            raise errors.InvalidValue(f"The {what} must be {bounds}: {shown(value)}.")
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _seconds(value: float) -> str:
+    """A duration as people read it: `0.001 s`, `90 s`, `1 hour`, `1 year` (366 days)."""
+    for unit, size in (("year", 366 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if value >= size and value % size == 0:
+            count = value / size
+            return f"{count:g} {unit}" + ("" if count == 1 else "s")
+    return f"{value:,.6f}".rstrip("0").rstrip(".") + " s"
 
 
 def task_policy(registry: TaskRegistry | None, task: str) -> dict[str, Any]:

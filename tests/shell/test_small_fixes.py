@@ -90,3 +90,8 @@ def test_task_show_gives_the_failure_handling_its_jobs_take(offline: Driver) -> 
     shown = offline("task show flaky").out
     assert "retries        : 2" in shown and "retry delay    : 500ms, then x2 per retry" in shown
     assert "time limit     : none" in shown
+
+
+def test_a_time_limit_out_of_range_names_its_bounds_in_units(run: Driver) -> None:
+    result = run("job create noop --time-limit 400d")
+    assert "The time limit must be from 0.001 s to 1 year: 400 days." in result.err
