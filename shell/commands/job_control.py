@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import cmd2
 
+from bt.status import Status
 from shell import ids
 from shell.commands.args import add_job_ids, new_parser
 from shell.commands.base import ShellCommands
@@ -81,6 +82,15 @@ def _downstream_summary(root: int, aborted: Sequence[int]) -> str:
     return f"No job has been aborted: {already}, and no active job depends on it."
 
 
+def _blocked_note(blocked: Sequence[int]) -> str:
+    """The warning after submitting jobs that cannot run: a parent FAILED (or is blocked)."""
+    them = f"Job {blocked[0]} is" if len(blocked) == 1 else f"Jobs {ids.ranges(blocked)} are"
+    return (
+        f"{them} BLOCKED: a parent has FAILED or is blocked, so nothing runs until it is "
+        f"resubmitted (job graph {blocked[0]} shows it)."
+    )
+
+
 link_parser = _link_parser("Make CHILD wait until PARENT is DONE (both top-level or siblings).")
 unlink_parser = _link_parser("Remove the dependency of CHILD on PARENT.")
 
@@ -90,11 +100,17 @@ class JobControlCommands(ShellCommands):
 
     @cmd2.as_subcommand_to("job", "submit", submit_parser, help="queue jobs for execution")
     def job_submit(self, args: argparse.Namespace) -> None:
+        blocked: list[int] = []
+
         def submit(job_id: int) -> str:
             status = self.bt.jobs.submit(job_id)
+            if status is Status.QUEUED and self.bt.jobs.info(job_id).blocked:
+                blocked.append(job_id)
             return f"Job {job_id} has been submitted ({status.value})."
 
         self.for_each(self.selected(args.ids), submit, "submitted")
+        if blocked:
+            self._cmd.warn(_blocked_note(blocked))
 
     @cmd2.as_subcommand_to("job", "reset", reset_parser, help="return jobs to the stash")
     def job_reset(self, args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from bt import Brownthrower
 from shell.commands.job_live import counts_line
-from tests.factories import job, runner, superjob
+from tests.factories import claim, job, runner, superjob
 from tests.shell.conftest import Driver
 
 FAKE_EDITOR = Path(__file__).with_name("fake_editor.py")
@@ -95,3 +95,12 @@ def test_task_show_gives_the_failure_handling_its_jobs_take(offline: Driver) -> 
 def test_a_time_limit_out_of_range_names_its_bounds_in_units(run: Driver) -> None:
     result = run("job create noop --time-limit 400d")
     assert "The time limit must be from 0.001 s to 1 year: 400 days." in result.err
+
+
+def test_submitting_a_job_whose_parent_failed_warns_it_is_blocked(
+    run: Driver, app: Brownthrower
+) -> None:
+    parent, child = job(app, submit=True), job(app)
+    app.claims.fail(claim(app, runner(app)), "exception", "Traceback ...", exit_code=1)
+    app.jobs.link(parent, child)
+    assert f"Job {child} is BLOCKED: a parent has FAILED" in run(f"job submit {child}").err
