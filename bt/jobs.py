@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, undefer
 
 from bt import errors, yamlio
 from bt.bulk import create_graph
-from bt.links import children_of, linked_ids, parents_of
+from bt.links import children_of, parents_of
 from bt.models import Job
 from bt.registry import TaskRegistry
 from bt.specs import validate_with_task
@@ -100,13 +100,22 @@ def remove(session: Session, job_id: int) -> int:
             f"Job {job_id} is a subjob of job {job.super_id}; only top-level jobs can be removed."
         )
     next_status(job_id, job.status, Action.REMOVE)
-    linked = linked_ids(session, job_id)
-    if linked:
-        shown = ", ".join(map(str, linked))
-        raise errors.DependencyError(f"Cannot remove linked job {job_id}: unlink {shown} first.")
+    links = [(p, job_id) for p in parents_of(session, job_id)]
+    links += [(job_id, c) for c in children_of(session, job_id)]
+    if links:
+        raise errors.DependencyError(
+            f"Cannot remove linked job {job_id}: remove its links first ({_unlinks(links)})."
+        )
     count = _subtree_size(session, job_id)
     session.execute(delete(Job).where(Job.id == job_id))
     return count
+
+
+def _unlinks(links: list[tuple[int, int]], shown: int = 3) -> str:
+    """The shell commands that remove these links: `job unlink 1 2; job unlink 1 3`."""
+    commands = "; ".join(f"job unlink {parent} {child}" for parent, child in links[:shown])
+    more = len(links) - shown
+    return commands + (f"; and {more} more" if more > 0 else "")
 
 
 def _subtree_size(session: Session, job_id: int) -> int:

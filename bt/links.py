@@ -96,8 +96,3 @@ def parents_of(session: Session, job_id: int) -> list[int]:
 def children_of(session: Session, job_id: int) -> list[int]:
     query = select(Dependency.child_id).where(Dependency.parent_id == job_id)
     return sorted(session.scalars(query))
-
-
-def linked_ids(session: Session, job_id: int) -> list[int]:
-    """Every job linked to `job_id`, as parent or child."""
-    return sorted(set(parents_of(session, job_id)) | set(children_of(session, job_id)))

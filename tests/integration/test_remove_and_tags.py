@@ -36,7 +36,9 @@ def test_remove_of_a_subjob_is_refused(app: Brownthrower) -> None:
 def test_remove_of_a_linked_job_names_the_links(app: Brownthrower) -> None:
     a, b = job(app), job(app)
     app.jobs.link(a, b)
-    with pytest.raises(errors.DependencyError, match=f"unlink {b} first"):
+    with pytest.raises(
+        errors.DependencyError, match=f"remove its links first \\(job unlink {a} {b}\\)"
+    ):
         app.jobs.remove(a)
 
 

@@ -104,3 +104,9 @@ def test_submitting_a_job_whose_parent_failed_warns_it_is_blocked(
     app.claims.fail(claim(app, runner(app)), "exception", "Traceback ...", exit_code=1)
     app.jobs.link(parent, child)
     assert f"Job {child} is BLOCKED: a parent has FAILED" in run(f"job submit {child}").err
+
+
+def test_removing_a_linked_job_gives_the_unlink_command(run: Driver, app: Brownthrower) -> None:
+    parent, child = job(app), job(app)
+    app.jobs.link(parent, child)
+    assert f"remove its links first (job unlink {parent} {child})" in run(f"job remove {child}").err
