@@ -72,7 +72,8 @@ def boxes(snapshot: Snapshot) -> Table:
 def footer(snapshot: Snapshot, warnings: Sequence[str] = ()) -> Group:
     """When the pass ran, what it did, and the latest warnings."""
     desired = "?" if snapshot.report.desired is None else str(snapshot.report.desired)
-    line = f"last pass {snapshot.at.astimezone():%H:%M:%S}: desired {desired} pilots"
+    pilots = "pilot" if desired == "1" else "pilots"
+    line = f"last pass {snapshot.at.astimezone():%H:%M:%S}: desired {desired} {pilots}"
     if snapshot.report.submitted:
         line += f", submitted {len(snapshot.report.submitted)}"
     if snapshot.report.cancelled:
