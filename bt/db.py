@@ -44,7 +44,8 @@ IO_TIMEOUT = 15.0  #: seconds a PostgreSQL connection may go unanswered before i
 CONNECT_TIMEOUT = 10  #: seconds to establish a PostgreSQL connection
 STATEMENT_TIMEOUT = 120  #: seconds a daemon's statement may run (direct connections only)
 POOL_WAIT = 300.0  #: seconds a thread waits for the shared connection before giving up
-TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots are reserved")
+#: what PostgreSQL says when it has no connection slot for a client (SQLSTATE 53300)
+TOO_MANY_CLIENTS = ("too many clients", "remaining connection slots", "too many connections")
 FARM_HINT = (
     "the server has no connection slot left: run pilots through PgBouncer in pooled mode "
     "(BT_DATABASE_POOLED=1; see 'Running a farm' in the README) or raise max_connections"
@@ -240,11 +241,17 @@ def classify(exc: SQLAlchemyError, where: str) -> errors.StoreError:
         return errors.StoreError(f"The database refused the change: {detail}")
     if isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_disconnect(exc)):
         return errors.Disconnected(f"Lost the connection to {where}: {detail}")
-    if isinstance(exc, OperationalError) and any(m in detail for m in TOO_MANY_CLIENTS):
+    if isinstance(exc, OperationalError) and _no_slot(exc, detail):
         return errors.DatabaseUnavailable(f"Cannot use the database {where}: {FARM_HINT}.")
     if isinstance(exc, OperationalError):
         return errors.DatabaseUnavailable(f"Cannot use the database {where}: {detail}")
     return errors.StoreError(f"Database error on {where}: {detail}")
+
+
+def _no_slot(exc: SQLAlchemyError, detail: str) -> bool:
+    """Whether the server refused the connection for want of a free slot."""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return sqlstate == "53300" or any(message in detail for message in TOO_MANY_CLIENTS)
 
 
 def _is_retryable(exc: SQLAlchemyError) -> bool:
