@@ -266,6 +266,8 @@ class Shell(Completers, cmd2.Cmd):
             stop = False
         else:
             stop = super().onecmd_plus_hooks(line, **kwargs)
+        if not self.scripted and self.has_client:
+            self.client.db.release()  # hold no connection while waiting at the prompt
         if self._command_failed:
             self.failures += 1
             if self.scripted:
