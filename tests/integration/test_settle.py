@@ -9,6 +9,12 @@ from bt.values import Failed, Finished, Refill, Requeued, RunResult
 from tests.factories import claim, job, runner, status
 
 
+@pytest.fixture
+def db_url(farm_db_url: str) -> str:
+    """Claims on SQLite, PostgreSQL and PostgreSQL through PgBouncer (pooled mode)."""
+    return farm_db_url
+
+
 def test_several_runs_are_recorded_in_one_call(app: Brownthrower) -> None:
     who = runner(app)
     first, second = job(app, submit=True), job(app, submit=True)

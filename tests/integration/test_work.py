@@ -7,6 +7,12 @@ from bt.values import DeclaredJob, RunResult
 from tests.factories import claim, job, run_next, runner, status, subjob_ids, superjob
 
 
+@pytest.fixture
+def db_url(farm_db_url: str) -> str:
+    """Claims on SQLite, PostgreSQL and PostgreSQL through PgBouncer (pooled mode)."""
+    return farm_db_url
+
+
 def test_claim_takes_the_highest_priority_then_the_oldest(app: Brownthrower) -> None:
     job(app, submit=True)
     urgent = job(app, submit=True, priority=5)
