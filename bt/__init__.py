@@ -14,6 +14,7 @@ from bt.task import JobOutput, NewJob, Task, TaskContext
 from bt.values import (
     EDIT_FIELDS,
     Attempt,
+    Beat,
     Claim,
     Dag,
     DatabaseInfo,
@@ -71,6 +72,7 @@ __all__ = [
     "EDIT_FIELDS",
     "RUNNABLE",
     "Attempt",
+    "Beat",
     "Brownthrower",
     "BrownthrowerError",
     "Claim",
