@@ -145,15 +145,14 @@ def parse_term(text: str) -> Term:
 
 
 def _condition(field: str, op: str, value: str) -> ColumnElement[bool]:
-    column = _column(field)
     if value.lower() in ("none", "null"):
-        return _null_condition(field, op, column)
+        return _null_condition(field, op, column(field))
     if field == "name":
         return _name_condition(op, value)
     if field == "status":
         return _status_condition(op, value)
     parsed = _integer(value) if field in INTEGER_FIELDS else parse_time(value)
-    return OPERATORS[op](column, parsed)  # type: ignore[no-any-return]
+    return OPERATORS[op](column(field), parsed)  # type: ignore[no-any-return]
 
 
 #: a job WAITING for its retry: the literal predicate of `ix_job_not_before`, and QUEUED
@@ -173,7 +172,8 @@ def _status_condition(op: str, value: str) -> ColumnElement[bool]:
     return condition if op == "=" else not_(condition)  # type: ignore[return-value]
 
 
-def _column(field: str) -> InstrumentedAttribute[Any]:
+def column(field: str) -> InstrumentedAttribute[Any]:
+    """The column of a field of `FIELDS`."""
     if field in INTEGER_FIELDS:
         return INTEGER_FIELDS[field]
     if field in TIME_FIELDS:

@@ -22,12 +22,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    true,
     union_all,
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.util import ClauseAdapter
 
-from bt import filters
+from bt import filters, sorting
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
 from bt.models import NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
@@ -95,15 +96,25 @@ def list_jobs(
     limit: int = 50,
     after: int | None = None,
     newest_first: bool = False,
+    sort: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Page:
-    """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back).
+    """Jobs matching every filter term, by id (keyset pagination: pass `next_after` back), or
+    by the field `sort` (`bt.sorting`; `elapsed` runs to `now`), reversed with `newest_first`.
 
     A filter on the task name looks among the next few jobs, then reads only the (name, status)
     ranges of `ix_job_name_status_id` it allows, each in id order, and merges their first rows:
     a page costs a few index seeks however many jobs of other tasks or statuses come first.
     """
     limit = max(1, min(limit, MAX_PAGE))
-    rows = first_matches(session, filters.parse(terms), limit + 1, after, newest_first)
+    parsed = filters.parse(terms)
+    if sort is not None and sort != "id":
+        at = now or dt.datetime.now(dt.UTC)
+        rows = sorted_matches(
+            session, parsed, sort, limit + 1, after=after, reverse=newest_first, now=at
+        )
+    else:
+        rows = first_matches(session, parsed, limit + 1, after, newest_first)
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].id if more and rows else None)
@@ -132,6 +143,68 @@ def first_matches(
             query, params = ranged
             return [] if query is None else _infos(session, query, params)
     return _infos(session, by_id(parsed, count, after, newest))
+
+
+def sorted_matches(
+    session: Session,
+    parsed: Sequence[filters.Term],
+    field: str,
+    count: int,
+    *,
+    after: int | None,
+    reverse: bool,
+    now: dt.datetime,
+) -> list[JobInfo]:
+    """The first `count` jobs matching the filter in `field` order after job `after`: by name,
+    task after task from their index ranges where the filter allows it; otherwise in one query
+    the database sorts (`bt.sorting`)."""
+    if field == "name":
+        rows = by_tasks(session, parsed, count, after, reverse)
+        if rows is not None:
+            return rows
+    query = select(*SUMMARY_COLUMNS).where(filters.all_of(parsed))
+    ordered = sorting.ordered(
+        session, query, field, limit=count, after=after, reverse=reverse, now=now
+    )
+    return _infos(session, ordered)
+
+
+def by_tasks(
+    session: Session, parsed: Sequence[filters.Term], count: int, after: int | None, reverse: bool
+) -> list[JobInfo] | None:
+    """A sort by name as the jobs of one task after another, the tasks in the database's order,
+    each task's jobs in id order from its (name, status) index ranges; None when the filter
+    allows no ranges (a pseudo-status, too many names) or job `after` is not among its tasks."""
+    statuses = filters.allowed_statuses(parsed)
+    names = matching_names(session, parsed)
+    if statuses is None or names is None or len(statuses) > MAX_RANGES:
+        return None
+    names = names[::-1] if reverse else names
+    if after is not None:
+        name = session.scalar(select(Job.name).where(Job.id == after))
+        if name is None:
+            raise JobNotFound(after)
+        if name not in names:
+            return None
+        names = names[names.index(name) :]
+    pg = session.get_bind().dialect.name == "postgresql"
+    rest = [t for t in parsed if t.field not in ("name", "status") and not filters.bounds_ids(t)]
+    query = ranges(len(statuses), reverse, pg, texts(rest))
+    rows: list[JobInfo] = []
+    for i, name in enumerate(names):
+        low, high = 0, MAX_ID
+        if i == 0 and after is not None:
+            low, high = (low, after - 1) if reverse else (after, high)
+        low, high = filters.id_range(parsed, low, high)
+        if low >= high or not statuses:
+            continue
+        params: dict[str, Any] = {"limit": count - len(rows), "low": low, "high": high}
+        for j, status in enumerate(statuses):
+            params.update({f"name_{j}": [name] if pg else name, f"status_{j}": status})
+        rows += _infos(session, query, params)
+        if len(rows) >= count:
+            break
+    return rows
 
 
 def _infos(
@@ -238,15 +311,17 @@ def _member(query: AnySelect) -> AnySelect:
 
 
 def matching_names(session: Session, parsed: Sequence[filters.Term]) -> list[str] | None:
-    """The task names the name terms allow: read by a skip scan unless one exact name is
-    given; None when there are more than `MAX_NAMES` names in all."""
-    exact = filters.exact_names(parsed)
+    """The task names the name terms allow (all without any), in the database's order: read
+    by a skip scan unless one exact name is given; None when there are more than `MAX_NAMES`
+    names in all."""
+    terms = filters.name_terms(parsed)
+    exact = filters.exact_names(parsed) if terms else None
     if exact is not None:
         return exact
     seen = distinct_names(MAX_NAMES + 1)
-    terms = filters.name_terms(parsed)
-    match = and_(*(filters.name_condition(term, seen.c.name) for term in terms))
-    rows = session.execute(select(seen.c.name, match).where(seen.c.name.is_not(None))).all()
+    match = and_(true(), *(filters.name_condition(term, seen.c.name) for term in terms))
+    query = select(seen.c.name, match).where(seen.c.name.is_not(None)).order_by(seen.c.n)
+    rows = session.execute(query).all()
     if len(rows) > MAX_NAMES:
         return None
     return [name for name, matches in rows if matches]

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
 
 import cmd2
 
@@ -53,7 +51,8 @@ list_parser.add_argument(
     "-s",
     metavar="FIELD",
     choices=render.ALL_JOB_COLUMNS,
-    help="sort the jobs listed by this column (empty values last); -r reverses",
+    help="list the jobs in the order of this column, ties by id, empty values last (also "
+    "with -r, which reverses); pages continue the whole order",
 )
 list_parser.add_argument(
     "--columns",
@@ -87,12 +86,10 @@ class JobCommands(ShellCommands):
     @cmd2.as_subcommand_to("job", "list", list_parser, help="list jobs, with filters")
     def job_list(self, args: argparse.Namespace) -> None:
         limit = args.limit or self._cmd.page_size
-        jobs, next_after = self._pages(args, limit)
         now = dt.datetime.now(dt.UTC)
-        wanted = [*(args.columns or ()), args.sort]
-        hosts = self._hosts(jobs) if "host" in wanted else {}
-        if args.sort:
-            jobs = sort_jobs(jobs, args.sort, reverse=args.newest_first, hosts=hosts, now=now)
+        jobs, next_after = self._pages(args, limit, now)
+        columns = args.columns or render.JOB_COLUMNS
+        hosts = self.bt.jobs.hosts([job.id for job in jobs]) if "host" in columns else {}
         self.result(jobs)
         if args.json:
             self.text(render.as_json([job.as_dict() for job in jobs]))
@@ -100,7 +97,6 @@ class JobCommands(ShellCommands):
         if not jobs:
             self._cmd.warn("No jobs were found.")
             return
-        columns = args.columns or render.JOB_COLUMNS
         self.show(render.job_table(jobs, columns, hosts=hosts, now=now))
         if next_after is not None:
             more = " ".join([*args.terms, *_list_options(args)])
@@ -108,26 +104,24 @@ class JobCommands(ShellCommands):
                 f"... more: job list {more} --after {next_after}".replace("  ", " ")
             )
 
-    def _pages(self, args: argparse.Namespace, limit: int) -> tuple[list[JobInfo], int | None]:
+    def _pages(
+        self, args: argparse.Namespace, limit: int, now: dt.datetime
+    ) -> tuple[list[JobInfo], int | None]:
         jobs: list[JobInfo] = []
         after = args.after
         while True:
             page = self.bt.jobs.list(
-                args.terms, limit=limit, after=after, newest_first=args.newest_first
+                args.terms,
+                limit=limit,
+                after=after,
+                newest_first=args.newest_first,
+                sort=args.sort,
+                now=now,
             )
             jobs += page.jobs
             after = page.next_after
             if after is None or not args.all:
                 return jobs, after
-
-    def _hosts(self, jobs: Sequence[JobInfo]) -> dict[int, str]:
-        """The host of each job's latest attempt (one query per job that has started)."""
-        hosts: dict[int, str] = {}
-        for job in jobs:
-            attempts = self.bt.jobs.history(job.id) if job.started else []
-            if attempts and attempts[-1].host:
-                hosts[job.id] = attempts[-1].host
-        return hosts
 
     @cmd2.as_subcommand_to("job", "show", show_parser, help="show a job's details and YAML")
     def job_show(self, args: argparse.Namespace) -> None:
@@ -152,31 +146,6 @@ class JobCommands(ShellCommands):
             self._cmd.warn(f"Job {args.job_id} has no tags.")
         else:
             self.show(render.tags_view(tags))
-
-
-def sort_jobs(
-    jobs: Sequence[JobInfo],
-    column: str,
-    *,
-    reverse: bool = False,
-    hosts: dict[int, str] | None = None,
-    now: dt.datetime | None = None,
-) -> list[JobInfo]:
-    """`jobs` ordered by one column, ties by id; empty values last either way."""
-
-    def value(job: JobInfo) -> Any:
-        if column == "elapsed":
-            return render.elapsed(job, now)
-        if column == "host":
-            return (hosts or {}).get(job.id)
-        if column == "status":
-            return job.shown_status
-        return getattr(job, column)
-
-    known = [job for job in jobs if value(job) is not None]
-    empty = [job for job in jobs if value(job) is None]
-    ordered = sorted(known, key=lambda job: (value(job), job.id), reverse=reverse)
-    return ordered + sorted(empty, key=lambda job: job.id, reverse=reverse)
 
 
 def _list_options(args: argparse.Namespace) -> list[str]:
