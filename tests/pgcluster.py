@@ -33,12 +33,14 @@ class Cluster:
         self.base.chmod(0o755)  # the server runs as `postgres` and must reach its directory
         self.url: str | None = None
 
-    def start(self) -> str:
+    def start(self, env: dict[str, str] | None = None) -> str:
+        """Start the server (`env`: settings of scripts/pg-cluster, such as PG_LISTEN)."""
         out = subprocess.run(
             [str(SCRIPT), "start", str(self.base / "pg")],
             check=True,
             capture_output=True,
             text=True,
+            env={**os.environ, **(env or {})},
         )
         self.url = out.stdout.strip().splitlines()[-1]
         return self.url
