@@ -99,6 +99,10 @@ def _log_end(job: RunningJob, end: RunEnd | None, status: Status | None) -> None
         log.info("job_result_discarded job=%d (aborted or recovered meanwhile)", job_id)
     elif isinstance(end, Requeued):
         log.info("job_requeued job=%d (%s)", job_id, job.kill_reason)
+    elif isinstance(end, Failed) and status is Status.QUEUED:
+        log.info(
+            "job_retry job=%d reason=%s (failed; queued again for a retry)", job_id, end.reason
+        )
     elif isinstance(end, Failed):
         log.info("job_failed job=%d reason=%s", job_id, end.reason)
     else:

@@ -190,10 +190,13 @@ class RunningJob:
         """Reason and traceback of a job killed at its time limit."""
         limit = self.claim.time_limit or 0.0
         code = self.exit_code if self.exit_code is not None else -signal.SIGKILL
+        if code == -signal.SIGKILL:
+            sent = f"SIGTERM, then SIGKILL as it was still running {KILL_TIMEOUT:g} s later"
+        else:
+            sent = f"SIGTERM (SIGKILL would have followed {KILL_TIMEOUT:g} s later)"
         detail = (
             f"The job ran past its time limit of {limit:g} s: the runner sent its process group "
-            f"SIGTERM, then SIGKILL after {KILL_TIMEOUT:g} s; the job process "
-            f"{osutil.describe_exit(code)}."
+            f"{sent}; the job process {osutil.describe_exit(code)}."
         )
         return f"time limit of {limit:g} s exceeded", f"{detail}\n\n{self._stderr_tail()}"
 

@@ -59,3 +59,22 @@ def test_a_draining_runner_waits_for_delayed_retries(app: Brownthrower, runners:
     gaps = [(b.started - a.ended).total_seconds() for a, b in itertools.pairwise(history)]
     assert status(app, job) is Status.DONE and len(history) == 3
     assert gaps[0] >= 0.5 and gaps[1] >= 1.0  # flaky: retry_delay 0.5, doubling
+
+
+def test_a_timed_out_jobs_traceback_names_only_the_signals_it_got(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "hang", time_limit=LIMIT)
+    runners.run()
+    traceback = tags(app, job)["bt_traceback"]
+    assert "killed by signal 15 (SIGTERM)" in traceback
+    assert "then SIGKILL" not in traceback
+
+
+def test_a_failed_run_that_will_be_retried_is_logged_as_a_retry(
+    app: Brownthrower, runners: Runners
+) -> None:
+    job = submit(app, "flaky", config=f"path: {runners.tmp / 'count'}")  # fails twice
+    log = runners.run().stderr
+    assert log.count(f"job_retry job={job} ") == 2
+    assert f"job_failed job={job} " not in log
