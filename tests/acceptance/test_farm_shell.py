@@ -74,3 +74,25 @@ def test_a_piped_script_works_through_pgbouncer_in_pooled_mode(
     done = piped(env, script)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count('"status": "QUEUED"') == 30
+
+
+@pytest.fixture
+def empty_pg_database() -> Iterator[str]:
+    """A PostgreSQL database with no schema at all."""
+    name = f"bt_empty_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_admin(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with psycopg.connect(_admin(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_db_upgrade_and_db_check_work_through_pgbouncer(
+    empty_pg_database: str, tmp_path: Path
+) -> None:
+    url = make_url(require_pgbouncer()).set(database=empty_pg_database)
+    env = {**program_env(url.render_as_string(False), tmp_path), "BT_DATABASE_POOLED": "1"}
+    done = piped(env, "db upgrade\ndb check\ndb info --json\n")
+    assert done.returncode == 0, done.stderr
+    assert "No problems found" in done.stdout
+    assert '"schema": "0' in done.stdout
