@@ -21,6 +21,11 @@ def _admin() -> str:
     return make_url(require_postgresql()).set(drivername="postgresql").render_as_string(False)
 
 
+def _as_admin(statement: str) -> None:
+    with psycopg.connect(_admin(), autocommit=True) as conn:
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
 def _connections(url: str) -> int:
     """Connections to `url`'s database (the test holds none to it)."""
     with psycopg.connect(_admin(), autocommit=True) as conn:
@@ -48,11 +53,9 @@ def test_the_shell_holds_no_connection_at_its_prompt(pg_only: str, tmp_path: Pat
 def refused_role() -> Iterator[str]:
     """A role the server gives no connection slot (its limit is 0): refused like a full server."""
     role = f"bt_full_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_admin(), autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
+    _as_admin(f"CREATE ROLE {role} LOGIN CONNECTION LIMIT 0")
     yield role
-    with psycopg.connect(_admin(), autocommit=True) as conn:
-        conn.execute(f"DROP ROLE {role}")
+    _as_admin(f"DROP ROLE {role}")
 
 
 def test_a_server_without_a_free_slot_gets_one_line_saying_what_to_do(
@@ -80,11 +83,9 @@ def test_a_piped_script_works_through_pgbouncer_in_pooled_mode(
 def empty_pg_database() -> Iterator[str]:
     """A PostgreSQL database with no schema at all."""
     name = f"bt_empty_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_admin(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    _as_admin(f'CREATE DATABASE "{name}"')
     yield name
-    with psycopg.connect(_admin(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _as_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_db_upgrade_and_db_check_work_through_pgbouncer(
