@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from bt import errors
+from bt import errors, limits
 from bt.registry import TaskRegistry
 from bt.specs import check_spec
 from bt.transitions import NewRow, insert_jobs
@@ -48,7 +48,9 @@ def insert_graph(
     super_id: int | None,
     existing_parents: Sequence[tuple[int, Key]] = (),
 ) -> dict[Key, int]:
-    """Insert a graph checked by `check_graph` (`rows` are its result for `nodes`)."""
+    """Insert a graph checked by `check_graph` (`rows` are its result for `nodes`); the limits
+    its jobs hold must exist (`LimitNotFound`)."""
+    limits.require(session, limit_names(rows))
     index = {node.key: i for i, node in enumerate(nodes)}
     ids = insert_jobs(
         session,
@@ -58,6 +60,11 @@ def insert_graph(
         existing_parents=[(parent, index[c]) for parent, c in existing_parents],
     )
     return dict(zip(index, ids, strict=True))
+
+
+def limit_names(rows: Sequence[NewRow]) -> set[str]:
+    """The limits the jobs of `rows` hold while they run."""
+    return {name for row in rows for name in row.spec.limits or {}}
 
 
 def check_graph(

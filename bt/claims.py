@@ -15,14 +15,14 @@ from typing import Any
 from sqlalchemy import Row, case
 from sqlalchemy.orm import Session
 
-from bt import errors, queries, tagnames, transitions
-from bt.bulk import check_graph, insert_graph
+from bt import errors, limits, queries, tagnames, transitions
+from bt.bulk import check_graph, insert_graph, limit_names
 from bt.control import submit
 from bt.models import JOB
 from bt.registry import TaskRegistry
-from bt.runners import new_token
+from bt.runners import lost_claim, new_token
 from bt.sqltypes import db_now
-from bt.status import Action, Status
+from bt.status import Action, Status, next_status
 from bt.tags import clear_run_tags, put_tag, put_tags, put_tags_of
 from bt.transitions import JobState, NewRow, Note, apply, read_state
 from bt.values import (
@@ -46,29 +46,68 @@ REFUSALS = (errors.InvalidValue, errors.NotFound, errors.PluginLoadError, errors
 
 
 def claim(
-    session: Session, runner_id: int, tasks: Sequence[str], *, is_postgresql: bool
+    session: Session,
+    runner_id: int,
+    tasks: Sequence[str],
+    *,
+    is_postgresql: bool,
+    limited: bool = True,
 ) -> Claim | None:
     """Take the best runnable job of `tasks` (priority, then age), or None."""
-    claimed = claim_many(session, runner_id, tasks, 1, is_postgresql=is_postgresql)
+    claimed = claim_many(session, runner_id, tasks, 1, is_postgresql=is_postgresql, limited=limited)
     return claimed[0] if claimed else None
 
 
 def claim_many(
-    session: Session, runner_id: int, tasks: Sequence[str], count: int, *, is_postgresql: bool
+    session: Session,
+    runner_id: int,
+    tasks: Sequence[str],
+    count: int,
+    *,
+    is_postgresql: bool,
+    limited: bool = True,
 ) -> list[Claim]:
-    """Take up to `count` of the best runnable jobs of `tasks` in one statement, best first
-    (a runner filling several free slots, or claiming ahead of its running job)."""
+    """Take up to `count` of the best runnable jobs of `tasks`, best first (a runner filling
+    several free slots, or claiming ahead of its running job).
+
+    Jobs that hold limits whose room admits them come first (`limited`: whether any limit may
+    exist; without, that part is skipped), then the others in one statement: an index lookup,
+    whatever the limited jobs. A limit's free room is so used as soon as it frees, and jobs
+    without limits never wait behind it: limited jobs take at most the limits' capacity.
+    """
     if not tasks or count < 1:
         return []
     token = new_token()
-    rows = transitions.claim_next(
-        session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count
+    rows = _claim_rows(
+        session, runner_id, tasks, token, count, is_postgresql=is_postgresql, limited=limited
     )
     if not rows and transitions.release_due_retries(session):
-        rows = transitions.claim_next(
-            session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count
+        rows = _claim_rows(
+            session, runner_id, tasks, token, count, is_postgresql=is_postgresql, limited=limited
         )
     return [_load_claim(session, row, token, runner_id) for row in rows]
+
+
+def _claim_rows(
+    session: Session,
+    runner_id: int,
+    tasks: Sequence[str],
+    token: str,
+    count: int,
+    *,
+    is_postgresql: bool,
+    limited: bool,
+) -> list[Row[Any]]:
+    rows: list[Row[Any]] = []
+    if limited:
+        rows = transitions.claim_limited(
+            session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count
+        )
+    if len(rows) < count:
+        rows += transitions.claim_next(
+            session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count - len(rows)
+        )
+    return rows
 
 
 def next_retry_in(session: Session, tasks: Sequence[str]) -> float | None:
@@ -93,6 +132,8 @@ def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bo
         raise errors.InvalidOperation(f"Job {job_id} waits for {pending} parent(s) to finish.")
     token = new_token()
     values: dict[str, Any] = {"token": token, "runner_id": runner_id, "not_before": None}
+    next_status(job_id, job.status, Action.CLAIM)  # refused before any limit is taken
+    transitions.acquire_limits(session, job_id)
     apply(session, job, Action.CLAIM, values=values, note=Note(runner_id=runner_id))
     row = session.execute(queries.CLAIMED_ROW, {"job": job_id}).one()
     return _load_claim(session, row, token, runner_id)
@@ -147,6 +188,7 @@ def finish(
         try:
             children = _check(result.children, result.links, registry, parent=True)
             subjobs = _check(result.subjobs, result.links, registry, parent=False)
+            limits.require(session, limit_names([*children[1], *subjobs[1]]))
         except REFUSALS as exc:
             return _refuse_declared(session, claim, exc, tags, clear_stale=clear_stale)
         if result.children:
@@ -215,6 +257,7 @@ def settle(
     *,
     is_postgresql: bool,
     registry: TaskRegistry | None = None,
+    limited: bool = True,
 ) -> Settled:
     """Record how several runs ended, and claim the runner's next jobs, in one transaction.
 
@@ -228,7 +271,12 @@ def settle(
     claimed: list[Claim] = []
     if refill is not None:
         claimed = claim_many(
-            session, refill.runner_id, refill.tasks, refill.count, is_postgresql=is_postgresql
+            session,
+            refill.runner_id,
+            refill.tasks,
+            refill.count,
+            is_postgresql=is_postgresql,
+            limited=limited,
         )
     return Settled(statuses, claimed)
 
@@ -258,6 +306,8 @@ def _settle_one(
                     session, end.claim, end.reason, end.traceback, end.exit_code,
                     tags=end.tags, clear_stale=end.clear_stale,
                 )  # fmt: skip
+            case Requeued() if end.counted:
+                return requeue_lost(session, end.claim, clear_tags=end.clear_tags)
             case Requeued():
                 return requeue(session, end.claim, clear_tags=end.clear_tags, reason=end.reason)
     except errors.TokenMismatch:
@@ -352,6 +402,27 @@ def requeue(
         session, _state(claim), Action.REQUEUE, token=claim.token, values=values, note=note
     )
     if clear_tags:
+        clear_run_tags(session, claim.job_id)
+    return status
+
+
+def requeue_lost(session: Session, claim: Claim, *, clear_tags: bool = True) -> Status:
+    """A run killed because its runner's lease lapsed (the runner stalled, or its node froze):
+    as for a lost runner's job, the attempt counts; the job goes back to the queue while it
+    has attempts left, else fails with reason `runner lost`. So a job that freezes its own node
+    cannot be retried forever."""
+    _check_token(session, claim)
+    budget = session.execute(queries.ATTEMPT_BUDGET, {"job": claim.job_id}).one()
+    status = lost_claim(
+        session,
+        _state(claim),
+        claim.token,
+        claim.runner_id,
+        attempts=budget.attempts,
+        max_attempts=budget.max_attempts,
+        why="its lease lapsed and its job process was killed",
+    )
+    if clear_tags and status is Status.QUEUED:
         clear_run_tags(session, claim.job_id)
     return status
 

@@ -21,7 +21,13 @@ class Brownthrower:
     """One brownthrower database with the task plugins installed here."""
 
     def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
-        from bt.services import ClaimService, JobService, RunnerService, TagService
+        from bt.services import (
+            ClaimService,
+            JobService,
+            LimitService,
+            RunnerService,
+            TagService,
+        )
 
         self.db = db
         self.registry = registry if registry is not None else TaskRegistry()
@@ -29,6 +35,7 @@ class Brownthrower:
         self.tags = TagService(db)
         self.runners = RunnerService(db)
         self.claims = ClaimService(db, self.registry)
+        self.limits = LimitService(db)
 
     @classmethod
     def open(

@@ -78,6 +78,18 @@ class TaskNotFound(NotFound):
         self.name = name
 
 
+class LimitNotFound(NotFound):
+    """The concurrency limit does not exist: create it first (`limit set NAME N`)."""
+
+    def __init__(self, name: str, known: list[str] | None = None) -> None:
+        listed = f" (limits: {', '.join(known)})" if known else " (there are no limits yet)"
+        super().__init__(
+            f"Limit '{name}' does not exist{listed}; create it with `limit set {name} N`."
+        )
+        self.name = name
+        self.known = known or []
+
+
 class PluginLoadError(BrownthrowerError):
     """A task plugin could not be loaded."""
 

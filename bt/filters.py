@@ -3,8 +3,9 @@
 A filter is one or more terms `field op value`, all of which must hold. Fields: id, super_id,
 name, status, priority, attempts, created, queued, started, ended. Operators: = != < <= > >=.
 Values may contain any character but spaces (`status=STAND-BY`, `name=catalog.v2-*`); status also
-takes RUNNABLE (QUEUED, every parent DONE), BLOCKED (QUEUED behind a failed parent) and WAITING
-(QUEUED until its retry delay has passed). Names take
+takes RUNNABLE (QUEUED, every parent DONE), BLOCKED (QUEUED behind a failed parent), WAITING
+(QUEUED until its retry delay has passed) and LIMITED (runnable but for a concurrency limit
+without room; RUNNABLE leaves those out). Names take
 globs (`*`, `?`) with = and !=. `none` matches an empty field (`super_id=none` for top-level jobs,
 `ended=none`). Timestamps are ISO dates or datetimes, in UTC unless they say otherwise.
 """
@@ -22,8 +23,8 @@ from sqlalchemy import ColumnElement, and_, not_, text, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bt.errors import FilterError
-from bt.models import BLOCKED_SQL, RUNNABLE_SQL, Job
-from bt.status import BLOCKED, RUNNABLE, WAITING, Status
+from bt.models import BLOCKED_SQL, LIMITED_SQL, OVER_LIMIT_SQL, RUNNABLE_SQL, Job
+from bt.status import BLOCKED, LIMITED, RUNNABLE, WAITING, Status
 
 TERM = re.compile(r"^(?P<field>[a-z_]+)\s*(?P<op><=|>=|!=|=|<|>)\s*(?P<value>\S+)$")
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -157,12 +158,19 @@ def _condition(field: str, op: str, value: str) -> ColumnElement[bool]:
 
 #: a job WAITING for its retry: the literal predicate of `ix_job_not_before`, and QUEUED
 WAITING_SQL = "not_before IS NOT NULL AND status = 'QUEUED'"
-#: pseudo-statuses a filter accepts, as the literal predicates of their partial indexes
-PSEUDO_STATUSES = {RUNNABLE: RUNNABLE_SQL, BLOCKED: BLOCKED_SQL, WAITING: WAITING_SQL}
+#: pseudo-statuses a filter accepts, as the literal predicates of their partial indexes (and,
+#: for the LIMITED part of the runnable index and the rest of it, whether a limit has room)
+PSEUDO_STATUSES = {
+    RUNNABLE: f"{RUNNABLE_SQL} AND NOT ({OVER_LIMIT_SQL})",
+    BLOCKED: BLOCKED_SQL,
+    WAITING: WAITING_SQL,
+    LIMITED: LIMITED_SQL,
+}
 
 
 def _status_condition(op: str, value: str) -> ColumnElement[bool]:
-    """`status=QUEUED`, and the pseudo-statuses `status=RUNNABLE`, `BLOCKED` and `WAITING`."""
+    """`status=QUEUED`, and the pseudo-statuses `status=RUNNABLE`, `BLOCKED`, `WAITING` and
+    `LIMITED`."""
     pseudo = PSEUDO_STATUSES.get(value.strip().upper())
     if pseudo is None:
         return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]

@@ -2,8 +2,9 @@
 
 The rules the transitions module keeps incrementally are recomputed here from the rows, so a
 bug, a manual edit or a restored backup that broke them shows up with the ids involved:
-dependency cycles, counters that disagree with the rows, RUNNING jobs without a live lease, and
-QUEUED jobs whose parents can never finish on their own (STASHED or FAILED parents).
+dependency cycles, counters that disagree with the rows, RUNNING jobs without a live lease,
+QUEUED jobs whose parents can never finish on their own (STASHED or FAILED parents), and
+concurrency limits whose units in use are not those their RUNNING jobs hold.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterator
 from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bt.models import Dependency, Job, Runner
+from bt.models import ConcurrencyLimit, Dependency, Job, JobLimit, Runner
 from bt.sqltypes import db_now
 from bt.status import Status, blocks_children
 from bt.values import Finding
@@ -32,6 +33,7 @@ def check(session: Session) -> list[Finding]:
         *_running_without_lease(session),
         *_stuck_behind(session, Status.STASHED, "QUEUED behind a STASHED parent"),
         *_stuck_behind(session, Status.FAILED, "BLOCKED by a FAILED parent"),
+        *_limits_in_use(session),
     ]
 
 
@@ -138,3 +140,26 @@ def _stuck_behind(session: Session, parent_status: Status, what: str) -> Iterato
     ids = list(session.scalars(query))
     if ids:
         yield _finding("stuck", ids, what)
+
+
+def _limits_in_use(session: Session) -> Iterator[Finding]:
+    held = (
+        select(func.coalesce(func.sum(JobLimit.units), 0))
+        .join(Job, Job.id == JobLimit.job_id)
+        .where(JobLimit.name == ConcurrencyLimit.name, Job.status == Status.RUNNING)
+        .scalar_subquery()
+    )
+    query = select(ConcurrencyLimit.name, ConcurrencyLimit.in_use, held.label("held")).where(
+        ConcurrencyLimit.in_use != held
+    )
+    for name, in_use, units in session.execute(query.order_by(ConcurrencyLimit.name)):
+        running = (
+            select(Job.id)
+            .join(JobLimit, JobLimit.job_id == Job.id)
+            .where(JobLimit.name == name, Job.status == Status.RUNNING)
+            .order_by(Job.id)
+        )
+        ids = list(session.scalars(running))
+        shown = ", ".join(map(str, ids[:MAX_IDS])) or "none"
+        detail = f"limit {name!r} counts {in_use} units in use; its RUNNING jobs ({shown}) hold"
+        yield Finding("limit", tuple(ids), f"{detail} {units}")

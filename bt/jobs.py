@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, undefer
 
 from bt import errors, yamlio
 from bt.bulk import create_graph
+from bt.limits import job_limits
 from bt.links import children_of, parents_of
-from bt.models import Job
+from bt.models import LIMITED_SQL, Job
 from bt.registry import TaskRegistry
 from bt.specs import validate_with_task
 from bt.status import Action, Status, next_status
@@ -25,9 +27,9 @@ def create(
     return create_graph(session, [NodeSpec(0, spec, submit_now)], registry=registry)[0]
 
 
-def clone(session: Session, job_id: int) -> int:
-    """A new STASHED copy of a job: task, config, input, description, priority and failure
-    handling (attempts, retries, time limit).
+def clone(session: Session, job_id: int, limits: Mapping[str, int] | None = None) -> int:
+    """A new STASHED copy of a job: task, config, input, description, priority, failure
+    handling (attempts, retries, time limit) and the limits it holds (or `limits` instead).
 
     A top-level job's clone keeps its parents; a subjob's clone is top-level with no links,
     since dependencies only join siblings.
@@ -44,6 +46,7 @@ def clone(session: Session, job_id: int) -> int:
         retry_delay=original.retry_delay,
         retry_backoff=original.retry_backoff,
         time_limit=original.time_limit,
+        limits=job_limits(session, job_id) if limits is None else limits,
     )
     parents = parents_of(session, job_id) if original.super_id is None else []
     return create_graph(session, [NodeSpec(0, spec)], existing_parents=[(p, 0) for p in parents])[0]
@@ -159,7 +162,15 @@ def details(session: Session, job_id: int) -> JobDetails:
         not_before=job.not_before,
         blocking_parents=job.blocking_parents,
         failed_subjobs=tuple(failed_subjobs(session, job_id)) if job.sub_failed else (),
+        limits=job_limits(session, job_id) if job.has_limits else {},
+        limited=_limited(session, job_id) if job.has_limits else False,
     )
+
+
+def _limited(session: Session, job_id: int) -> bool:
+    """Whether the job is LIMITED: runnable but for a limit without room for it."""
+    query = select(Job.id).where(Job.id == job_id, text(LIMITED_SQL))
+    return session.scalar(query) is not None
 
 
 def editable(session: Session, job_id: int, field: EditField) -> JobDetails:

@@ -31,7 +31,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from bt import filters, sorting
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
+from bt.models import LIMITED_SQL, NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
 from bt.status import Status
 from bt.transitions import read_state
 from bt.values import GIVEN_BACK, Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
@@ -57,10 +57,11 @@ SUMMARY_COLUMNS = (
     Job.ts_ended,
     Job.blocking_parents,
     Job.not_before,
+    Job.has_limits,
 )
 
 
-def info_from_row(row: Any) -> JobInfo:
+def info_from_row(row: Any, *, limited: bool = False) -> JobInfo:
     return JobInfo(
         row.id,
         row.super_id,
@@ -74,19 +75,34 @@ def info_from_row(row: Any) -> JobInfo:
         row.ts_ended,
         blocked=row.status is Status.QUEUED and row.blocking_parents > 0,
         not_before=row.not_before,
+        limited=limited,
     )
+
+
+def infos_of(session: Session, rows: Iterable[Any]) -> list[JobInfo]:
+    """Rows of `SUMMARY_COLUMNS` as `JobInfo`s, those LIMITED marked (one more query, by id,
+    only when a row may be: a runnable job that holds limits)."""
+    rows = list(rows)
+    maybe = [
+        r.id for r in rows if r.has_limits and r.status is Status.QUEUED and r.not_before is None
+    ]
+    limited: set[int] = set()
+    if maybe:
+        query = select(Job.id).where(Job.id.in_(maybe), text(LIMITED_SQL))
+        limited = set(session.scalars(query))
+    return [info_from_row(row, limited=row.id in limited) for row in rows]
 
 
 def job_info(session: Session, job_id: int) -> JobInfo:
     row = session.execute(select(*SUMMARY_COLUMNS).where(Job.id == job_id)).one_or_none()
     if row is None:
         raise JobNotFound(job_id)
-    return info_from_row(row)
+    return infos_of(session, [row])[0]
 
 
 def job_infos(session: Session, ids: Sequence[int]) -> list[JobInfo]:
     rows = session.execute(select(*SUMMARY_COLUMNS).where(Job.id.in_(ids)).order_by(Job.id))
-    return [info_from_row(row) for row in rows]
+    return infos_of(session, rows)
 
 
 def list_jobs(
@@ -210,7 +226,7 @@ def by_tasks(
 def _infos(
     session: Session, query: AnySelect, params: dict[str, Any] | None = None
 ) -> list[JobInfo]:
-    return [info_from_row(row) for row in session.execute(query, params)]
+    return infos_of(session, session.execute(query, params))
 
 
 def by_name(parsed: Sequence[filters.Term]) -> bool:
@@ -401,7 +417,7 @@ def read_total(session: Session, job_id: int) -> int:
 
 def list_subjobs(session: Session, job_id: int, *, limit: int = 1000) -> list[JobInfo]:
     query = select(*SUMMARY_COLUMNS).where(Job.super_id == job_id).order_by(Job.id).limit(limit)
-    return [info_from_row(row) for row in session.execute(query)]
+    return infos_of(session, session.execute(query))
 
 
 def subtree(session: Session, job_id: int, *, max_children: int = 20, depth: int = 8) -> TreeNode:
@@ -424,9 +440,7 @@ def _node(session: Session, job: JobInfo, max_children: int, depth: int) -> Tree
         .order_by(Job.id)
         .limit(max_children * 4)
     )
-    picked = sorted(
-        (info_from_row(r) for r in rows), key=lambda j: (urgency.get(j.status, 9), j.id)
-    )
+    picked = sorted(infos_of(session, rows), key=lambda j: (urgency.get(j.status, 9), j.id))
     picked = sorted(picked[:max_children], key=lambda j: j.id)
     nodes = [_node(session, sub, max_children, depth - 1) for sub in picked]
     return TreeNode(job, shown_counts, nodes, sum(counts.values()) - len(nodes))

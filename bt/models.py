@@ -1,8 +1,9 @@
-"""The database tables: job, tag, dependency (as in the original) and runner (for leases).
+"""The database tables: job, tag, dependency (as in the original), runner (for leases) and the
+named concurrency limits (`concurrency_limit`, and `job_limit`: the units a job holds of each).
 
 Models are thin: columns, constraints and relationships only. Rules live in `bt.status` and
-`bt.transitions`; the hot-path statements in `bt.queries`. `JOB`, `DEP`, `TAG` and `RUNNER` are
-the Core table handles those statements are built on.
+`bt.transitions`; the hot-path statements in `bt.queries`. `JOB`, `DEP`, `TAG`, `RUNNER`,
+`LIMIT` and `JOB_LIMIT` are the Core table handles those statements are built on.
 """
 
 from __future__ import annotations
@@ -48,6 +49,15 @@ NAMING = {
 RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL"
 #: A BLOCKED job: QUEUED, with a parent FAILED or itself BLOCKED.
 BLOCKED_SQL = "status = 'QUEUED' AND blocking_parents > 0"
+#: A job that needs a unit of a limit with no room for it (or a limit that does not exist),
+#: for a row of `job` (as SQL: filters, counts and listings use it as written).
+OVER_LIMIT_SQL = (
+    "has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl "
+    "ON cl.name = jl.name WHERE jl.job_id = job.id "
+    "AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))"
+)
+#: A LIMITED job: runnable but for a limit without room for it.
+LIMITED_SQL = f"{RUNNABLE_SQL} AND {OVER_LIMIT_SQL}"
 
 
 def status_type(name: str = "status") -> Enum:
@@ -116,8 +126,10 @@ class Job(Base):
             postgresql_where=text("runner_id IS NOT NULL"),
             sqlite_where=text("runner_id IS NOT NULL"),
         ),
+        # limited and unlimited jobs apart: each claim reads the one part it wants, in order
         Index(
             "ix_job_runnable",
+            "has_limits",
             text("priority DESC"),
             "id",
             postgresql_where=text(RUNNABLE_SQL),
@@ -175,6 +187,8 @@ class Job(Base):
     time_limit: Mapped[float | None] = mapped_column(Float)
     #: a retried job waits until then; not runnable (nor in `ix_job_runnable`) while set
     not_before: Mapped[dt.datetime | None]
+    #: whether the job holds units of limits while it runs (`job_limit` says which)
+    has_limits: Mapped[bool] = mapped_column(server_default=text("false"))
 
 
 class Dependency(Base):
@@ -247,6 +261,37 @@ class Chore(Base):
     runner_id: Mapped[int | None]  #: who took it last (no foreign key: runners come and go)
 
 
+class ConcurrencyLimit(Base):
+    """A named limit: at most `capacity` units held at once by RUNNING jobs, across all runners.
+    `in_use` counts the units held; only claims and the transitions out of RUNNING change it,
+    under this row's lock."""
+
+    __tablename__ = "concurrency_limit"
+    __table_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity"),
+        CheckConstraint("in_use >= 0", name="in_use"),
+    )
+
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    capacity: Mapped[int]
+    in_use: Mapped[int] = mapped_column(server_default=text("0"))
+
+
+class JobLimit(Base):
+    """The units of a limit a job holds while it runs (no foreign key to the limit: a DONE job
+    keeps naming a limit removed since)."""
+
+    __tablename__ = "job_limit"
+    __table_args__ = (
+        CheckConstraint("units >= 1", name="units"),
+        Index("ix_job_limit_name_job_id", "name", "job_id"),
+    )
+
+    job_id: Mapped[int] = mapped_column(ForeignKey("job.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(NAME_LENGTH), primary_key=True)
+    units: Mapped[int]
+
+
 JOB = cast(Table, Job.__table__)  #: Core handle: hot-path statements skip the ORM (3x cheaper)
 DEP = cast(Table, Dependency.__table__)
 TAG = cast(Table, Tag.__table__)
@@ -254,3 +299,5 @@ JOB_EVENT = cast(Table, JobEvent.__table__)
 ID_COUNTER = cast(Table, IdCounter.__table__)
 RUNNER = cast(Table, Runner.__table__)
 CHORE = cast(Table, Chore.__table__)
+LIMIT = cast(Table, ConcurrencyLimit.__table__)
+JOB_LIMIT = cast(Table, JobLimit.__table__)

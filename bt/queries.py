@@ -10,6 +10,9 @@ The claim is one statement: an UPDATE of the best runnable row chosen by a sub-s
 partial index `ix_job_runnable`, so its cost does not grow with finished or blocked jobs. On
 PostgreSQL the sub-select takes the row with `FOR UPDATE SKIP LOCKED` so runners never wait on
 each other; on SQLite writers are serialized by `BEGIN IMMEDIATE` and the same UPDATE is safe.
+The index leads with `has_limits`: that claim reads only the unlimited jobs' part of it, and the
+claim of jobs that hold concurrency limits (`limited_candidates`, `LOCK_LIMITS`, `ADD_IN_USE`,
+`claim_ids`) reads only the other part.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from sqlalchemy import (
     CTE,
     BindParameter,
+    ColumnElement,
     Delete,
     Exists,
     Insert,
@@ -31,18 +35,32 @@ from sqlalchemy import (
     case,
     delete,
     exists,
+    false,
     func,
     insert,
     literal,
     literal_column,
     select,
     text,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from bt.models import CHORE, DEP, ID_COUNTER, JOB, JOB_EVENT, RUNNABLE_SQL, RUNNER, TAG
+from bt.models import (
+    CHORE,
+    DEP,
+    ID_COUNTER,
+    JOB,
+    JOB_EVENT,
+    JOB_LIMIT,
+    LIMIT,
+    OVER_LIMIT_SQL,
+    RUNNABLE_SQL,
+    RUNNER,
+    TAG,
+)
 from bt.sqltypes import db_now
 from bt.status import TRANSITIONS, Action, Status
 
@@ -105,8 +123,8 @@ def has_children(job_id: Any) -> Exists:
 def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
     """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
     `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
-    children, its attempts and its blocking parents. Matches no row when the job left `b_old`
-    (or its token changed) meanwhile."""
+    children, its attempts, its blocking parents and whether it holds limits. Matches no row
+    when the job left `b_old` (or its token changed) meanwhile."""
     stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
     if fenced:
         stmt = stmt.where(JOB.c.token == bindparam("b_token"))
@@ -117,6 +135,7 @@ def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
         JOB.c.attempts,
         JOB.c.blocking_parents,
         JOB.c.id,
+        JOB.c.has_limits,
     )
 
 
@@ -149,7 +168,8 @@ def with_event(stmt: Update) -> Select[Any]:
     old = bindparam("old", type_=JOB_EVENT.c.old_status.type)
     new = bindparam("new", type_=JOB_EVENT.c.new_status.type)
     event = _event_of(moved, old, new).cte("moved_event")
-    return select(moved.c.has_children, moved.c.attempts, moved.c.blocking_parents).add_cte(event)
+    columns = (moved.c.has_children, moved.c.attempts, moved.c.blocking_parents)
+    return select(*columns, moved.c.has_limits).add_cte(event)
 
 
 #: add `:t`, `:d`, `:f` to superjob `:s`'s subjob counters; returns what re-deriving needs
@@ -275,40 +295,40 @@ CLAIMED_COLUMNS = (
 TASKS: BindParameter[list[str]] = bindparam("tasks", expanding=True)  #: task names to claim
 
 
-def runnable() -> Select[int]:
-    """Ids of runnable jobs of the `tasks` parameter, best first."""
+def runnable(*, limited: bool = False) -> Select[int]:
+    """Ids of runnable jobs of the `tasks` parameter, best first: those that hold no limits
+    (or only those that do, `limited`)."""
     return (
         select(JOB.c.id)
-        .where(text(RUNNABLE_SQL), JOB.c.name.in_(TASKS))
+        .where(
+            text(RUNNABLE_SQL),
+            JOB.c.has_limits == (true() if limited else false()),
+            JOB.c.name.in_(TASKS),
+        )
         .order_by(JOB.c.priority.desc(), JOB.c.id)
     )
 
 
-def runnable_sqlite() -> Select[Any]:
+def runnable_sqlite(*, limited: bool = False) -> Select[Any]:
     """`runnable` forcing SQLite onto the partial index: without fresh statistics its planner
     prefers `ix_job_status_id` and sorts every QUEUED job, blocked ones included."""
     return (
         select(literal_column("id"))
         .select_from(text("job INDEXED BY ix_job_runnable"))
-        .where(text(RUNNABLE_SQL), literal_column("name").in_(TASKS))
+        .where(
+            text(RUNNABLE_SQL),
+            text(f"has_limits = {int(limited)}"),
+            literal_column("name").in_(TASKS),
+        )
         .order_by(text("priority DESC, id"))
     )
 
 
-@cache
-def claim_next(is_postgresql: bool) -> Update:
-    """Atomically move the `count` best runnable jobs to RUNNING; parameters `tasks`, `token`,
-    `runner`, `count` (see `claim_params`). The rows come back in no particular order."""
-    limit = bindparam("count", type_=Integer)
-    if is_postgresql:
-        # materialized: as a semi-join, PostgreSQL may rescan the subquery and take more rows
-        locked = runnable().limit(limit).with_for_update(skip_locked=True).cte("best")
-        best = select(locked.prefix_with("MATERIALIZED").c.id)
-    else:
-        best = runnable_sqlite().limit(limit)
+def _claim(chosen: ColumnElement[bool]) -> Update:
+    """Move the QUEUED jobs `chosen` to RUNNING under `:token` for `:runner`."""
     return (
         update(JOB)
-        .where(JOB.c.id.in_(best.scalar_subquery()), JOB.c.status == Status.QUEUED)
+        .where(chosen, JOB.c.status == Status.QUEUED)
         .values(
             status=TRANSITIONS[Action.CLAIM][Status.QUEUED],
             token=bindparam("token", type_=JOB.c.token.type),
@@ -319,15 +339,57 @@ def claim_next(is_postgresql: bool) -> Update:
     )
 
 
-@cache
-def claim_with_events() -> Select[Any]:
-    """PostgreSQL: `claim_next` and the history events of the claimed jobs in one statement,
-    one round trip; parameters those of `claim_next` and of `RECORD_EVENT`'s note."""
-    claimed = claim_next(True).cte("claimed")
+def _with_claim_events(claim: Update) -> Select[Any]:
+    """PostgreSQL: `claim` and the history events of the claimed jobs in one statement."""
+    claimed = claim.cte("claimed")
     queued = literal(Status.QUEUED.value, JOB_EVENT.c.old_status.type)
     running = literal(Status.RUNNING.value, JOB_EVENT.c.new_status.type)
     event = _event_of(claimed, queued, running).cte("claimed_event")
     return select(*claimed.c).add_cte(event)
+
+
+@cache
+def claim_next(is_postgresql: bool) -> Update:
+    """Atomically move the `count` best runnable jobs that hold no limits to RUNNING;
+    parameters `tasks`, `token`, `runner`, `count` (see `claim_params`). The rows come back in
+    no particular order."""
+    limit = bindparam("count", type_=Integer)
+    if is_postgresql:
+        # materialized: as a semi-join, PostgreSQL may rescan the subquery and take more rows
+        locked = runnable().limit(limit).with_for_update(skip_locked=True).cte("best")
+        best = select(locked.prefix_with("MATERIALIZED").c.id)
+    else:
+        best = runnable_sqlite().limit(limit)
+    return _claim(JOB.c.id.in_(best.scalar_subquery()))
+
+
+@cache
+def claim_with_events() -> Select[Any]:
+    """PostgreSQL: `claim_next` and the history events of the claimed jobs in one statement,
+    one round trip; parameters those of `claim_next` and of `RECORD_EVENT`'s note."""
+    return _with_claim_events(claim_next(True))
+
+
+@cache
+def limited_candidates(is_postgresql: bool) -> Select[Any]:
+    """Ids of the `:count` best runnable jobs of `:tasks` that hold limits, each of whose
+    limits had room for it when the statement began (a hint: the claim checks again under the
+    limits' row locks), best first; on PostgreSQL locked, skipping jobs other runners hold."""
+    fits = text(f"NOT ({OVER_LIMIT_SQL})")
+    limit = bindparam("count", type_=Integer)
+    if is_postgresql:
+        query = runnable(limited=True).where(fits).limit(limit)
+        return query.with_for_update(skip_locked=True, of=JOB)
+    return runnable_sqlite(limited=True).where(fits).limit(limit)
+
+
+@cache
+def claim_ids(is_postgresql: bool) -> Select[Any] | Update:
+    """Move the QUEUED jobs `:ids` to RUNNING (their limits acquired by the caller); parameters
+    `ids`, `token`, `runner` and, on PostgreSQL, `RECORD_EVENT`'s note: there the history
+    events are written by the same statement."""
+    claim = _claim(JOB.c.id.in_(bindparam("ids", expanding=True)))
+    return _with_claim_events(claim) if is_postgresql else claim
 
 
 def claim_params(
@@ -374,11 +436,52 @@ FAILED_SUBJOBS = (
     .limit(bindparam("limit"))
 )
 
+#: the runs job `:job` has used and may use before a lost runner fails it
+ATTEMPT_BUDGET = select(JOB.c.attempts, JOB.c.max_attempts).where(JOB.c.id == bindparam("job"))
+
 #: the claim token of job `:job`, locking its row
 HELD_TOKEN = select(JOB.c.token).where(JOB.c.id == bindparam("job")).with_for_update()
 
 #: the current claim token of each job of `:ids` (the runner's abort poll)
 HELD_TOKENS = select(JOB.c.id, JOB.c.token).where(JOB.c.id.in_(bindparam("ids", expanding=True)))
+
+# -- concurrency limits -------------------------------------------------------------------------
+
+#: the units each job of `:ids` holds of each limit while it runs
+JOB_LIMITS_OF = select(JOB_LIMIT.c.job_id, JOB_LIMIT.c.name, JOB_LIMIT.c.units).where(
+    JOB_LIMIT.c.job_id.in_(bindparam("ids", expanding=True))
+)
+
+#: the limits `:names`, locked in name order (every writer locks them in that order)
+LOCK_LIMITS = (
+    select(LIMIT.c.name, LIMIT.c.capacity, LIMIT.c.in_use)
+    .where(LIMIT.c.name.in_(bindparam("names", expanding=True)))
+    .order_by(LIMIT.c.name)
+    .with_for_update()
+)
+
+#: `:units` more units of limit `:limit` in use (a claim, under the row's lock)
+ADD_IN_USE = (
+    update(LIMIT)
+    .where(LIMIT.c.name == bindparam("limit"))
+    .values(in_use=LIMIT.c.in_use + bindparam("units"))
+)
+
+#: job `:job` left RUNNING: the units it held are free again (the `in_use >= 0` check makes a
+#: second release of one claim an error)
+RELEASE_LIMITS = (
+    update(LIMIT)
+    .where(LIMIT.c.name.in_(select(JOB_LIMIT.c.name).where(JOB_LIMIT.c.job_id == bindparam("job"))))
+    .values(
+        in_use=LIMIT.c.in_use
+        - select(JOB_LIMIT.c.units)
+        .where(JOB_LIMIT.c.job_id == bindparam("job"), JOB_LIMIT.c.name == LIMIT.c.name)
+        .scalar_subquery()
+    )
+)
+
+#: whether any limit exists (when none does, no job can hold one: claims skip that part)
+ANY_LIMIT = select(exists().select_from(LIMIT))
 
 # -- tags ---------------------------------------------------------------------------------------
 

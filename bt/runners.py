@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames
 from bt.db import affected
-from bt.models import Job, Runner
+from bt.models import JOB, Job, Runner
 from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import put_tags
@@ -152,15 +152,40 @@ def recover_lost(session: Session) -> list[tuple[int, Status]]:
 
 def _recover_one(session: Session, row: Any) -> Status:
     state = JobState(row.id, Status.RUNNING, row.super_id)
-    note = Note(runner_id=row.runner_id, reason=LOST_REASON)
-    if row.attempts < row.max_attempts:
-        return apply(session, state, Action.REQUEUE, token=row.token, note=note)
-    given_up = (
-        f"The runner of job {row.id} stopped renewing its lease (attempt {row.attempts} of "
-        f"{row.max_attempts}); the job was given up."
+    return lost_claim(
+        session,
+        state,
+        row.token,
+        row.runner_id,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
     )
-    note = Note(runner_id=row.runner_id, reason=LOST_REASON, traceback=given_up)
-    status = apply(session, state, Action.FAIL, token=row.token, note=note)
+
+
+def lost_claim(
+    session: Session,
+    job: JobState,
+    token: str,
+    runner_id: int | None,
+    *,
+    attempts: int,
+    max_attempts: int,
+    why: str = "stopped renewing its lease",
+) -> Status:
+    """A RUNNING job whose runner was lost (or fenced by its lease) under `token`: the attempt
+    counts; QUEUED again while attempts remain, else FAILED with reason `runner lost`.
+    `TokenMismatch` if the claim is gone."""
+    note = Note(runner_id=runner_id, reason=LOST_REASON)
+    if attempts < max_attempts:
+        # an epilog's claim counts no attempt (the prolog's did): its loss counts one here
+        counted = {"attempts": JOB.c.attempts + case((JOB.c.sub_total > 0, 1), else_=0)}
+        return apply(session, job, Action.REQUEUE, token=token, values=counted, note=note)
+    given_up = (
+        f"The runner of job {job.id} {why} (attempt {attempts} of {max_attempts}); the job "
+        f"was given up."
+    )
+    note = Note(runner_id=runner_id, reason=LOST_REASON, traceback=given_up)
+    status = apply(session, job, Action.FAIL, token=token, note=note)
     tags = {tagnames.REASON: LOST_REASON, tagnames.TRACEBACK: given_up}
-    put_tags(session, row.id, tags, system=True)
+    put_tags(session, job.id, tags, system=True)
     return status

@@ -2,17 +2,30 @@
 
 They take and return plain values (`bt.values`), never ORM objects, so the shell, the runner and
 scripts share the same rules and none of them builds SQL. `Brownthrower` (`bt.client`) builds
-them: `app.jobs`, `app.tags`, `app.runners`, `app.claims`. Every method's docstring says what it
-does and what it raises; the modules behind them only say why.
+them: `app.jobs`, `app.tags`, `app.runners`, `app.claims`, `app.limits`. Every method's
+docstring says what it does and what it raises; the modules behind them only say why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from bt import bulk, claims, control, integrity, jobs, links, listing, runners, sorting, tags
+from bt import (
+    bulk,
+    claims,
+    control,
+    integrity,
+    jobs,
+    limits,
+    links,
+    listing,
+    runners,
+    sorting,
+    tags,
+)
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
@@ -28,6 +41,7 @@ from bt.values import (
     JobInfo,
     JobSpec,
     Key,
+    LimitInfo,
     LiveRunner,
     Neighbourhood,
     NodeSpec,
@@ -72,9 +86,10 @@ class JobService:
             )
         )
 
-    def clone(self, job_id: int) -> JobInfo:
-        """A new STASHED copy of a job, with the parents of a top-level one; `JobNotFound`."""
-        return self._db.write(lambda s: listing.job_info(s, jobs.clone(s, job_id)))
+    def clone(self, job_id: int, *, limits: Mapping[str, int] | None = None) -> JobInfo:
+        """A new STASHED copy of a job, with the parents of a top-level one and its limits (or
+        `limits` instead); `JobNotFound`, `LimitNotFound`."""
+        return self._db.write(lambda s: listing.job_info(s, jobs.clone(s, job_id, limits)))
 
     def edit(
         self, job_id: int, field: EditField, text: str | None, *, expected: object = ...
@@ -182,7 +197,8 @@ class JobService:
             return sorting.hosts(s, list(job_ids))
 
     def counts(self, tasks: Sequence[str] | None = None) -> dict[str, int]:
-        """Jobs per status (of `tasks` only, when given), plus RUNNABLE."""
+        """Jobs per status (of `tasks` only, when given), plus the parts of QUEUED: RUNNABLE,
+        BLOCKED, WAITING and LIMITED (`bt.status.QUEUED_PARTS`)."""
         with self._db.read() as s:
             return listing.counts(s, tasks)
 
@@ -276,17 +292,70 @@ class RunnerService:
             return runners.list_runners(s)
 
 
+class LimitService:
+    """Named concurrency limits: at most N units held at once by RUNNING jobs, across runners."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def set(self, name: str, capacity: int) -> LimitInfo:
+        """Create limit `name` with `capacity` units, or change its capacity (lowered below the
+        units in use: the jobs holding them finish, no new one starts until they fit);
+        `InvalidValue` for a bad name or capacity."""
+        return self._db.write(lambda s: limits.set_limit(s, name, capacity))
+
+    def get(self, name: str) -> LimitInfo:
+        """One limit with its units in use and its running and waiting jobs; `LimitNotFound`."""
+        with self._db.read() as s:
+            return limits.get_limit(s, name)
+
+    def list(self) -> list[LimitInfo]:
+        """Every limit by name: capacity, units in use, jobs running with it and waiting for
+        it (QUEUED, runnable but for the limits)."""
+        with self._db.read() as s:
+            return limits.list_limits(s)
+
+    def remove(self, name: str) -> None:
+        """Remove a limit; `LimitNotFound`, or `InvalidOperation` while a job that is not DONE
+        needs it."""
+        self._db.write(lambda s: limits.remove_limit(s, name))
+
+    def claimable(self, tasks: Sequence[str] | None = None) -> int:
+        """How many runnable jobs (of `tasks`) runners could claim now under their limits:
+        those without limits, and those with limits that fit the room left, in claim order
+        (what pilot sizing asks pilots for; LIMITED work asks for none)."""
+        with self._db.read() as s:
+            return limits.claimable(s, tasks)
+
+
+LIMITS_RECHECK = 10.0  #: seconds a claim service trusts that no limit exists before asking again
+
+
 class ClaimService:
     """What a runner does with jobs: claim them, record their results, fenced by claim tokens."""
 
     def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
         self._db = db
         self._registry = registry
+        self._any_limit = False
+        self._recheck_at = 0.0  #: monotonic time when `_any_limit` is asked again
+
+    def _limited(self, session: Session) -> bool:
+        """Whether claims look for jobs that hold limits: not while no limit exists (no job
+        can hold one then, and claims cost what they did before limits), asked again every
+        `LIMITS_RECHECK` seconds: jobs of a first limit wait that long at most."""
+        now = time.monotonic()
+        if now >= self._recheck_at:
+            self._any_limit = limits.any_limit(session)
+            self._recheck_at = now + LIMITS_RECHECK
+        return self._any_limit
 
     def claim(self, runner_id: int, tasks: Sequence[str]) -> Claim | None:
         """Take the best runnable job of `tasks` (priority, then age), or None."""
         pg = self._db.is_postgresql
-        return self._db.write(lambda s: claims.claim(s, runner_id, tasks, is_postgresql=pg))
+        return self._db.write(
+            lambda s: claims.claim(s, runner_id, tasks, is_postgresql=pg, limited=self._limited(s))
+        )
 
     def next_retry_in(self, tasks: Sequence[str]) -> float | None:
         """Seconds until the next delayed retry of one of `tasks` is due (0 when overdue), or
@@ -318,16 +387,23 @@ class ClaimService:
         """Take up to `count` of the best runnable jobs of `tasks` in one transaction."""
         pg = self._db.is_postgresql
         return self._db.write(
-            lambda s: claims.claim_many(s, runner_id, tasks, count, is_postgresql=pg)
+            lambda s: claims.claim_many(
+                s, runner_id, tasks, count, is_postgresql=pg, limited=self._limited(s)
+            )
         )
 
     def settle(self, ends: Sequence[RunEnd], refill: Refill | None = None) -> Settled:
         """Record how several runs ended and claim the runner's next jobs, in one transaction:
         each run's new status (None where its claim was lost meanwhile), and the claims."""
         pg = self._db.is_postgresql
-        return self._db.write(
-            lambda s: claims.settle(s, ends, refill, is_postgresql=pg, registry=self._registry)
-        )
+
+        def record(s: Session) -> Settled:
+            limited = refill is not None and self._limited(s)
+            return claims.settle(
+                s, ends, refill, is_postgresql=pg, registry=self._registry, limited=limited
+            )
+
+        return self._db.write(record)
 
     def fail(
         self,

@@ -3,7 +3,8 @@
 A spec is checked before anything is written: its task name and sizes, that its config and input
 are YAML, and, when the task is installed here, the task's own `validate` hook. The task also
 gives the job's failure handling (`max_attempts`, `retries`, `retry_delay`, `retry_backoff`,
-`time_limit`) wherever the spec leaves it unset.
+`time_limit`) and the concurrency limits it holds (`limits`) wherever the spec leaves them unset.
+Whether those limits exist is for the transaction that inserts the job (`bt.limits.require`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bt import errors, yamlio
+from bt.limits import checked_limits
 from bt.models import NAME_LENGTH
 from bt.registry import TaskRegistry
 from bt.task import Task
@@ -32,6 +34,7 @@ POLICY: dict[str, Any] = {
     "retry_delay": DEFAULT_RETRY_DELAY,
     "retry_backoff": DEFAULT_RETRY_BACKOFF,
     "time_limit": None,
+    "limits": {},
 }
 
 
@@ -52,7 +55,8 @@ def check_spec(spec: JobSpec, registry: TaskRegistry | None) -> JobSpec:
     _check_failure_handling(spec)
     policy = task_policy(registry, spec.task)
     settled = {name: value for name, value in policy.items() if getattr(spec, name) is None}
-    return replace(spec, config=config, input=input_, **settled)
+    limits = checked_limits(settled.pop("limits", spec.limits), spec.task)
+    return replace(spec, config=config, input=input_, limits=limits, **settled)
 
 
 def _check_failure_handling(spec: JobSpec) -> None:

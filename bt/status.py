@@ -60,7 +60,10 @@ RUNNABLE = "RUNNABLE"  #: pseudo-status in counts and filters: QUEUED with every
 BLOCKED = "BLOCKED"
 #: pseudo-status in counts and filters: QUEUED after a failed run, waiting for its retry delay
 WAITING = "WAITING"
-QUEUED_PARTS = (RUNNABLE, BLOCKED, WAITING)  #: the pseudo-statuses, parts of QUEUED
+#: pseudo-status in counts and filters: QUEUED, every parent DONE, but a concurrency limit it
+#: needs has no room for it now (RUNNABLE then counts only the jobs that are not LIMITED)
+LIMITED = "LIMITED"
+QUEUED_PARTS = (RUNNABLE, BLOCKED, WAITING, LIMITED)  #: the pseudo-statuses, parts of QUEUED
 
 #: Every allowed (action, from-status) pair and the status it leads to. Nothing else is allowed.
 TRANSITIONS: dict[Action, dict[Status, Status]] = {

@@ -16,9 +16,10 @@ everything it needs is in the context, and everything it declares is written by 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, TypedDict, Unpack
 
 from bt import tagnames
@@ -47,6 +48,9 @@ class Task:
     retry_backoff: ClassVar[float] = DEFAULT_RETRY_BACKOFF
     #: seconds a run (and separately a prolog or an epilog) may take; None: no limit
     time_limit: ClassVar[float | None] = None
+    #: units of named concurrency limits each job holds while it runs, e.g. {"catalog_db": 1}:
+    #: at most a limit's capacity of units are held at once across all runners (`limit set`)
+    limits: ClassVar[Mapping[str, int]] = MappingProxyType({})
 
     def validate(self, config: Any, input: Any) -> None:
         """Raise ValueError (with a message for the user) if config or input is unacceptable."""

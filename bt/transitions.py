@@ -1,13 +1,16 @@
-"""The only code that writes `job.status` and the two counters that derive from it.
+"""The only code that writes `job.status` and the counters that derive from it.
 
 Status changes come in three ways, each here: `apply` (one job by one action of
-`bt.status.TRANSITIONS`), `claim_next` (the runner's claim statement) and `insert_jobs` (new
-jobs, STASHED or QUEUED). After each, the change is propagated:
+`bt.status.TRANSITIONS`), `claim_next` and `claim_limited` (the runner's claims) and
+`insert_jobs` (new jobs, STASHED or QUEUED). After each, the change is propagated:
 
 - to the superjob's subjob counters `sub_total/sub_done/sub_failed` (O(1) per event), then to
   the superjob's derived status, recursively up the chain;
 - to the children's `pending_parents` when a job becomes DONE;
-- to runners, with a NOTIFY when a job becomes runnable.
+- to runners, with a NOTIFY when a job becomes runnable;
+- to the concurrency limits a job holds (`in_use`): taken all or nothing by its claim under the
+  limits' row locks, given back by the one transition that takes it out of RUNNING (fenced by
+  its status and claim token, so exactly once).
 
 Dependencies change `pending_parents` too, so they are added and removed here as well
 (`add_dependencies`, `remove_dependency`); `bt.links` and `bt.bulk` decide whether they may.
@@ -16,7 +19,7 @@ Dependencies change `pending_parents` too, so they are added and removed here as
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from bt import errors, notify, queries, tagnames
-from bt.models import DEP, JOB
+from bt.models import DEP, JOB, JOB_LIMIT
 from bt.sqltypes import db_now
 from bt.status import (
     Action,
@@ -124,9 +127,12 @@ def apply(
     row = session.execute(stmt, params).one_or_none()
     if row is None:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
-    children, attempts, blocking = bool(row[0]), row[1], row[2]
+    children, attempts, blocking = bool(row.has_children), row.attempts, row.blocking_parents
     if not pg:
         record_event(session, job.id, job.status, new, attempts, note=note)
+    if row.has_limits and job.status is Status.RUNNING and new is not Status.RUNNING:
+        session.execute(queries.RELEASE_LIMITS, {"job": job.id})  # this claim's, and only once
+        notify.notify_work(session)  # room for a LIMITED job, maybe of another runner's tasks
     _propagate(session, job, new, children=children, blocking=blocking)
     return new
 
@@ -188,6 +194,13 @@ def claim_next(
         found = session.execute(queries.claim_with_events(), params).all()
     else:
         found = session.execute(queries.claim_next(False), params).all()
+    return _claimed(session, found, note, is_postgresql=is_postgresql)
+
+
+def _claimed(
+    session: Session, found: Sequence[Row[Any]], note: Note, *, is_postgresql: bool
+) -> list[Row[Any]]:
+    """Claimed rows, best first, with their history events (SQLite) and propagated."""
     rows = sorted(found, key=lambda row: (-row.priority, row.id))
     if rows and not is_postgresql:
         events = [_event(row.id, Status.QUEUED, Status.RUNNING, row.attempts, note) for row in rows]
@@ -195,6 +208,105 @@ def claim_next(
     for row in rows:
         _propagate(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
     return rows
+
+
+# -- concurrency limits --------------------------------------------------------------------------
+
+
+def claim_limited(
+    session: Session,
+    runner_id: int,
+    tasks: Sequence[str],
+    token: str,
+    *,
+    is_postgresql: bool,
+    count: int = 1,
+) -> list[Row[Any]]:
+    """Claim up to `count` of the best runnable jobs of `tasks` that hold limits, each only
+    if every limit it needs has room for its units: all or nothing per job, decided under the
+    limits' row locks (taken in name order; SQLite serialises writers), never from a count
+    read before them. Their `queries.CLAIMED_COLUMNS`, best first."""
+    params = {"tasks": list(tasks), "count": count}
+    candidates = list(session.scalars(queries.limited_candidates(is_postgresql), params))
+    if not candidates:
+        return []
+    needs = limits_of(session, candidates)
+    room = _lock_limits(session, {name for need in needs.values() for name in need})
+    chosen: list[int] = []
+    for job_id in candidates:  # best first
+        if _take(room, needs.get(job_id, {})):
+            chosen.append(job_id)
+    if not chosen:
+        return []
+    _add_in_use(session, room)
+    params = {"ids": chosen, "token": token, "runner": runner_id}
+    note = Note(runner_id=runner_id)
+    if is_postgresql:  # the events in the same statement
+        params.update(_change(Status.QUEUED, Status.RUNNING, note))
+    found = session.execute(queries.claim_ids(is_postgresql), params).all()
+    return _claimed(session, found, note, is_postgresql=is_postgresql)
+
+
+def acquire_limits(session: Session, job_id: int) -> None:
+    """Take the units job `job_id` needs before it is claimed by id (`bt-runner --job`), all or
+    none: `InvalidOperation` naming the limit without room."""
+    need = limits_of(session, [job_id]).get(job_id, {})
+    if not need:
+        return
+    room = _lock_limits(session, set(need))
+    if not _take(room, need):
+        full = sorted(name for name in need if not _fits(room.get(name), need[name]))
+        shown = ", ".join(_fullness(name, room.get(name)) for name in full)
+        raise errors.InvalidOperation(f"Job {job_id} waits for room in limit {shown}.")
+    _add_in_use(session, room)
+
+
+def limits_of(session: Session, job_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """The units each of `job_ids` holds of each limit while it runs (jobs without: absent)."""
+    found: dict[int, dict[str, int]] = {}
+    for row in session.execute(queries.JOB_LIMITS_OF, {"ids": list(job_ids)}):
+        found.setdefault(row.job_id, {})[row.name] = row.units
+    return found
+
+
+@dataclass
+class _Room:
+    """A limit as read under its row lock, and the units this claim adds to it."""
+
+    capacity: int
+    in_use: int
+    added: int = 0
+
+
+def _lock_limits(session: Session, names: set[str]) -> dict[str, _Room]:
+    rows = session.execute(queries.LOCK_LIMITS, {"names": sorted(names)})
+    return {row.name: _Room(row.capacity, row.in_use) for row in rows}
+
+
+def _fits(limit: _Room | None, units: int) -> bool:
+    """A limit that does not exist has no room (a name is never taken for unlimited)."""
+    return limit is not None and limit.in_use + limit.added + units <= limit.capacity
+
+
+def _take(room: dict[str, _Room], need: Mapping[str, int]) -> bool:
+    """Add `need` to `room` if every limit of it has room for its units; whether it did."""
+    if not need or not all(_fits(room.get(name), units) for name, units in need.items()):
+        return False
+    for name, units in need.items():
+        room[name].added += units
+    return True
+
+
+def _add_in_use(session: Session, room: dict[str, _Room]) -> None:
+    added = [{"limit": name, "units": r.added} for name, r in sorted(room.items()) if r.added]
+    if added:
+        session.execute(queries.ADD_IN_USE, added)
+
+
+def _fullness(name: str, limit: _Room | None) -> str:
+    if limit is None:
+        return f"{name!r} (no such limit)"
+    return f"{name!r} ({limit.in_use} of {limit.capacity} units in use)"
 
 
 def _propagate(
@@ -393,6 +505,13 @@ def insert_jobs(
     blocked = Counter(c for p, c in existing_parents if blocks_children(*parents[p]))
     counts = _Counts(pending, _blocking(rows, links, blocked))
     ids = _insert_rows(session, rows, super_id, counts)
+    held = [
+        {"job_id": job_id, "name": name, "units": units}
+        for job_id, row in zip(ids, rows, strict=True)
+        for name, units in sorted((row.spec.limits or {}).items())
+    ]
+    if held:
+        session.execute(insert(JOB_LIMIT), held)
     edges = [(ids[p], ids[c]) for p, c in links] + [(p, ids[c]) for p, c in existing_parents]
     if edges:
         session.execute(insert(DEP), [_edge(p, c, scope) for p, c in edges])
@@ -509,6 +628,7 @@ def _row_values(row: NewRow, super_id: int | None, counts: _Counts, index: int) 
         "retry_delay": spec.retry_delay,
         "retry_backoff": spec.retry_backoff,
         "time_limit": spec.time_limit,
+        "has_limits": bool(spec.limits),
     }
 
 

@@ -42,6 +42,8 @@ class JobSpec:
     retry_delay: float | None = None  #: None: the task's own `retry_delay`
     retry_backoff: float | None = None  #: None: the task's own `retry_backoff`
     time_limit: float | None = None  #: None: the task's own `time_limit` (which may be none)
+    #: units of named concurrency limits the job holds while it runs; None: the task's `limits`
+    limits: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,15 +74,18 @@ class JobInfo:
     ended: dt.datetime | None = None
     blocked: bool = False  #: QUEUED with a parent FAILED or BLOCKED: cannot run until someone acts
     not_before: dt.datetime | None = None  #: a retry waits until then (QUEUED, WAITING)
+    limited: bool = False  #: runnable but for a concurrency limit without room (LIMITED)
 
     @property
     def shown_status(self) -> str:
         """The status as users read it: `QUEUED (blocked)` for a BLOCKED job, `QUEUED (retry at
-        10:26)` (local time) for one WAITING for its retry."""
+        10:26)` (local time) for one WAITING for its retry, `QUEUED (limited)` for one LIMITED."""
         if self.blocked:
             return f"{self.status.value} (blocked)"
         if self.waiting and self.not_before is not None:
             return f"{self.status.value} (retry at {self.not_before.astimezone():%H:%M})"
+        if self.limited:
+            return f"{self.status.value} (limited)"
         return self.status.value
 
     @property
@@ -108,6 +113,7 @@ class JobInfo:
             "ended": _iso(self.ended),
             "blocked": self.blocked,
             "not_before": _iso(self.not_before),
+            "limited": self.limited,
         }
 
 
@@ -134,6 +140,7 @@ class JobDetails(JobInfo):
     time_limit: float | None = None
     blocking_parents: int = 0
     failed_subjobs: Sequence[int] = field(default_factory=tuple)  #: the first few, if any
+    limits: Mapping[str, int] = field(default_factory=dict)  #: units held while it runs
 
     @property
     def finished(self) -> bool:
@@ -165,6 +172,28 @@ class JobDetails(JobInfo):
             "time_limit": self.time_limit,
             "blocking_parents": self.blocking_parents,
             "failed_subjobs": list(self.failed_subjobs),
+            "limits": dict(self.limits),
+        }
+
+
+@dataclass(frozen=True)
+class LimitInfo:
+    """A named concurrency limit (`limit list`): its capacity, the units RUNNING jobs hold, and
+    how many jobs hold it or wait for it (QUEUED, every parent DONE, not waiting for a retry)."""
+
+    name: str
+    capacity: int
+    in_use: int = 0
+    running: int = 0
+    waiting: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "capacity": self.capacity,
+            "in_use": self.in_use,
+            "running": self.running,
+            "waiting": self.waiting,
         }
 
 
@@ -347,11 +376,14 @@ GIVEN_BACK = "claimed ahead; given back unstarted"
 
 @dataclass(frozen=True)
 class Requeued:
-    """A run interrupted from outside (pre-emption, fencing): back to the queue, uncounted."""
+    """A run interrupted from outside: back to the queue. Uncounted (pre-emption, a claim given
+    back), or with `counted` as a lost runner's job (its lease fenced it): the attempt counts,
+    and a job out of attempts fails with reason `runner lost`."""
 
     claim: Claim
     clear_tags: bool = True
     reason: str = "pre-empted"  #: what the job's history says of the interrupted attempt
+    counted: bool = False
 
 
 RunEnd = Finished | Failed | Requeued  #: how one run ended, as the runner records it

@@ -52,6 +52,7 @@ def test_counts_include_every_status_and_runnable(app: Brownthrower) -> None:
         "RUNNABLE": 1,
         "BLOCKED": 0,
         "WAITING": 0,
+        "LIMITED": 0,
     }
 
 

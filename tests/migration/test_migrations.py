@@ -96,3 +96,24 @@ def test_0004_indexes_super_id_and_runner_id_only_where_set(database: Database) 
     upgrade(database)
     for column in ("super_id", "runner_id"):
         assert f"{column} IS NOT NULL" in index_sql(database, f"ix_job_{column}")
+
+
+def downgrade(db: Database, revision: str) -> None:
+    with db.engine.begin() as conn:
+        config = alembic_config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+
+
+def test_0006_adds_the_limits_and_takes_them_away_again(database: Database) -> None:
+    upgrade(database)
+    assert "has_limits" in index_sql(database, "ix_job_runnable")
+    downgrade(database, "0005")
+    tables = set(inspect(database.engine).get_table_names())
+    assert not {"concurrency_limit", "job_limit"} & tables
+    columns = {column["name"] for column in inspect(database.engine).get_columns("job")}
+    assert "has_limits" not in columns
+    assert "has_limits" not in index_sql(database, "ix_job_runnable")
+    upgrade(database)
+    assert {"concurrency_limit", "job_limit"} <= set(inspect(database.engine).get_table_names())
+    assert differences(database) == []

@@ -29,6 +29,8 @@ def statements(is_postgresql: bool) -> dict[str, ClauseElement]:
         if name.isupper() and isinstance(value, Select | Update | Delete | Insert)
     }
     named["claim_next"] = queries.claim_next(is_postgresql)
+    named["limited_candidates"] = queries.limited_candidates(is_postgresql)
+    named["claim_ids"] = queries.claim_ids(is_postgresql)
     if is_postgresql:
         named["claim_with_events"] = queries.claim_with_events()
         named["transition_with_event(FINISH, output)"] = queries.transition_with_event(

@@ -14,7 +14,7 @@ import pytest
 
 BT = Path(__file__).resolve().parents[2] / "bt"
 #: columns only `bt.transitions` may write
-GUARDED = {"status", "pending_parents", "sub_total", "sub_done", "sub_failed"}
+GUARDED = {"status", "pending_parents", "sub_total", "sub_done", "sub_failed", "in_use"}
 #: the statements of `bt.queries` that write guarded columns: only `bt.transitions` runs them
 WRITING_STATEMENTS = {
     "transition",
@@ -25,6 +25,9 @@ WRITING_STATEMENTS = {
     "ADJUST_SUPERJOB",
     "RELEASE_CHILDREN",
     "ADD_PENDING_PARENTS",
+    "claim_ids",
+    "ADD_IN_USE",
+    "RELEASE_LIMITS",
 }
 OWNER = "transitions.py"
 

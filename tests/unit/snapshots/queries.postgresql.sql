@@ -1,11 +1,23 @@
 -- ADD_BLOCKING_PARENTS
 UPDATE job SET blocking_parents=(job.blocking_parents + %(n)s::INTEGER) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING job.id, job.status, job.blocking_parents;
 
+-- ADD_IN_USE
+UPDATE concurrency_limit SET in_use=(concurrency_limit.in_use + %(units)s::INTEGER) WHERE concurrency_limit.name = %(limit)s::VARCHAR;
+
 -- ADD_PENDING_PARENTS
 UPDATE job SET pending_parents=(job.pending_parents + %(n)s::INTEGER) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING job.status, job.pending_parents;
 
 -- ADJUST_SUPERJOB
 UPDATE job SET sub_total=(job.sub_total + %(t)s::INTEGER), sub_done=(job.sub_done + %(d)s::INTEGER), sub_failed=(job.sub_failed + %(f)s::INTEGER) WHERE job.id = %(s)s::INTEGER RETURNING job.status, job.super_id, job.sub_total, job.sub_done, job.sub_failed;
+
+-- ANY_LIMIT
+SELECT EXISTS (SELECT * 
+FROM concurrency_limit) AS anon_1;
+
+-- ATTEMPT_BUDGET
+SELECT job.attempts, job.max_attempts 
+FROM job 
+WHERE job.id = %(job)s::INTEGER;
 
 -- CLAIMED_ROW
 SELECT job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
@@ -37,6 +49,16 @@ WHERE job.id = %(job)s::INTEGER FOR UPDATE;
 SELECT job.id, job.token 
 FROM job 
 WHERE job.id IN (__[POSTCOMPILE_ids]);
+
+-- JOB_LIMITS_OF
+SELECT job_limit.job_id, job_limit.name, job_limit.units 
+FROM job_limit 
+WHERE job_limit.job_id IN (__[POSTCOMPILE_ids]);
+
+-- LOCK_LIMITS
+SELECT concurrency_limit.name, concurrency_limit.capacity, concurrency_limit.in_use 
+FROM concurrency_limit 
+WHERE concurrency_limit.name IN (__[POSTCOMPILE_names]) ORDER BY concurrency_limit.name FOR UPDATE;
 
 -- LOCK_SCOPE
 SELECT pg_advisory_xact_lock(%(pg_advisory_xact_lock_2)s::INTEGER, %(scope)s) AS pg_advisory_xact_lock_1;
@@ -88,6 +110,13 @@ FROM job
 WHERE job.not_before IS NOT NULL AND job.not_before <= now() 
  LIMIT %(param_1)s::INTEGER) RETURNING job.status, job.pending_parents;
 
+-- RELEASE_LIMITS
+UPDATE concurrency_limit SET in_use=(concurrency_limit.in_use - (SELECT job_limit.units 
+FROM job_limit 
+WHERE job_limit.job_id = %(job)s::INTEGER AND job_limit.name = concurrency_limit.name)) WHERE concurrency_limit.name IN (SELECT job_limit.name 
+FROM job_limit 
+WHERE job_limit.job_id = %(job)s::INTEGER);
+
 -- RETRY_POLICY
 SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff 
 FROM job 
@@ -122,11 +151,24 @@ FROM job)) + %(n)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNI
 UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.id), %(coalesce_2)s::INTEGER) AS coalesce_1 
 FROM runner)) + %(max_1)s::INTEGER) WHERE id_counter.name = %(name_1)s::VARCHAR RETURNING id_counter.value;
 
+-- claim_ids
+WITH claimed AS 
+(UPDATE job SET status=%(param_3)s, output=%(param_4)s::VARCHAR, ts_started=now(), ts_ended=%(param_5)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_6)s::INTEGER ELSE %(param_7)s::INTEGER END) WHERE job.id IN (__[POSTCOMPILE_ids]) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
+FROM dependency 
+WHERE dependency.child_id = job.id) AS has_parents), 
+claimed_event AS 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+FROM claimed)
+ SELECT claimed.id, claimed.name, claimed.super_id, claimed.priority, claimed.attempts, claimed.sub_total, claimed.time_limit, claimed.config, claimed.input, claimed.has_parents 
+FROM claimed;
+
 -- claim_next
 WITH best AS MATERIALIZED 
 (SELECT job.id AS id 
 FROM job 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = false AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
  LIMIT %(count)s::INTEGER FOR UPDATE SKIP LOCKED)
  UPDATE job SET status=%(status)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id IN (SELECT best.id 
 FROM best) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
@@ -137,7 +179,7 @@ WHERE dependency.child_id = job.id) AS has_parents;
 WITH best AS MATERIALIZED 
 (SELECT job.id AS id 
 FROM job 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = false AND job.name IN (__[POSTCOMPILE_tasks]) ORDER BY job.priority DESC, job.id 
  LIMIT %(count)s::INTEGER FOR UPDATE SKIP LOCKED), 
 claimed AS 
 (UPDATE job SET status=%(param_3)s, output=%(param_4)s::VARCHAR, ts_started=now(), ts_ended=%(param_5)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_6)s::INTEGER ELSE %(param_7)s::INTEGER END) WHERE job.id IN (SELECT best.id 
@@ -155,98 +197,104 @@ FROM claimed;
 -- heartbeat(30)
 UPDATE runner SET heartbeat_at=now(), expires_at=(now() + make_interval(secs => 30.0)) WHERE runner.id = %(runner)s::INTEGER RETURNING runner.stop_requested;
 
+-- limited_candidates
+SELECT job.id 
+FROM job 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = true AND job.name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))) ORDER BY job.priority DESC, job.id 
+ LIMIT %(count)s::INTEGER FOR UPDATE OF job SKIP LOCKED;
+
 -- tag_upsert
 INSERT INTO tag (job_id, name, value) VALUES (%(job_id)s::INTEGER, %(name)s::VARCHAR, %(value)s::VARCHAR) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
 
 -- transition(ABORT, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FINISH, output)
 UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=%(ts_queued)s::TIMESTAMP WITH TIME ZONE, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total > %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END), retried=(job.retried + %(retried_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=%(b_new)s, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now() WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_queued=now(), ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=%(attempts)s::INTEGER, retried=%(retried)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition_with_event(FINISH, output)
 WITH moved AS 
 (UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(param_1)s::VARCHAR, runner_id=%(param_2)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id), 
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits), 
 moved_event AS 
 (INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT moved.id AS id, %(old)s AS anon_1, %(new)s AS anon_2, moved.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
 FROM runner 
 WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
 FROM moved)
- SELECT moved.has_children, moved.attempts, moved.blocking_parents 
+ SELECT moved.has_children, moved.attempts, moved.blocking_parents, moved.has_limits 
 FROM moved;

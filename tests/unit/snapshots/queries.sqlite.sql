@@ -1,11 +1,23 @@
 -- ADD_BLOCKING_PARENTS
 UPDATE job SET blocking_parents=(job.blocking_parents + ?) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING id, status, blocking_parents;
 
+-- ADD_IN_USE
+UPDATE concurrency_limit SET in_use=(concurrency_limit.in_use + ?) WHERE concurrency_limit.name = ?;
+
 -- ADD_PENDING_PARENTS
 UPDATE job SET pending_parents=(job.pending_parents + ?) WHERE job.id IN (__[POSTCOMPILE_ids]) RETURNING status, pending_parents;
 
 -- ADJUST_SUPERJOB
 UPDATE job SET sub_total=(job.sub_total + ?), sub_done=(job.sub_done + ?), sub_failed=(job.sub_failed + ?) WHERE job.id = ? RETURNING status, super_id, sub_total, sub_done, sub_failed;
+
+-- ANY_LIMIT
+SELECT EXISTS (SELECT * 
+FROM concurrency_limit) AS anon_1;
+
+-- ATTEMPT_BUDGET
+SELECT job.attempts, job.max_attempts 
+FROM job 
+WHERE job.id = ?;
 
 -- CLAIMED_ROW
 SELECT job.id, job.name, job.super_id, job.priority, job.attempts, job.sub_total, job.time_limit, job.config, job.input, EXISTS (SELECT * 
@@ -37,6 +49,16 @@ WHERE job.id = ?;
 SELECT job.id, job.token 
 FROM job 
 WHERE job.id IN (__[POSTCOMPILE_ids]);
+
+-- JOB_LIMITS_OF
+SELECT job_limit.job_id, job_limit.name, job_limit.units 
+FROM job_limit 
+WHERE job_limit.job_id IN (__[POSTCOMPILE_ids]);
+
+-- LOCK_LIMITS
+SELECT concurrency_limit.name, concurrency_limit.capacity, concurrency_limit.in_use 
+FROM concurrency_limit 
+WHERE concurrency_limit.name IN (__[POSTCOMPILE_names]) ORDER BY concurrency_limit.name;
 
 -- LOCK_SCOPE
 SELECT pg_advisory_xact_lock(?, ?) AS pg_advisory_xact_lock_1;
@@ -88,6 +110,13 @@ FROM job
 WHERE job.not_before IS NOT NULL AND job.not_before <= (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')
  LIMIT ? OFFSET ?) RETURNING status, pending_parents;
 
+-- RELEASE_LIMITS
+UPDATE concurrency_limit SET in_use=(concurrency_limit.in_use - (SELECT job_limit.units 
+FROM job_limit 
+WHERE job_limit.job_id = ? AND job_limit.name = concurrency_limit.name)) WHERE concurrency_limit.name IN (SELECT job_limit.name 
+FROM job_limit 
+WHERE job_limit.job_id = ?);
+
 -- RETRY_POLICY
 SELECT job.retries, job.retried, job.retry_delay, job.retry_backoff 
 FROM job 
@@ -122,10 +151,15 @@ FROM job)) + ?) WHERE id_counter.name = ? RETURNING value;
 UPDATE id_counter SET value=(max(id_counter.value, (SELECT coalesce(max(runner.id), ?) AS coalesce_1 
 FROM runner)) + ?) WHERE id_counter.name = ? RETURNING value;
 
+-- claim_ids
+UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id IN (__[POSTCOMPILE_ids]) AND job.status = ? RETURNING id, name, super_id, priority, attempts, sub_total, time_limit, config, input, EXISTS (SELECT * 
+FROM dependency 
+WHERE child_id = id) AS has_parents;
+
 -- claim_next
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id IN (SELECT id 
 FROM job INDEXED BY ix_job_runnable 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND has_limits = 0 AND name IN (__[POSTCOMPILE_tasks]) ORDER BY priority DESC, id
  LIMIT ? OFFSET ?) AND job.status = ? RETURNING id, name, super_id, priority, attempts, sub_total, time_limit, config, input, EXISTS (SELECT * 
 FROM dependency 
 WHERE child_id = id) AS has_parents;
@@ -133,85 +167,91 @@ WHERE child_id = id) AS has_parents;
 -- heartbeat(30)
 UPDATE runner SET heartbeat_at=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), expires_at=(strftime('%Y-%m-%d %H:%M:%f', 'now', '+30.000000 seconds') || '000') WHERE runner.id = ? RETURNING stop_requested;
 
+-- limited_candidates
+SELECT id 
+FROM job INDEXED BY ix_job_runnable 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND has_limits = 1 AND name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))) ORDER BY priority DESC, id
+ LIMIT ? OFFSET ?;
+
 -- tag_upsert
 INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name) DO UPDATE SET value = excluded.value;
 
 -- transition(ABORT, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FINISH, output)
 UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=?, ts_started=?, ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total > ?) THEN ? ELSE ? END), retried=(job.retried + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=?, retried=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
