@@ -7,7 +7,8 @@ without the database password (`bt.runner.environ`): a job then starts with one 
 a small, warm, single-threaded process (about 1 ms) rather than a fresh interpreter (hundreds of
 ms), and never by forking the threaded runner. The server is a child subreaper: it reaps every
 job process and anything they orphan, kills what is left in a job's process group when the job
-process exits, and reports each exit status to the runner. When the runner goes away — even by
+process exits, and reports each exit status to the runner with what the run cost (`bt.usage`,
+measured from the exited process before it is reaped). When the runner goes away — even by
 kill -9 — it kills every job and exits.
 
 The server also enforces the runner's lease, since the runner's own threads stop with it (SIGSTOP,
@@ -35,13 +36,16 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn
 
+from bt import usage
 from bt.runner import osutil
 from bt.runner.protocol import Message
 
 log = logging.getLogger(__name__)
 
 STARTED = "started"  #: the job process exists: key, pid
-EXITED = "exited"  #: the job process ended: key, pid, code (negative: killed by that signal)
+#: the job process ended: key, pid, code (negative: killed by that signal), `usage` (what
+#: `bt.usage.measure` measured) and `at` (`osutil.clock()` when it was seen exited)
+EXITED = "exited"
 FENCED = "fenced"  #: the lease lapsed: the processes of these keys were killed
 SPAWN = "spawn"  #: the runner asks for a job process: key, own_group (and its fds)
 LEASE = "lease"  #: the runner renewed its lease: its jobs may run `until` (`osutil.clock()`)
@@ -246,18 +250,20 @@ class _Server:
                 return True
             if info is None:
                 return True
+            at = osutil.clock()
             known = self.children.pop(info.si_pid, None)
             self.fenced.discard(info.si_pid)
-            if known is not None and known[1]:
+            if known is None:  # an orphan adopted as subreaper: its usage escapes accounting
+                os.waitpid(info.si_pid, 0)
+                continue
+            if known[1]:
                 # the job process is a zombie: its pid, hence its group id, cannot be reused yet
                 osutil.signal_job(info.si_pid, signal.SIGKILL, group=True)
-            _, status = os.waitpid(info.si_pid, 0)
-            if known is not None:
-                code = os.waitstatus_to_exitcode(status)
-                if not self._send(
-                    {"op": EXITED, "key": known[0], "pid": info.si_pid, "code": code}
-                ):
-                    return False
+            status, measured = usage.measure(info.si_pid)  # reads /proc/PID/io, then reaps
+            code = os.waitstatus_to_exitcode(status)
+            exited = {"op": EXITED, "key": known[0], "pid": info.si_pid, "code": code}
+            if not self._send({**exited, "usage": measured, "at": at}):
+                return False
 
     def _send(self, message: Message) -> bool:
         try:

@@ -13,8 +13,9 @@ from bt.runner.capture import LogFiles
 from bt.runner.environ import database_scope, run_mark
 from bt.runner.forkserver import ForkServer
 from bt.runner.options import RunnerOptions
-from bt.runner.protocol import MARK, JobOrder
+from bt.runner.protocol import MARK, JobOrder, Message
 from bt.runner.running import CTL, ERR, OUT, RunningJob, work_dir_of
+from bt.usage import Pilot
 from bt.values import Claim
 
 #: the environment variables every job process gets (documented in the README)
@@ -38,6 +39,7 @@ class Spare:
     fds: dict[int, str]
     pid: int | None = None
     exit_code: int | None = None
+    exited: Message | None = None  #: the fork server's report of its exit (with its figures)
 
     def close(self) -> None:
         for fd in [self.order_fd, *self.fds]:
@@ -72,7 +74,7 @@ class Launcher:
     def assign(self, spare: Spare, claim: Claim) -> RunningJob:
         """Make `spare` the process of `claim`: the job, with its order ready to be sent."""
         files = LogFiles(self.options.log_dir.absolute(), claim.job_id, claim.attempt)
-        job = RunningJob(spare.key, claim, files, own_group=not self.options.pdb)
+        job = RunningJob(spare.key, claim, files, own_group=not self.options.pdb, pilot=self.pilot)
         work_dir = work_dir_of(self.options.work_dir, claim.job_id)
         job.runner_info = {
             "host": self.host,
@@ -86,7 +88,7 @@ class Launcher:
         if spare.pid is not None:
             job.on_started(spare.pid)
         if spare.exit_code is not None:
-            job.on_exited(spare.exit_code)
+            job.on_exited(spare.exit_code, spare.exited)
         return job
 
     def order(self, claim: Claim, work_dir: Path, files: LogFiles) -> JobOrder:
@@ -119,6 +121,11 @@ class Launcher:
         values = (self.options.log_dir.absolute(), self.runner_id, mask_url(self.database_url))
         env = {name: str(value) for name, value in zip(JOB_ENVIRONMENT[4:], values, strict=True)}
         return {**env, "PYTHONUNBUFFERED": "1"}
+
+    @functools.cached_property
+    def pilot(self) -> Pilot:
+        """Where this runner's jobs run (what each run's figures say about it)."""
+        return Pilot(self.host, os.environ.get("SLURM_JOB_ID") or None, self.options.slots)
 
     @functools.cached_property
     def _scope(self) -> str:

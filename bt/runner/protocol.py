@@ -2,7 +2,10 @@
 
 The runner sends a job process its `JobOrder` over a pipe; the job process answers on its control
 pipe with log records, user tags and finally one result. All values are plain text and numbers, so
-nothing is unpickled from task code.
+nothing is unpickled from task code. The fork server's reports to the runner (`started`, `exited`,
+`fenced` in `bt.runner.forkserver`) are JSON objects too: an `exited` report also carries what the
+run cost (`usage`: `bt.usage.measure`'s figures, and `at`, when the exit was seen); a report without
+them (an older server) gives the run no figures.
 """
 
 from __future__ import annotations

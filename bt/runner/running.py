@@ -15,6 +15,7 @@ from bt.runner import osutil
 from bt.runner.capture import LogFiles, StreamCapture
 from bt.runner.options import KILL_TIMEOUT
 from bt.runner.protocol import LOG, RESULT, TAG, LineReader, Message
+from bt.usage import Pilot, Usage
 from bt.values import Claim
 
 OUT, ERR, CTL = "out", "err", "ctl"
@@ -34,7 +35,15 @@ class KillReason(enum.StrEnum):
 class RunningJob:
     """One job process as the runner follows it."""
 
-    def __init__(self, key: int, claim: Claim, files: LogFiles, *, own_group: bool) -> None:
+    def __init__(
+        self,
+        key: int,
+        claim: Claim,
+        files: LogFiles,
+        *,
+        own_group: bool,
+        pilot: Pilot | None = None,
+    ) -> None:
         self.key = key
         self.claim = claim
         self.files = files
@@ -52,6 +61,9 @@ class RunningJob:
         self.exited_at: float | None = None
         self.held_until: float | None = None  #: recording waits to tell pre-emption apart
         self.started = time.monotonic()
+        self.started_clock = osutil.clock()  #: the same moment on the fork server's clock
+        self.pilot = pilot or Pilot.here()
+        self.usage: Usage | None = None  #: what the run cost, once its process has exited
         limit = claim.time_limit
         self.limit_at = None if limit is None else self.started + limit  #: when it times out
         self.runner_info: dict[str, Any] = {}
@@ -81,9 +93,18 @@ class RunningJob:
         if self._pending_signal is not None:
             self.signal(self._pending_signal)
 
-    def on_exited(self, code: int) -> None:
+    def on_exited(self, code: int, report: Message | None = None) -> None:
+        """The process exited with `code`; `report` is the fork server's message saying so (its
+        figures, if it measured them)."""
         self.exit_code = code
         self.exited_at = time.monotonic()
+        report = report or {}
+        measured = report.get("usage")
+        if isinstance(measured, dict):
+            realtime = float(report.get("at") or osutil.clock()) - self.started_clock
+            self.usage = Usage.from_measured(
+                measured, realtime=realtime, exit_code=code, pilot=self.pilot
+            )
 
     def on_data(self, fd: int, data: bytes) -> None:
         stream = self.fds[fd]

@@ -84,6 +84,8 @@ class Slots:
         for fd in job.fds:
             self.selector.register(fd, selectors.EVENT_READ, self.on_pipe)
         self._send_order(job)
+        if job.exit_code is not None:  # the spare had exited already
+            log_usage(job)
         if keep_spare:
             self.spare = self._spawn()
         log.info(
@@ -174,7 +176,8 @@ class Slots:
             if message["op"] == STARTED:
                 job.on_started(int(message["pid"]))
             elif message["op"] == EXITED:
-                job.on_exited(int(message["code"]))
+                job.on_exited(int(message["code"]), message)
+                log_usage(job)
                 self._maybe_done(job)
 
     def _on_fenced(self, keys: list[int]) -> None:
@@ -189,6 +192,7 @@ class Slots:
             self.spare.pid = int(message["pid"])
         elif message["op"] == EXITED:
             self.spare.exit_code = int(message["code"])
+            self.spare.exited = message
 
     def _maybe_done(self, job: RunningJob, *, force: bool = False) -> None:
         if not (job.done or force):
@@ -200,3 +204,10 @@ class Slots:
         job.close()
         del self.jobs[job.key]
         self.on_done(job)
+
+
+def log_usage(job: RunningJob) -> None:
+    """One line per ended run with what it cost: `job_usage job=N attempt=A realtime=...`."""
+    if job.usage is not None:
+        attempt = job.claim.attempt
+        log.info("job_usage job=%d attempt=%d %s", job.job_id, attempt, job.usage.log_text())
