@@ -36,30 +36,25 @@ def seconds(value: float | None) -> str:
         return "-"
     if value < 1:
         return f"{value * 1000:.0f} ms"
-    if value < 60:
-        return f"{value:.3g} s"
-    minutes, secs = divmod(round(value), 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days} d {hours:02d} h"
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s"
+    return f"{value:.3g} s" if value < 60 else _two_units(value, ("d", "h", "min", "s"), " ")
 
 
 def short_seconds(value: float | None) -> str:
     """`0.85s`, `12.5s`, `3m20s`, `2h05m`, `3d04h`: for tables; `-` for None."""
     if value is None:
         return "-"
-    if value < 60:
-        return f"{value:.3g}s"
+    return f"{value:.3g}s" if value < 60 else _two_units(value, ("d", "h", "m", "s"), "")
+
+
+def _two_units(value: float, names: tuple[str, str, str, str], space: str) -> str:
+    """The two largest units of a duration of a minute or more: `3 d 04 h`, `2h05m`."""
     minutes, secs = divmod(round(value), 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d{hours:02d}h"
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+    amounts = [days, hours, minutes, secs]
+    first = next(i for i, amount in enumerate(amounts) if amount or i == 2)
+    return (f"{amounts[first]}{space}{names[first]}{space}"
+            f"{amounts[first + 1]:02d}{space}{names[first + 1]}")  # fmt: skip
 
 
 def size(value: float | None) -> str:

@@ -13,6 +13,7 @@ from bt.report import MAX_ATTEMPTS, AttemptRecord, report_html, timeline_svg
 from bt.report.boxplot import Box, box_plot
 from bt.report.stats import METRIC
 from bt.report.svg import SVG_NS
+from bt.report.text import seconds, short_seconds, size
 from bt.report.timeline import plan
 from tests.unit.reportdata import CONTROL, HOSTILE, IMG, SCRIPT, campaign, record
 
@@ -174,3 +175,20 @@ def test_control_characters_in_a_name_never_reach_the_svg() -> None:
     drawing = timeline_svg([record(1, name=f"x{CONTROL}\x00")])
     ET.fromstring(drawing.split("\n", 1)[1])  # raw, they are not even valid XML
     assert "\\x00" in drawing
+
+
+@pytest.mark.parametrize(
+    ("value", "long", "short"),
+    [(0.5, "500 ms", "0.5s"), (12.345, "12.3 s", "12.3s"), (200, "3 min 20 s", "3m20s"),
+     (7500, "2 h 05 min", "2h05m"), (300_000, "3 d 11 h", "3d11h")],
+)  # fmt: skip
+def test_durations_are_written_in_their_two_largest_units(
+    value: float, long: str, short: str
+) -> None:
+    assert (seconds(value), short_seconds(value)) == (long, short)
+
+
+def test_sizes_are_written_in_units_of_1024() -> None:
+    assert [size(v) for v in (512, 1536, 200 * 2**20, 3.5 * 2**30)] == [
+        "512 B", "1.5 KiB", "200 MiB", "3.5 GiB",
+    ]  # fmt: skip
