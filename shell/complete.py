@@ -17,7 +17,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent, merge_key_bindings
 
 from bt import errors
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.status import QUEUED_PARTS, Status
 from bt.values import EDIT_FIELDS
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 ID_CHOICES = 40  #: job ids offered at once, newest first
 ID_COLUMNS = ("status", "task")  #: the table printed above the prompt beside offered ids
 #: what `job list status=` takes: every status, and the parts of QUEUED
-FILTER_STATUSES = (*(s.value for s in Status), RUNNABLE, BLOCKED)
+FILTER_STATUSES = (*(s.value for s in Status), *QUEUED_PARTS)
 T = TypeVar("T")
 
 
@@ -104,7 +104,7 @@ class Completers:
         return cmd2.Choices.from_values(EDIT_FIELDS)
 
     def filter_completer(self, text: str, line: str, begidx: int, endidx: int) -> cmd2.Completions:
-        """`job list` terms: field names, then statuses (RUNNABLE and BLOCKED too) after
+        """`job list` terms: field names, then statuses (the parts of QUEUED too) after
         `status=`, tasks after `name=`."""
         from bt.filters import FIELDS  # SQLAlchemy and the models: on first use, not at start
 

@@ -14,14 +14,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bt import errors
-from bt.status import BLOCKED, RUNNABLE, Status
+from bt.status import QUEUED_PARTS, Status
 from shell.core import did_you_mean
 
 MAX_ID = 2**31 - 1  #: the largest job id
 MAX_RANGE = 100_000  #: ids one range may name (a typo like 1-10000000 should not hang the shell)
 MAX_TERMS = 100  #: filter terms in one command (SQLite refuses very deep expressions)
 _RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
-_STATUSES = (*(s.value for s in Status), RUNNABLE, BLOCKED)
+_STATUSES = (*(s.value for s in Status), *QUEUED_PARTS)
 
 
 def job_id(text: str) -> int:

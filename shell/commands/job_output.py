@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import cmd2
@@ -126,8 +126,14 @@ class JobOutputCommands(ShellCommands):
     def _stream(self, job_id: int, printed: dict[str, str], interval: float) -> Status:
         """Print new output until the job is no longer queued or running; its status."""
         names = list(printed)
+        said_waiting = False
         while True:
             job = self.bt.jobs.info(job_id)
+            if job.status is Status.QUEUED and not said_waiting:
+                said_waiting = True
+                self._cmd.pfeedback(
+                    f"Job {job_id} is {job.shown_status}: waiting for it to start (Ctrl-C stops)."
+                )
             tags = {t.name: t.value for t in self.bt.tags.list(job_id) if t.name in names}
             for name in names:
                 chunk = new_text(printed[name], tags.get(name, ""))
@@ -166,13 +172,21 @@ class JobOutputCommands(ShellCommands):
                 if len(ended) == len(pending):
                     return {job_id: ended[job_id] for job_id in pending}
                 if deadline is not None and time.monotonic() > deadline:
-                    waiting = " ".join(str(j) for j in pending if j not in ended)
-                    raise CommandError(f"Timed out waiting for jobs {waiting}.")
+                    raise CommandError(timed_out([j for j in jobs if j.id not in ended]))
                 time.sleep(interval)
 
     def _progress(self) -> _ProgressBar:
         console = self._cmd.console()
         return _ProgressBar(console if console.is_terminal else None)
+
+
+def timed_out(active: Sequence[JobDetails]) -> str:
+    """What `job wait` says when its timeout passes: which jobs are still active, and how."""
+    shown = ", ".join(f"{job.id} ({job.shown_status})" for job in active[:10])
+    more = f" and {len(active) - 10:,} more" if len(active) > 10 else ""
+    if len(active) == 1:
+        return f"Timed out: job {shown} has not finished."
+    return f"Timed out: {len(active):,} jobs have not finished: {shown}{more}."
 
 
 class _ProgressBar:

@@ -88,3 +88,8 @@ def test_completion_fails_soft_when_the_database_is_gone(tmp_path) -> None:
     line = "job show "
     result = shell.complete("", line, len(line), len(line))
     assert result.items == () and "cannot complete" in result.error
+
+
+def test_filter_statuses_offer_the_parts_of_queued(offline_shell: Shell) -> None:
+    assert complete(offline_shell, "job list status=W") == ["status=WAITING"]
+    assert complete(offline_shell, "job list status=L") == ["status=LIMITED"]

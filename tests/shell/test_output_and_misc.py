@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 from bt import Brownthrower, Status
 from bt.values import RunResult
-from tests.factories import claim, job, runner
+from tests.factories import claim, job, run_next, runner
 from tests.shell.conftest import Driver
 
 
@@ -73,7 +74,7 @@ def test_wait_can_expect_a_failure(run: Driver, app: Brownthrower) -> None:
 def test_wait_times_out(run: Driver, app: Brownthrower) -> None:
     job_id = job(app, "noop", submit=True)
     result = run(f"job wait {job_id} --timeout 0.2 --interval 0.05")
-    assert result.failed and f"Timed out waiting for jobs {job_id}." in result.err
+    assert result.failed and f"Timed out: job {job_id} (QUEUED) has not finished." in result.err
 
 
 def test_top_once_prints_a_snapshot(run: Driver, app: Brownthrower) -> None:
@@ -144,3 +145,25 @@ def test_live_views_wake_up_on_postgresql_notifications(app: Brownthrower) -> No
         job(app, "noop", submit=True)  # new runnable work: NOTIFY bt_work
         ready, _, _ = select.select([fd], [], [], 10)
         assert ready == [fd]
+
+
+def test_log_follow_of_a_queued_job_says_it_waits_for_it_to_start(
+    run: Driver, app: Brownthrower
+) -> None:
+    job_id = job(app, "noop", submit=True)
+    ender = threading.Timer(0.3, lambda: run_next(app, runner(app)))
+    ender.start()
+    result = run(f"job log {job_id} --follow --interval 0.05")
+    ender.join()
+    assert f"Job {job_id} is QUEUED: waiting for it to start" in result.err + result.out
+
+
+def test_wait_timing_out_names_each_unfinished_job_and_its_status(
+    run: Driver, app: Brownthrower
+) -> None:
+    done, running, queued = (job(app, "noop", submit=True) for _ in range(3))
+    run_next(app, who := runner(app))
+    claim(app, who)
+    result = run(f"job wait {done} {running} {queued} --timeout 0.2 --interval 0.05")
+    assert result.failed
+    assert f"2 jobs have not finished: {running} (RUNNING), {queued} (QUEUED)." in result.err
