@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from bt.errors import BrownthrowerError
 from bt.status import BLOCKED, RUNNABLE, Status
 from bt.task import JobOutput, NewJob, Task, TaskContext
+from bt.usage import Usage
 from bt.values import (
     EDIT_FIELDS,
     Attempt,
@@ -107,6 +108,7 @@ __all__ = [
     "TaskEntry",
     "TaskRegistry",
     "TreeNode",
+    "Usage",
     "__version__",
     "inspect_database",
     "upgrade_database",

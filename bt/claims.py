@@ -25,6 +25,7 @@ from bt.sqltypes import db_now
 from bt.status import Action, Status, next_status
 from bt.tags import clear_run_tags, put_tag, put_tags, put_tags_of
 from bt.transitions import JobState, NewRow, Note, apply, read_state
+from bt.usage import Usage
 from bt.values import (
     MAX_RETRY_DELAY,
     Claim,
@@ -176,6 +177,7 @@ def finish(
     clear_stale: bool = False,
     registry: TaskRegistry | None = None,
     write_tags: bool = True,
+    usage: Usage | None = None,
 ) -> Status:
     """Record a successful phase: children first, then subjobs (STAND-BY) or output (DONE).
 
@@ -190,11 +192,11 @@ def finish(
             subjobs = _check(result.subjobs, result.links, registry, parent=False)
             limits.require(session, limit_names([*children[1], *subjobs[1]]))
         except REFUSALS as exc:
-            return _refuse_declared(session, claim, exc, tags, clear_stale=clear_stale)
+            return _refuse_declared(session, claim, exc, tags, clear_stale=clear_stale, usage=usage)
         if result.children:
             existing = [(claim.job_id, job.key) for job in result.children]
             insert_graph(session, *children, super_id=claim.super_id, existing_parents=existing)
-    note = _note(claim, exit_code=_exit_code(tags))
+    note = _note(claim, exit_code=_exit_code(tags), usage=usage)
     if result.subjobs:
         status = apply(session, _state(claim), Action.SPAWN, token=claim.token, note=note)
         insert_graph(session, *subjobs, super_id=claim.job_id)
@@ -243,11 +245,13 @@ def _refuse_declared(
     tags: Mapping[str, str] | None,
     *,
     clear_stale: bool,
+    usage: Usage | None,
 ) -> Status:
     detail = f"Job {claim.job_id} declared a job that cannot be created: {exc}"
     return fail(
-        session, claim, DECLARED_REASON, detail, tags=tags, clear_stale=clear_stale, retry=False
-    )
+        session, claim, DECLARED_REASON, detail,
+        tags=tags, clear_stale=clear_stale, retry=False, usage=usage,
+    )  # fmt: skip
 
 
 def settle(
@@ -304,12 +308,15 @@ def _settle_one(
             case Failed():
                 return fail(
                     session, end.claim, end.reason, end.traceback, end.exit_code,
-                    tags=end.tags, clear_stale=end.clear_stale,
+                    tags=end.tags, clear_stale=end.clear_stale, usage=end.usage,
                 )  # fmt: skip
             case Requeued() if end.counted:
-                return requeue_lost(session, end.claim, clear_tags=end.clear_tags)
+                return requeue_lost(session, end.claim, clear_tags=end.clear_tags, usage=end.usage)
             case Requeued():
-                return requeue(session, end.claim, clear_tags=end.clear_tags, reason=end.reason)
+                return requeue(
+                    session, end.claim, clear_tags=end.clear_tags, reason=end.reason,
+                    usage=end.usage,
+                )  # fmt: skip
     except errors.TokenMismatch:
         return None
     raise AssertionError(f"unknown run end {end!r}")
@@ -326,6 +333,7 @@ def _finished(
         clear_stale=end.clear_stale,
         registry=registry,
         write_tags=write_tags,
+        usage=end.usage,
     )
 
 
@@ -339,6 +347,7 @@ def fail(
     tags: Mapping[str, str] | None = None,
     clear_stale: bool = False,
     retry: bool = True,
+    usage: Usage | None = None,
 ) -> Status:
     """Record a failed run with its reason, traceback, exit code and other run `tags`.
 
@@ -350,7 +359,9 @@ def fail(
     if exit_code is not None:
         values[tagnames.EXIT_CODE] = str(exit_code)
     stderr = tail(values.get(tagnames.STDERR))
-    note = _note(claim, exit_code=exit_code, reason=reason, traceback=traceback, stderr=stderr)
+    note = _note(
+        claim, exit_code=exit_code, reason=reason, traceback=traceback, stderr=stderr, usage=usage
+    )
     delay = retry_delay(session, claim.job_id) if retry else None
     if delay is None:
         status = apply(session, _state(claim), Action.FAIL, token=claim.token, note=note)
@@ -390,14 +401,19 @@ def backoff_delay(first: float, factor: float, retried: int) -> float:
 
 
 def requeue(
-    session: Session, claim: Claim, *, clear_tags: bool = False, reason: str = "pre-empted"
+    session: Session,
+    claim: Claim,
+    *,
+    clear_tags: bool = False,
+    reason: str = "pre-empted",
+    usage: Usage | None = None,
 ) -> Status:
     """Give a pre-empted job back to the queue; the interrupted attempt does not count.
 
     With `clear_tags`, the interrupted run's tags (partial output, ...) are removed.
     """
     values = {"attempts": JOB.c.attempts - case((JOB.c.sub_total == 0, 1), else_=0)}
-    note = _note(claim, reason=reason)
+    note = _note(claim, reason=reason, usage=usage)
     status = apply(
         session, _state(claim), Action.REQUEUE, token=claim.token, values=values, note=note
     )
@@ -406,7 +422,9 @@ def requeue(
     return status
 
 
-def requeue_lost(session: Session, claim: Claim, *, clear_tags: bool = True) -> Status:
+def requeue_lost(
+    session: Session, claim: Claim, *, clear_tags: bool = True, usage: Usage | None = None
+) -> Status:
     """A run killed because its runner's lease lapsed (the runner stalled, or its node froze):
     as for a lost runner's job, the attempt counts; the job goes back to the queue while it
     has attempts left, else fails with reason `runner lost`. So a job that freezes its own node
@@ -421,6 +439,7 @@ def requeue_lost(session: Session, claim: Claim, *, clear_tags: bool = True) -> 
         attempts=budget.attempts,
         max_attempts=budget.max_attempts,
         why="its lease lapsed and its job process was killed",
+        usage=usage,
     )
     if clear_tags and status is Status.QUEUED:
         clear_run_tags(session, claim.job_id)

@@ -11,6 +11,7 @@ from bt.models import Job, JobEvent
 from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
 from bt.tags import clear_run_tags, put_tags
 from bt.transitions import JobState, Note, apply, read_counts, read_state, rederive
+from bt.usage import Usage, stored
 from bt.values import Claim
 
 ABORT_MESSAGE = "Job was aborted at user request."
@@ -80,9 +81,11 @@ def _abort_one(session: Session, job: JobState, reason: str) -> Status:
     return status
 
 
-def record_abort_exit(session: Session, claim: Claim, exit_code: int) -> bool:
-    """The exit code of `claim`'s run, killed because it was aborted: written on the abort's
-    event in the job's history and as `bt_exit_code`, if nothing happened to the job since
+def record_abort_exit(
+    session: Session, claim: Claim, exit_code: int, usage: Usage | None = None
+) -> bool:
+    """The exit code of `claim`'s run, killed because it was aborted (and what it cost): written
+    on the abort's event in the job's history and as `bt_exit_code`, if nothing happened since
     the abort ended that run (the claim and the abort are its latest two events); whether it
     was written."""
     query = (
@@ -101,7 +104,9 @@ def record_abort_exit(session: Session, claim: Claim, exit_code: int) -> bool:
     aborted = ended.new_status is Status.FAILED and (ended.reason or "").startswith(ABORTED)
     if not (mine and aborted and claimed.new_status is Status.RUNNING):
         return False
-    session.execute(update(JobEvent).where(JobEvent.id == ended.id).values(exit_code=exit_code))
+    figures = stored(usage) if usage is not None else {}
+    ended_event = update(JobEvent).where(JobEvent.id == ended.id)
+    session.execute(ended_event.values(exit_code=exit_code, **figures))
     put_tags(session, claim.job_id, {tagnames.EXIT_CODE: str(exit_code)}, system=True)
     return True
 

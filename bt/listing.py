@@ -34,6 +34,7 @@ from bt.links import children_of, parents_of
 from bt.models import LIMITED_SQL, NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
 from bt.status import Status
 from bt.transitions import read_state
+from bt.usage import from_stored
 from bt.values import GIVEN_BACK, Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
 from bt.values import JobEvent as JobEvent_
 
@@ -478,7 +479,7 @@ def events(session: Session, job_id: int) -> list[JobEvent_]:
     return [
         JobEvent_(
             e.at, e.old_status, e.new_status, e.attempt, e.runner_id, e.host, e.exit_code,
-            e.reason, e.traceback, e.stderr,
+            e.reason, e.traceback, e.stderr, from_stored(e, exit_code=e.exit_code, host=e.host),
         )
         for e in rows
     ]  # fmt: skip
@@ -533,4 +534,5 @@ def _ending(event: JobEvent_) -> dict[str, Any]:
         "reason": event.reason,
         "traceback": event.traceback,
         "stderr": event.stderr,
+        "usage": event.usage,
     }

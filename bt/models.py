@@ -12,6 +12,7 @@ import datetime as dt
 from typing import cast
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Enum,
     Float,
@@ -31,10 +32,13 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from bt.sqltypes import UTCDateTime, db_now
 from bt.status import Status
 from bt.tagnames import NAME_LENGTH as TAG_NAME_LENGTH
+from bt.usage import STORED_FIELDS
 from bt.values import DEFAULT_MAX_ATTEMPTS
 
 NAME_LENGTH = 100  #: characters in a task name
 TOKEN_LENGTH = 32  #: hex characters in a claim token
+BATCH_ID_LENGTH = 64  #: characters of a batch job id kept per attempt
+USAGE_COLUMNS = STORED_FIELDS  #: `job_event`'s columns of an attempt's figures (`bt.usage`)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -229,6 +233,23 @@ class JobEvent(Base):
     #: the failure's traceback and the tail of its stderr, kept per attempt
     traceback: Mapped[str | None] = mapped_column(Text)
     stderr: Mapped[str | None] = mapped_column(Text)
+    #: what the attempt cost (`bt.usage.Usage`), on the event that ended it; None elsewhere
+    realtime: Mapped[float | None] = mapped_column(Float)
+    cpu_user: Mapped[float | None] = mapped_column(Float)
+    cpu_sys: Mapped[float | None] = mapped_column(Float)
+    peak_rss: Mapped[int | None] = mapped_column(BigInteger)
+    minflt: Mapped[int | None] = mapped_column(BigInteger)
+    majflt: Mapped[int | None] = mapped_column(BigInteger)
+    vol_ctxt: Mapped[int | None] = mapped_column(BigInteger)
+    inv_ctxt: Mapped[int | None] = mapped_column(BigInteger)
+    inblock: Mapped[int | None] = mapped_column(BigInteger)
+    oublock: Mapped[int | None] = mapped_column(BigInteger)
+    rchar: Mapped[int | None] = mapped_column(BigInteger)
+    wchar: Mapped[int | None] = mapped_column(BigInteger)
+    read_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    write_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    batch_id: Mapped[str | None] = mapped_column(String(BATCH_ID_LENGTH))
+    slots: Mapped[int | None]  #: the figures' columns are `USAGE_COLUMNS`
 
 
 class IdCounter(Base):

@@ -60,6 +60,7 @@ from bt.models import (
     RUNNABLE_SQL,
     RUNNER,
     TAG,
+    USAGE_COLUMNS,
 )
 from bt.sqltypes import db_now
 from bt.status import TRANSITIONS, Action, Status
@@ -152,7 +153,7 @@ def _event_of(moved: CTE, old: Any, new: Any) -> Insert:
     return insert(JOB_EVENT).from_select([*columns, *_NOTE_COLUMNS], rows)
 
 
-_NOTE_COLUMNS = ("exit_code", "reason", "traceback", "stderr")
+_NOTE_COLUMNS = ("exit_code", "reason", "traceback", "stderr", *USAGE_COLUMNS)
 
 
 @cache
@@ -252,6 +253,7 @@ RECORD_EVENT = insert(JOB_EVENT).values(
     reason=bindparam("reason", type_=JOB_EVENT.c.reason.type),
     traceback=bindparam("traceback", type_=JOB_EVENT.c.traceback.type),
     stderr=bindparam("stderr", type_=JOB_EVENT.c.stderr.type),
+    **{name: bindparam(name, type_=JOB_EVENT.c[name].type) for name in USAGE_COLUMNS},
 )
 
 #: delayed retries whose time has come become runnable (at most 1000 at once)

@@ -27,6 +27,7 @@ from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import put_tags
 from bt.transitions import JobState, Note, apply
+from bt.usage import Usage
 from bt.values import LiveRunner, RunnerInfo
 
 LOST_REASON = "runner lost"
@@ -171,11 +172,12 @@ def lost_claim(
     attempts: int,
     max_attempts: int,
     why: str = "stopped renewing its lease",
+    usage: Usage | None = None,
 ) -> Status:
     """A RUNNING job whose runner was lost (or fenced by its lease) under `token`: the attempt
     counts; QUEUED again while attempts remain, else FAILED with reason `runner lost`.
     `TokenMismatch` if the claim is gone."""
-    note = Note(runner_id=runner_id, reason=LOST_REASON)
+    note = Note(runner_id=runner_id, reason=LOST_REASON, usage=usage)
     if attempts < max_attempts:
         # an epilog's claim counts no attempt (the prolog's did): its loss counts one here
         counted = {"attempts": JOB.c.attempts + case((JOB.c.sub_total > 0, 1), else_=0)}
@@ -184,7 +186,7 @@ def lost_claim(
         f"The runner of job {job.id} {why} (attempt {attempts} of {max_attempts}); the job "
         f"was given up."
     )
-    note = Note(runner_id=runner_id, reason=LOST_REASON, traceback=given_up)
+    note = Note(runner_id=runner_id, reason=LOST_REASON, traceback=given_up, usage=usage)
     status = apply(session, job, Action.FAIL, token=token, note=note)
     tags = {tagnames.REASON: LOST_REASON, tagnames.TRACEBACK: given_up}
     put_tags(session, job.id, tags, system=True)

@@ -29,6 +29,7 @@ from bt import (
 from bt.db import Database
 from bt.registry import TaskRegistry
 from bt.status import Status
+from bt.usage import Usage
 from bt.values import (
     Attempt,
     Beat,
@@ -426,10 +427,11 @@ class ClaimService:
         """Give a pre-empted job back to the queue; the interrupted attempt does not count."""
         return self._db.write(lambda s: claims.requeue(s, claim, clear_tags=clear_tags))
 
-    def record_abort_exit(self, claim: Claim, exit_code: int) -> bool:
-        """The exit code of `claim`'s run, killed because the job was aborted, into the abort's
-        history event and `bt_exit_code`; False when the job moved on since (nothing written)."""
-        return self._db.write(lambda s: control.record_abort_exit(s, claim, exit_code))
+    def record_abort_exit(self, claim: Claim, exit_code: int, usage: Usage | None = None) -> bool:
+        """The exit code of `claim`'s run, killed because the job was aborted, and what it cost,
+        into the abort's history event and `bt_exit_code`; False when the job moved on since
+        (nothing written)."""
+        return self._db.write(lambda s: control.record_abort_exit(s, claim, exit_code, usage))
 
     def put_tag(self, claim: Claim, name: str, value: str) -> None:
         """A run tag (captured output, a task's tag), fenced by the claim (`TokenMismatch`)."""

@@ -39,6 +39,7 @@ from bt.status import (
     derivation,
     next_status,
 )
+from bt.usage import Usage, stored
 from bt.values import JobSpec
 
 NOT_DERIVED = frozenset({Status.RUNNING, Status.DONE, Status.STASHED})
@@ -62,6 +63,7 @@ class Note:
     reason: str | None = None
     traceback: str | None = None
     stderr: str | None = None
+    usage: Usage | None = None  #: what the attempt this change ends cost
 
 
 NO_NOTE = Note()
@@ -169,11 +171,18 @@ def _change(old: Status | None, new: Status, note: Note) -> dict[str, Any]:
         "old": old,
         "new": new,
         "runner": note.runner_id,
-        "exit_code": note.exit_code,
+        "exit_code": _exit_code(note),
         "reason": note.reason,
         "traceback": note.traceback,
         "stderr": note.stderr,
+        **stored(note.usage),
     }
+
+
+def _exit_code(note: Note) -> int | None:
+    if note.exit_code is None and note.usage is not None:
+        return note.usage.exit_code
+    return note.exit_code
 
 
 def claim_next(

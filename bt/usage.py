@@ -163,3 +163,29 @@ def read_io(pid: int) -> dict[str, int] | None:
         return {name: int(counters[name.encode()]) for name in IO_FIELDS}
     except (KeyError, ValueError):
         return None
+
+
+#: the figures kept per attempt, in `job_event` columns of these names (on the event that ended
+#: it; the event's own `exit_code` and `host` hold those two)
+STORED_FIELDS = (
+    "realtime", "cpu_user", "cpu_sys", "peak_rss", "minflt", "majflt", "vol_ctxt", "inv_ctxt",
+    "inblock", "oublock", "rchar", "wchar", "read_bytes", "write_bytes", "batch_id", "slots",
+)  # fmt: skip
+_NO_USAGE: dict[str, Any] = dict.fromkeys(STORED_FIELDS)
+
+
+def stored(usage: Usage | None) -> dict[str, Any]:
+    """`usage` as the values of its `job_event` columns (all None without)."""
+    if usage is None:
+        return dict(_NO_USAGE)
+    return {name: getattr(usage, name) for name in STORED_FIELDS}
+
+
+def from_stored(row: Any, *, exit_code: int | None, host: str | None) -> Usage | None:
+    """The `Usage` kept in a row with the `STORED_FIELDS` as attributes; None if it has none."""
+    if row.realtime is None or row.cpu_user is None or row.cpu_sys is None:
+        return None
+    values = {name: getattr(row, name) for name in STORED_FIELDS}
+    values.update(exit_code=exit_code, host=host or "", slots=values["slots"] or 1)
+    values.update({name: int(values[name] or 0) for name in COUNT_FIELDS})
+    return Usage(**values)

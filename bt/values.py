@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bt.status import Status
+from bt.usage import Usage
 
 DEFAULT_MAX_ATTEMPTS = 3  #: runs of a job before a lost runner fails it, unless its task says
 DEFAULT_RETRIES = 0  #: automatic re-runs of a failed run, unless its task or its job says
@@ -356,6 +357,7 @@ class Finished:
     result: RunResult
     tags: Mapping[str, str] = field(default_factory=dict)
     clear_stale: bool = False  #: remove run tags of an earlier run that `tags` does not replace
+    usage: Usage | None = None  #: what the run cost, kept in its history
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,7 @@ class Failed:
     exit_code: int | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     clear_stale: bool = False
+    usage: Usage | None = None
 
 
 #: the history reason of a claim made ahead and given back before its job started: no attempt
@@ -384,6 +387,7 @@ class Requeued:
     clear_tags: bool = True
     reason: str = "pre-empted"  #: what the job's history says of the interrupted attempt
     counted: bool = False
+    usage: Usage | None = None
 
 
 RunEnd = Finished | Failed | Requeued  #: how one run ended, as the runner records it
@@ -421,6 +425,7 @@ class JobEvent:
     reason: str | None = None
     traceback: str | None = None
     stderr: str | None = None
+    usage: Usage | None = None  #: what the attempt this change ended cost
 
     def as_dict(self) -> dict[str, Any]:
         """The event as JSON-ready values."""
@@ -435,6 +440,7 @@ class JobEvent:
             "reason": self.reason,
             "traceback": self.traceback,
             "stderr": self.stderr,
+            "usage": _usage(self.usage),
         }
 
 
@@ -453,6 +459,7 @@ class Attempt:
     reason: str | None = None
     traceback: str | None = None
     stderr: str | None = None
+    usage: Usage | None = None  #: what the run cost, as its runner measured it
 
     @property
     def duration(self) -> float | None:
@@ -476,8 +483,13 @@ class Attempt:
             "reason": self.reason,
             "traceback": self.traceback,
             "stderr": self.stderr,
+            "usage": _usage(self.usage),
         }
 
 
 def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
+
+
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
+    return None if usage is None else usage.as_dict()

@@ -44,12 +44,16 @@ def end_of(job: RunningJob) -> RunEnd | None:
         return None
     result, stale = job.result or {}, _may_be_stale(job)
     if job.kill_reason in _REQUEUED and "ok" not in result:
-        return Requeued(job.claim, clear_tags=True)
+        return Requeued(job.claim, clear_tags=True, usage=job.usage)
     if result.get("ok") and job.kill_reason is not KillReason.TIMED_OUT:
-        return Finished(job.claim, _run_result(result), job.final_tags(), clear_stale=stale)
+        return Finished(
+            job.claim, _run_result(result), job.final_tags(), clear_stale=stale, usage=job.usage
+        )
     reason, trace = _failure(job)
-    tags = job.final_tags()
-    return Failed(job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=stale)
+    tags, usage = job.final_tags(), job.usage
+    return Failed(
+        job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=stale, usage=usage
+    )
 
 
 #: a job killed for these reasons goes back to the queue (not counted as an attempt)
@@ -86,7 +90,7 @@ def _record_abort_exits(claims: ClaimService, jobs: Sequence[RunningJob]) -> Non
     for job in jobs:
         if job.kill_reason is KillReason.ABORTED and job.exit_code is not None:
             try:
-                claims.record_abort_exit(job.claim, job.exit_code)
+                claims.record_abort_exit(job.claim, job.exit_code, job.usage)
             except errors.BrownthrowerError as exc:
                 log.warning("job_abort_exit_not_recorded job=%d: %s", job.job_id, exc)
 
@@ -116,7 +120,7 @@ def give_back(
     """At shutdown: requeue the jobs still running and the claims not started yet, record those
     done but not recorded yet (one transaction; one per job if that fails)."""
     ends: list[RunEnd] = []
-    ends += [Requeued(job.claim) for job in held]
+    ends += [Requeued(job.claim, usage=job.usage) for job in held]
     ends += [Requeued(claim, clear_tags=False, reason=UNSTARTED) for claim in waiting]
     ends += [end for job in unrecorded if (end := end_of(job)) is not None]
     try:

@@ -95,9 +95,9 @@ FROM job
 WHERE job.id = %(job)s::INTEGER;
 
 -- RECORD_EVENT
-INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) VALUES (%(job)s::INTEGER, %(old)s, %(new)s, %(attempt)s::INTEGER, %(runner)s::INTEGER, (SELECT runner.host 
+INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (%(job)s::INTEGER, %(old)s, %(new)s, %(attempt)s::INTEGER, %(runner)s::INTEGER, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = %(runner)s::INTEGER), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR) RETURNING job_event.id;
+WHERE runner.id = %(runner)s::INTEGER), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR, %(realtime)s, %(cpu_user)s, %(cpu_sys)s, %(peak_rss)s::BIGINT, %(minflt)s::BIGINT, %(majflt)s::BIGINT, %(vol_ctxt)s::BIGINT, %(inv_ctxt)s::BIGINT, %(inblock)s::BIGINT, %(oublock)s::BIGINT, %(rchar)s::BIGINT, %(wchar)s::BIGINT, %(read_bytes)s::BIGINT, %(write_bytes)s::BIGINT, %(batch_id)s::VARCHAR, %(slots)s::INTEGER) RETURNING job_event.id;
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - %(pending_parents_1)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
@@ -157,9 +157,9 @@ WITH claimed AS
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents), 
 claimed_event AS 
-(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8, %(realtime)s AS anon_9, %(cpu_user)s AS anon_10, %(cpu_sys)s AS anon_11, %(peak_rss)s::BIGINT AS anon_12, %(minflt)s::BIGINT AS anon_13, %(majflt)s::BIGINT AS anon_14, %(vol_ctxt)s::BIGINT AS anon_15, %(inv_ctxt)s::BIGINT AS anon_16, %(inblock)s::BIGINT AS anon_17, %(oublock)s::BIGINT AS anon_18, %(rchar)s::BIGINT AS anon_19, %(wchar)s::BIGINT AS anon_20, %(read_bytes)s::BIGINT AS anon_21, %(write_bytes)s::BIGINT AS anon_22, %(batch_id)s::VARCHAR AS anon_23, %(slots)s::INTEGER AS anon_24 
 FROM claimed)
  SELECT claimed.id, claimed.name, claimed.super_id, claimed.priority, claimed.attempts, claimed.sub_total, claimed.time_limit, claimed.config, claimed.input, claimed.has_parents 
 FROM claimed;
@@ -187,9 +187,9 @@ FROM best) AND job.status = %(status_1)s RETURNING job.id, job.name, job.super_i
 FROM dependency 
 WHERE dependency.child_id = job.id) AS has_parents), 
 claimed_event AS 
-(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) SELECT claimed.id AS id, %(param_1)s AS anon_1, %(param_2)s AS anon_2, claimed.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8, %(realtime)s AS anon_9, %(cpu_user)s AS anon_10, %(cpu_sys)s AS anon_11, %(peak_rss)s::BIGINT AS anon_12, %(minflt)s::BIGINT AS anon_13, %(majflt)s::BIGINT AS anon_14, %(vol_ctxt)s::BIGINT AS anon_15, %(inv_ctxt)s::BIGINT AS anon_16, %(inblock)s::BIGINT AS anon_17, %(oublock)s::BIGINT AS anon_18, %(rchar)s::BIGINT AS anon_19, %(wchar)s::BIGINT AS anon_20, %(read_bytes)s::BIGINT AS anon_21, %(write_bytes)s::BIGINT AS anon_22, %(batch_id)s::VARCHAR AS anon_23, %(slots)s::INTEGER AS anon_24 
 FROM claimed)
  SELECT claimed.id, claimed.name, claimed.super_id, claimed.priority, claimed.attempts, claimed.sub_total, claimed.time_limit, claimed.config, claimed.input, claimed.has_parents 
 FROM claimed;
@@ -292,9 +292,9 @@ WITH moved AS
 FROM dependency 
 WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits), 
 moved_event AS 
-(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT moved.id AS id, %(old)s AS anon_1, %(new)s AS anon_2, moved.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
+(INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) SELECT moved.id AS id, %(old)s AS anon_1, %(new)s AS anon_2, moved.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8 
+WHERE runner.id = %(runner)s::INTEGER) AS anon_4, %(exit_code)s::INTEGER AS anon_5, %(reason)s::VARCHAR AS anon_6, %(traceback)s::VARCHAR AS anon_7, %(stderr)s::VARCHAR AS anon_8, %(realtime)s AS anon_9, %(cpu_user)s AS anon_10, %(cpu_sys)s AS anon_11, %(peak_rss)s::BIGINT AS anon_12, %(minflt)s::BIGINT AS anon_13, %(majflt)s::BIGINT AS anon_14, %(vol_ctxt)s::BIGINT AS anon_15, %(inv_ctxt)s::BIGINT AS anon_16, %(inblock)s::BIGINT AS anon_17, %(oublock)s::BIGINT AS anon_18, %(rchar)s::BIGINT AS anon_19, %(wchar)s::BIGINT AS anon_20, %(read_bytes)s::BIGINT AS anon_21, %(write_bytes)s::BIGINT AS anon_22, %(batch_id)s::VARCHAR AS anon_23, %(slots)s::INTEGER AS anon_24 
 FROM moved)
  SELECT moved.has_children, moved.attempts, moved.blocking_parents, moved.has_limits 
 FROM moved;

@@ -95,9 +95,9 @@ FROM job
 WHERE job.id = ?;
 
 -- RECORD_EVENT
-INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) VALUES (?, ?, ?, ?, ?, (SELECT runner.host 
+INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (?, ?, ?, ?, ?, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = ?), ?, ?, ?, ?);
+WHERE runner.id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
