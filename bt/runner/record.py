@@ -17,6 +17,7 @@ from bt.runner.health import Health
 from bt.runner.options import FLUSH_INTERVAL
 from bt.runner.protocol import Message
 from bt.runner.running import KillReason, RunningJob
+from bt.runners import LOST_REASON
 from bt.services import ClaimService
 from bt.status import Status
 from bt.values import (
@@ -43,7 +44,11 @@ def end_of(job: RunningJob) -> RunEnd | None:
     if job.kill_reason in (KillReason.ABORTED, KillReason.ABANDONED):
         return None
     result, stale = job.result or {}, _may_be_stale(job)
-    if job.kill_reason in _REQUEUED and "ok" not in result:
+    if job.kill_reason is KillReason.FENCED and "ok" not in result:  # counted: cannot loop
+        return Requeued(
+            job.claim, clear_tags=True, reason=LOST_REASON, counted=True, usage=job.usage
+        )
+    if job.kill_reason is KillReason.PREEMPTED and "ok" not in result:
         return Requeued(job.claim, clear_tags=True, usage=job.usage)
     if result.get("ok") and job.kill_reason is not KillReason.TIMED_OUT:
         return Finished(
@@ -54,10 +59,6 @@ def end_of(job: RunningJob) -> RunEnd | None:
     return Failed(
         job.claim, reason, trace, job.exit_code, tags=tags, clear_stale=stale, usage=usage
     )
-
-
-#: a job killed for these reasons goes back to the queue (not counted as an attempt)
-_REQUEUED = (KillReason.PREEMPTED, KillReason.FENCED)
 
 
 UNSTARTED = GIVEN_BACK  #: history reason of a claim given back
