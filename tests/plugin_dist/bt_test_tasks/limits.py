@@ -44,14 +44,14 @@ class LimitedTurnstile(Turnstile):
 
 class Freezer(Task):
     """Freeze the runner that runs it (SIGSTOP to its fork server's parent), as a job that
-    stalls its own node would, after writing `<config dir>/frozen-<attempt>` (the runner's pid);
-    then wait to be killed."""
+    stalls its own node would, after journalling `frozen <runner pid> <own pid> <attempt>` to
+    `<config dir>/frozen`; then wait to be killed."""
 
     def run(self, ctx: TaskContext) -> None:
         folder, attempt = Path(ctx.config["dir"]), os.environ.get("BT_ATTEMPT", "?")
         fork_server = os.getppid()
         stat = Path(f"/proc/{fork_server}/stat").read_text()
         runner = int(stat.rsplit(")", 1)[1].split()[1])
-        (folder / f"frozen-{attempt}").write_text(str(runner))
+        _append(folder / "frozen", f"frozen {runner} {os.getpid()} {attempt}")
         os.kill(runner, signal.SIGSTOP)
         time.sleep(LONG)
