@@ -37,6 +37,7 @@ from shell.commands.job_history import JobHistoryCommands
 from shell.commands.job_live import JobLiveCommands
 from shell.commands.job_output import JobOutputCommands
 from shell.commands.job_tag import JobTagCommands
+from shell.commands.limit import LimitCommands
 from shell.commands.runner import RunnerCommands
 from shell.commands.status import StatusCommands
 from shell.commands.task import TaskCommands
@@ -59,6 +60,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
         JobLiveCommands(),
         TaskCommands(),
         RunnerCommands(),
+        LimitCommands(),
         DispatcherCommands(),
         StatusCommands(),
         DbCommands(),
