@@ -17,7 +17,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from bt.status import BLOCKED, QUEUED_PARTS, RUNNABLE, WAITING, Status
+from bt.status import BLOCKED, LIMITED, QUEUED_PARTS, RUNNABLE, WAITING, Status
 from bt.values import MAX_RETRY_DELAY, Attempt, JobDetails, JobEvent, JobInfo, TagInfo
 from shell.render_fit import FitTable
 from shell.render_values import EMPTY, multi_line, shown_yaml
@@ -37,7 +37,9 @@ STATUS_STYLES = {
     RUNNABLE: "bold cyan",
     BLOCKED: "red",
     WAITING: "cyan",
+    LIMITED: "yellow",
     f"{Status.QUEUED.value} (blocked)": "red",
+    f"{Status.QUEUED.value} (limited)": "yellow",
 }
 #: the order of `status` rows: the statuses as a job meets them, QUEUED's parts below it
 COUNT_ROWS = (
@@ -46,6 +48,7 @@ COUNT_ROWS = (
     RUNNABLE,
     BLOCKED,
     WAITING,
+    LIMITED,
     Status.RUNNING.value,
     Status.STAND_BY.value,
     Status.DONE.value,
@@ -151,6 +154,7 @@ def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableTy
         ("priority", str(job.priority)),
         ("attempts", str(job.attempts)),
         *_failure_handling(job, now or dt.datetime.now(dt.UTC)),
+        *([("limits", _limits(job))] if job.limits else []),
         ("created", timestamp(job.created)),
         ("queued", timestamp(job.queued)),
         ("started", timestamp(job.started)),
@@ -187,6 +191,11 @@ def _section(heading: str, text: str | None) -> list[RenderableType]:
 def _yaml_section(heading: str, text: str | None) -> list[RenderableType]:
     """A heading over a YAML value as its author wrote or returned it (`-` when empty)."""
     return [Text(""), title(heading), Text(shown_yaml(text))]
+
+
+def _limits(job: JobDetails) -> str:
+    """The units of each limit the job holds while it runs: `catalog_db:1 nfs:3`."""
+    return " ".join(f"{name}:{units}" for name, units in sorted(job.limits.items()))
 
 
 def _opt(value: int | None) -> str:

@@ -24,7 +24,8 @@ job_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=Tr
 list_parser = new_parser(
     "List jobs matching every filter term: field<op>value with op one of = != < <= > >=, "
     "e.g. status=STAND-BY id>=10 name=catalog.* super_id=none created>=2026-01-01; status also "
-    "takes RUNNABLE, BLOCKED and WAITING (a retry waiting for its delay)."
+    "takes RUNNABLE, BLOCKED, WAITING (a retry waiting for its delay) and LIMITED (runnable "
+    "but for a concurrency limit without room)."
 )
 list_parser.add_argument(
     "terms", nargs="*", metavar="FILTER", help="filter terms", completer=Completers.filter_completer

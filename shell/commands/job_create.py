@@ -11,6 +11,7 @@ import argparse
 import cmd2
 
 from bt import errors
+from bt.limits import parse_limit
 from bt.values import JobDetails, JobInfo, JobSpec
 from shell import ids, render
 from shell.commands.args import add_job_ids, add_json, integer, new_parser, text_or_file
@@ -49,6 +50,23 @@ create_parser.add_argument(
 create_parser.add_argument("--priority", "-p", type=integer(), default=0, help="higher runs first")
 create_parser.add_argument("--submit", "-s", action="store_true", help="queue it at once")
 add_json(create_parser)
+
+
+def limit(value: str) -> tuple[str, int]:
+    """An argparse `type`: `NAME` (one unit) or `NAME:UNITS` of a concurrency limit."""
+    try:
+        return parse_limit(value)
+    except errors.InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+LIMIT_HELP = (
+    "hold UNITS (default 1) of concurrency limit NAME while running; repeat for several "
+    "limits; given, they replace the task's own limits"
+)
+create_parser.add_argument(
+    "--limit", "-l", type=limit, action="append", metavar="NAME[:UNITS]", help=LIMIT_HELP
+)
 failures = create_parser.add_argument_group(
     "failure handling",
     "Unset, each comes from the task's own retries, retry_delay, retry_backoff or time_limit.",
@@ -71,6 +89,14 @@ failures.add_argument(
 
 clone_parser = new_parser("Copy jobs into new STASHED jobs (task, config, input, parents).")
 add_job_ids(clone_parser, "jobs to copy")
+clone_parser.add_argument(
+    "--limit",
+    "-l",
+    type=limit,
+    action="append",
+    metavar="NAME[:UNITS]",
+    help="hold UNITS of limit NAME instead of the original's limits (repeatable)",
+)
 add_json(clone_parser)
 
 priority_parser = new_parser("Set the priority of jobs: runnable jobs with higher run first.")
@@ -93,6 +119,7 @@ class JobCreateCommands(ShellCommands):
             retry_delay=args.retry_delay,
             retry_backoff=args.retry_backoff,
             time_limit=args.time_limit,
+            limits=limits_of(args.limit),
         )
         job = self._create(spec, submit=args.submit)
         self.result([job.id])
@@ -109,16 +136,19 @@ class JobCreateCommands(ShellCommands):
             raise CommandError(
                 f"{exc}{did_you_mean(spec.task, self._cmd.registry.names())}"
             ) from exc
+        except errors.LimitNotFound as exc:
+            raise CommandError(f"{exc}{did_you_mean(exc.name, exc.known)}") from exc
 
     @cmd2.as_subcommand_to("job", "clone", clone_parser, help="copy jobs into new ones")
     def job_clone(self, args: argparse.Namespace) -> None:
         copies: dict[int, JobDetails] = {}  # by the id of the job copied
 
         def clone(job_id: int) -> str:
-            copy = self.bt.jobs.get(self.bt.jobs.clone(job_id).id)
+            copy = self.bt.jobs.get(self.bt.jobs.clone(job_id, limits=limits).id)
             copies[job_id] = copy
             return f"Job {job_id} has been cloned into a new job with id {copy.id}{_linked(copy)}."
 
+        limits = limits_of(args.limit)
         chosen = self.selected(args.ids)
         if args.json:
             with self._cmd.silenced():
@@ -138,6 +168,12 @@ class JobCreateCommands(ShellCommands):
             return f"Job {job_id} now has priority {args.priority}."
 
         self.for_each(self.selected(args.ids), set_priority, f"priority {args.priority} set on")
+
+
+def limits_of(given: list[tuple[str, int]] | None) -> dict[str, int] | None:
+    """The units of each limit `--limit` options ask for (a name given twice: the last);
+    None when none was given."""
+    return dict(given) if given else None
 
 
 def _linked(copy: JobDetails) -> str:
