@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from bt import (
+    attempts,
     bulk,
     claims,
     control,
@@ -28,6 +29,8 @@ from bt import (
 )
 from bt.db import Database
 from bt.registry import TaskRegistry
+from bt.report import AttemptRecord, GroupStats
+from bt.report.stats import GroupBy
 from bt.status import Status
 from bt.usage import Usage
 from bt.values import (
@@ -162,6 +165,17 @@ class JobService:
         """One row per run of the job's code (runner, times, outcome, failure); `JobNotFound`."""
         with self._db.read() as s:
             return listing.attempts(s, job_id)
+
+    def attempt_records(self, terms: Sequence[str] = ()) -> list[AttemptRecord]:
+        """Every attempt of the jobs matching all filter `terms`, as `bt.report` reads them
+        (`job trace`, `job report`); `FilterError` for a bad term."""
+        with self._db.read() as s:
+            return attempts.records(s, terms)
+
+    def stats(self, terms: Sequence[str] = (), by: GroupBy = "task") -> list[GroupStats]:
+        """`job stats`: the selected jobs' attempts summed up per task, status or host."""
+        with self._db.read() as s:
+            return attempts.stats(s, terms, by)
 
     def events(self, job_id: int) -> list[JobEvent]:
         """Every status change of a job, oldest first; `JobNotFound`."""

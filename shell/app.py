@@ -36,6 +36,7 @@ from shell.commands.job_graph import JobGraphCommands
 from shell.commands.job_history import JobHistoryCommands
 from shell.commands.job_live import JobLiveCommands
 from shell.commands.job_output import JobOutputCommands
+from shell.commands.job_stats import JobStatsCommands
 from shell.commands.job_tag import JobTagCommands
 from shell.commands.limit import LimitCommands
 from shell.commands.runner import RunnerCommands
@@ -55,6 +56,7 @@ def command_sets() -> list[cmd2.CommandSet[Any]]:
         JobControlCommands(),
         JobOutputCommands(),
         JobHistoryCommands(),
+        JobStatsCommands(),
         JobGraphCommands(),
         JobEditCommands(),
         JobLiveCommands(),

@@ -17,7 +17,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from bt.report import text as report_text
 from bt.status import BLOCKED, LIMITED, QUEUED_PARTS, RUNNABLE, WAITING, Status
+from bt.usage import Usage
 from bt.values import MAX_RETRY_DELAY, Attempt, JobDetails, JobEvent, JobInfo, TagInfo
 from shell.render_fit import FitTable
 from shell.render_values import EMPTY, multi_line, shown_yaml
@@ -144,8 +146,11 @@ def duration(seconds: float | None) -> str:
     return " ".join(parts)
 
 
-def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableType:
-    """`job show`: the original's sections, plus failure handling, links, subjobs, the runner."""
+def job_details(
+    job: JobDetails, now: dt.datetime | None = None, last: Attempt | None = None
+) -> RenderableType:
+    """`job show`: the original's sections, plus failure handling, links, subjobs, the runner,
+    and what the `last` attempt cost."""
     fields: list[tuple[str, str]] = [
         ("id", str(job.id)),
         ("super_id", _opt(job.super_id)),
@@ -166,9 +171,11 @@ def job_details(job: JobDetails, now: dt.datetime | None = None) -> RenderableTy
         *([("failed subjobs", _failed_subjobs(job))] if job.failed_subjobs else []),
         ("runner", _opt(job.runner_id)),
     ]
+    cost = f"### LAST ATTEMPT ({last.number}) COST:" if last else ""
     return Group(
         title("### JOB DETAILS:"),
         *field_lines(fields),
+        *_usage_section(cost, last.usage if last else None),
         *_section("### JOB DESCRIPTION:", job.description),
         *_yaml_section("### JOB CONFIG:", job.config),
         *_yaml_section("### JOB INPUT:", job.input),
@@ -186,6 +193,13 @@ def _section(heading: str, text: str | None) -> list[RenderableType]:
     """A heading over free text, shown escaped (`-` when empty)."""
     body = multi_line(text.rstrip("\n")) if text and text.strip() else EMPTY
     return [Text(""), title(heading), Text(body)]
+
+
+def _usage_section(heading: str, usage: Usage | None) -> list[RenderableType]:
+    """A heading over what an attempt cost; nothing when it was not measured."""
+    if usage is None:
+        return []
+    return [Text(""), title(heading), *field_lines(usage_fields(usage))]
 
 
 def _yaml_section(heading: str, text: str | None) -> list[RenderableType]:
@@ -278,7 +292,7 @@ def counts_table(counts: Mapping[str, int]) -> Table:
 
 HISTORY_COLUMNS = (
     "attempt", "runner", "host", "queued", "started", "ended", "duration", "outcome",
-    "exit_code", "reason",
+    "exit_code", "cpu", "peak_rss", "read", "written", "reason",
 )  # fmt: skip
 EVENT_COLUMNS = ("at", "from", "to", "attempt", "runner", "host", "exit_code", "reason")
 
@@ -297,9 +311,39 @@ def history_table(attempts: Iterable[Attempt]) -> Table:
             duration(a.duration),
             status_text(a.outcome or Status.RUNNING.value),
             _opt(a.exit_code),
+            *usage_cells(a.usage),
             one_line(a.reason),
         )
     return table
+
+
+def usage_cells(usage: Usage | None) -> tuple[str, str, str, str]:
+    """An attempt's CPU (user + system), peak RSS (largest process), bytes read and written
+    (`rchar`, `wchar`); empty when it was not measured."""
+    if usage is None:
+        return "", "", "", ""
+    return duration(usage.cpu), _size(usage.peak_rss), _size(usage.rchar), _size(usage.wchar)
+
+
+def usage_fields(usage: Usage) -> list[tuple[str, str]]:
+    """What an attempt cost, as `name : value` fields (`job show`, `job history --attempt`)."""
+    io = f"{_size(usage.rchar)} read, {_size(usage.wchar)} written"
+    disk = f"{_size(usage.read_bytes)} read, {_size(usage.write_bytes)} written"
+    return [
+        ("wall", duration(usage.realtime)),
+        ("cpu", f"{duration(usage.cpu_user)} user, {duration(usage.cpu_sys)} sys"),
+        ("cpu efficiency", report_text.ratio(usage.cpu_efficiency)),
+        ("peak rss", f"{_size(usage.peak_rss)} (largest process)"),
+        ("i/o", io if usage.rchar is not None else "unknown"),
+        ("disk", disk if usage.read_bytes is not None else "unknown"),
+        ("faults", f"{usage.majflt:,} major, {usage.minflt:,} minor"),
+        ("ctx switches", f"{usage.vol_ctxt:,} voluntary, {usage.inv_ctxt:,} involuntary"),
+        ("host", f"{usage.host}" + (f" (batch job {usage.batch_id})" if usage.batch_id else "")),
+    ]
+
+
+def _size(value: float | None) -> str:
+    return "" if value is None else report_text.size(value).replace(" ", "")
 
 
 def events_table(events: Iterable[JobEvent]) -> Table:
@@ -335,6 +379,7 @@ def attempt_view(job_id: int, attempt: Attempt, of: int) -> RenderableType:
     return Group(
         title(f"### JOB {job_id}, ATTEMPT {attempt.number} OF {of}:"),
         *field_lines(fields),
+        *_usage_section("### WHAT IT COST:", attempt.usage),
         *_section("### TRACEBACK:", attempt.traceback),
         *_section("### STDERR (TAIL):", attempt.stderr),
     )

@@ -25,9 +25,9 @@ from shell.render_values import one_line
 KEEP = ("id", "name", "status", "kind", "attempt", "outcome", "at", "to", "state")
 #: dropped when the table is too wide, first listed first
 DROP = (
-    "created", "queued", "super_id", "priority", "attempts", "distribution", "pid", "slots",
-    "runner", "exit_code", "from", "started", "jobs", "heartbeat", "host", "duration",
-    "elapsed", "ended",
+    "written", "read", "peak_rss", "cpu", "created", "queued", "super_id", "priority",
+    "attempts", "distribution", "pid", "slots", "runner", "exit_code", "from", "started",
+    "jobs", "heartbeat", "host", "duration", "elapsed", "ended",
 )  # fmt: skip
 #: free text: wraps rather than pushing other columns out; the width it counts for when fitting
 WRAPS = {"name": 40, "host": 30, "summary": 24, "reason": 24, "tasks": 16}

@@ -64,7 +64,9 @@ def size(value: float | None) -> str:
     unit = 0
     while abs(value) >= 1024 and unit < len(_BYTE_UNITS) - 1:
         value, unit = value / 1024, unit + 1
-    return f"{value:.0f} B" if unit == 0 else f"{value:.3g} {_BYTE_UNITS[unit]}"
+    if unit == 0 or abs(value) >= 100:  # `1000 MiB`, not `1e+03 MiB`
+        return f"{value:.0f} {_BYTE_UNITS[unit]}"
+    return f"{value:.3g} {_BYTE_UNITS[unit]}"
 
 
 def ratio(value: float | None) -> str:

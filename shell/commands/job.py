@@ -128,11 +128,14 @@ class JobCommands(ShellCommands):
     @cmd2.as_subcommand_to("job", "show", show_parser, help="show a job's details and YAML")
     def job_show(self, args: argparse.Namespace) -> None:
         job = self.bt.jobs.get(args.job_id)
+        attempts = self.bt.jobs.history(args.job_id) if job.started else []
+        last = attempts[-1] if attempts else None
         self.result(job)
         if args.json:
-            self.text(render.as_json(details_json(job.as_dict())))
+            usage = last.usage.as_dict() if last and last.usage else None
+            self.text(render.as_json({**details_json(job.as_dict()), "last_usage": usage}))
         else:
-            self.show(render.job_details(job))
+            self.show(render.job_details(job, last=last))
 
     @cmd2.as_subcommand_to("job", "tags", tags_parser, help="show a job's tags (tracebacks...)")
     def job_tags(self, args: argparse.Namespace) -> None:

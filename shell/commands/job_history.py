@@ -26,8 +26,10 @@ def attempt_number(text: str) -> int:
 
 history_parser = new_parser(
     "Show a job's attempts, one row each: runner, host, times, outcome (DONE, FAILED, "
-    "retried, requeued), exit code and reason. --events lists every status change instead; "
-    "--attempt N shows one attempt's reason, traceback and the tail of its stderr."
+    "retried, requeued), exit code, what it cost (cpu: user + system time; peak_rss: the "
+    "peak memory of the largest single process, as getrusage counts it; read/written: bytes "
+    "through read and write calls) and reason. --events lists every status change instead; "
+    "--attempt N shows one attempt's reason, all its figures, traceback and stderr tail."
 )
 add_job_id(history_parser)
 which = history_parser.add_mutually_exclusive_group()

@@ -26,7 +26,7 @@ def test_history_prints_a_row_per_attempt(run: Driver, retried: int) -> None:
     lines = [line.split() for line in run(f"job history {retried}").out.splitlines()]
     assert lines[0] == [
         "attempt", "runner", "host", "queued", "started", "ended", "duration", "outcome",
-        "exit_code", "reason",
+        "exit_code", "cpu", "peak_rss", "read", "written", "reason",
     ]  # fmt: skip
     assert [(row[0], row[2], *row[-3:]) for row in lines[1:]] == [
         ("1", "test", "retried", "1", "exception"),
