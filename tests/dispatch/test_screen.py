@@ -25,6 +25,7 @@ COUNTS = {
     "RUNNABLE": 1,
     "BLOCKED": 3,
     "WAITING": 5,
+    "LIMITED": 6,
     "RUNNING": 29,
     "STAND-BY": 2,
 }
@@ -52,7 +53,7 @@ def test_the_screen_shows_the_settings_over_the_two_boxes() -> None:
 
 def test_the_bt_status_box_counts_the_statuses_in_order() -> None:
     shown = text(screen(snapshot(), "t"))
-    rows = [line.split("│")[1].split() for line in shown.splitlines()[4:12]]
+    rows = [line.split("│")[1].split() for line in shown.splitlines()[4 : 4 + len(COUNTS)]]
     assert rows == [[s, str(COUNTS[s])] for s in COUNTS]
 
 
