@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, not_, text, true
+from sqlalchemy import ColumnElement, and_, text, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bt.errors import FilterError
@@ -176,8 +176,8 @@ def _status_condition(op: str, value: str) -> ColumnElement[bool]:
         return OPERATORS[op](Job.status, Status.parse(value))  # type: ignore[no-any-return]
     if op not in ("=", "!="):
         raise ValueError(f"{value.upper()} takes = or !=, not {op}")
-    condition = text(pseudo)
-    return condition if op == "=" else not_(condition)  # type: ignore[return-value]
+    # `not_` cannot negate a text clause: the negation is written out
+    return text(pseudo if op == "=" else f"NOT ({pseudo})")  # type: ignore[return-value]
 
 
 def column(field: str) -> InstrumentedAttribute[Any]:
