@@ -117,3 +117,16 @@ def test_0006_adds_the_limits_and_takes_them_away_again(database: Database) -> N
     upgrade(database)
     assert {"concurrency_limit", "job_limit"} <= set(inspect(database.engine).get_table_names())
     assert differences(database) == []
+
+
+def test_0007_adds_the_figures_of_each_attempt_and_takes_them_away_again(
+    database: Database,
+) -> None:
+    upgrade(database)
+    downgrade(database, "0006")
+    columns = {column["name"] for column in inspect(database.engine).get_columns("job_event")}
+    assert not {"realtime", "cpu_user", "peak_rss", "wchar", "batch_id", "slots"} & columns
+    upgrade(database)
+    columns = {column["name"] for column in inspect(database.engine).get_columns("job_event")}
+    assert {"realtime", "cpu_user", "peak_rss", "wchar", "batch_id", "slots"} <= columns
+    assert differences(database) == []
