@@ -54,11 +54,13 @@ RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL
 #: A BLOCKED job: QUEUED, with a parent FAILED or itself BLOCKED.
 BLOCKED_SQL = "status = 'QUEUED' AND blocking_parents > 0"
 #: A job that needs a unit of a limit with no room for it (or a limit that does not exist),
-#: for a row of `job` (as SQL: filters, counts and listings use it as written).
+#: for a row of `job` (as SQL: claims, filters, counts and listings use it as written). A count,
+#: not EXISTS: PostgreSQL may turn an EXISTS into a hash of every `job_limit` row ever written,
+#: where this reads the job's own few rows by the primary key.
 OVER_LIMIT_SQL = (
-    "has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl "
+    "has_limits AND (SELECT count(*) FROM job_limit jl LEFT JOIN concurrency_limit cl "
     "ON cl.name = jl.name WHERE jl.job_id = job.id "
-    "AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))"
+    "AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity)) > 0"
 )
 #: A LIMITED job: runnable but for a limit without room for it.
 LIMITED_SQL = f"{RUNNABLE_SQL} AND {OVER_LIMIT_SQL}"

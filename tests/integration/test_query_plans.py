@@ -12,13 +12,14 @@ from sqlalchemy.engine import Engine
 from bt import Brownthrower
 from bt.filters import parse
 from bt.listing import by_ranges
-from bt.queries import claim_next, claim_params
+from bt.queries import claim_next, claim_params, limited_candidates
 from bt.values import JobSpec, NodeSpec
 from tests.factories import job, runner
 
 
-def plan(app: Brownthrower) -> str:
-    """The database's plan for the claim exactly as the runner sends it."""
+def plan(app: Brownthrower, *, limited: bool = False) -> str:
+    """The database's plan for the claim exactly as the runner sends it (of jobs without
+    limits; with `limited`, its first statement for jobs with limits)."""
     pg = app.db.is_postgresql
     sent: dict[str, Any] = {}
 
@@ -28,7 +29,10 @@ def plan(app: Brownthrower) -> str:
     with app.db.engine.connect() as conn:
         event.listen(conn, "before_cursor_execute", capture)
         with conn.begin() as transaction:
-            conn.execute(claim_next(pg), claim_params(["noop"], "t" * 32, runner(app).id))
+            if limited:
+                conn.execute(limited_candidates(pg), {"tasks": ["noop"], "count": 4})
+            else:
+                conn.execute(claim_next(pg), claim_params(["noop"], "t" * 32, runner(app).id))
             event.remove(conn, "before_cursor_execute", capture)
             if pg:
                 conn.exec_driver_sql("ANALYZE job")
@@ -56,6 +60,28 @@ def test_the_claim_uses_the_runnable_index_with_many_delayed_retries(app: Brownt
     app.db.write(lambda s: s.execute(update(Job).values(not_before=db_now(3600))))
     job(app, submit=True)
     assert "ix_job_runnable" in plan(app)
+
+
+def test_the_claim_of_unlimited_jobs_reads_only_their_part_of_the_index(
+    app: Brownthrower,
+) -> None:
+    app.limits.set("db", 1)
+    limited = JobSpec("noop", limits={"db": 1})
+    app.jobs.create_graph([NodeSpec(i, limited, True) for i in range(3000)])
+    job(app, submit=True)
+    found = plan(app)
+    assert "ix_job_runnable" in found
+    assert ("has_limits = false" if app.db.is_postgresql else "has_limits=?") in found, found
+
+
+def test_the_claim_of_limited_jobs_reads_only_their_part_of_the_index(app: Brownthrower) -> None:
+    app.limits.set("db", 1)
+    app.jobs.create_graph([NodeSpec(i, JobSpec("noop"), True) for i in range(3000)])
+    job(app, submit=True, limits={"db": 1})
+    found = plan(app, limited=True)
+    assert "ix_job_runnable" in found
+    assert ("has_limits = true" if app.db.is_postgresql else "has_limits=?") in found, found
+    assert "Seq Scan on job " not in found and "SCAN job " not in found, found
 
 
 def range_plans(app: Brownthrower, terms: list[str], *, newest: bool, after: int | None) -> str:

@@ -200,7 +200,7 @@ UPDATE runner SET heartbeat_at=now(), expires_at=(now() + make_interval(secs => 
 -- limited_candidates
 SELECT job.id 
 FROM job 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = true AND job.name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))) ORDER BY job.priority DESC, job.id 
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = true AND job.name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND (SELECT count(*) FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity)) > 0) ORDER BY job.priority DESC, job.id 
  LIMIT %(count)s::INTEGER FOR UPDATE OF job SKIP LOCKED;
 
 -- tag_upsert

@@ -170,7 +170,7 @@ UPDATE runner SET heartbeat_at=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), 
 -- limited_candidates
 SELECT id 
 FROM job INDEXED BY ix_job_runnable 
-WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND has_limits = 1 AND name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND EXISTS (SELECT 1 FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity))) ORDER BY priority DESC, id
+WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND has_limits = 1 AND name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND (SELECT count(*) FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity)) > 0) ORDER BY priority DESC, id
  LIMIT ? OFFSET ?;
 
 -- tag_upsert
