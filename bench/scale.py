@@ -2,7 +2,7 @@
 
 Prints its figures; it asserts nothing. Usage:
     .venv/bin/python bench/scale.py [--db sqlite postgresql] [--history 1000000]
-        [--only bulk subjobs claim listing] [--keep DIR]
+        [--only bulk subjobs claim listing stats] [--keep DIR]
 PostgreSQL runs on a throwaway cluster with default durability that this script starts. With
 `--keep DIR` the databases live in DIR and outlive the run (the cluster is halted, not removed),
 and the listing reuses a history of the same size instead of creating it again (after migrating
@@ -240,6 +240,33 @@ def measure_claim_with_delayed(url: str, delayed: int) -> None:
     app.close()
 
 
+#: a claim event, then an ending with figures, for every job (`measure_stats`)
+_ATTEMPT_EVENTS = (
+    "INSERT INTO job_event (job_id, at, old_status, new_status, attempt, runner_id, host)"
+    " SELECT id, ts_created, 'QUEUED', 'RUNNING', 1, 1, 'node' || (id % 16) FROM job",
+    "INSERT INTO job_event (job_id, at, old_status, new_status, attempt, runner_id, host,"
+    " exit_code, reason, traceback, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt,"
+    " vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, slots)"
+    " SELECT id, ts_created, 'RUNNING', CASE WHEN id % 10 = 0 THEN 'FAILED' ELSE 'DONE' END, 1, 1,"
+    " 'node' || (id % 16), id % 10, CASE WHEN id % 10 = 0 THEN 'boom ' || (id % 7) END,"
+    " CASE WHEN id % 10 = 0 THEN 'Traceback' END, (id % 97) * 0.5, (id % 89) * 0.3, 0.01,"
+    " (id % 1000) * 1048576, 10, 0, 5, 6, 0, 8, 1000, 2000, 0, 4096, 1 FROM job",
+)
+
+
+def measure_stats(url: str, count: int) -> None:
+    """Seconds for `job stats` (all jobs, by task) over `count` jobs of one attempt each."""
+    app = fresh_app(url)
+    bulk_create(app, count, submit=True)
+    app.db.write(lambda s: [s.execute(text(sql)) for sql in _ATTEMPT_EVENTS])
+    times = [timed(app.jobs.stats) for _ in range(3)]
+    print(f"  job stats over {count:,} attempts: median {sorted(times)[1]:.2f} s")
+    by_host = timed(lambda: app.jobs.stats(by="host"))
+    some = timed(lambda: app.jobs.stats([f"id<={count // 10}"]))
+    print(f"  by host: {by_host:.2f} s; a tenth of the jobs (id filter): {some:.2f} s")
+    app.close()
+
+
 @contextmanager
 def kept_databases(which: list[str], keep: Path) -> Iterator[dict[str, str]]:
     """Like `databases`, in `keep`: the SQLite file stays, the PostgreSQL cluster is halted."""
@@ -265,7 +292,7 @@ def kept_databases(which: list[str], keep: Path) -> Iterator[dict[str, str]]:
         subprocess.run([script, "halt", str(pg)], check=False)
 
 
-PARTS = ("bulk", "subjobs", "claim", "listing")
+PARTS = ("bulk", "subjobs", "claim", "listing", "stats")
 
 
 def measure(url: str, args: argparse.Namespace) -> None:
@@ -283,6 +310,8 @@ def measure(url: str, args: argparse.Namespace) -> None:
         measure_claim_with_delayed(url, args.bulk)
     if "listing" in args.only:
         measure_listing(url, args.history, reuse=args.keep is not None)
+    if "stats" in args.only:
+        measure_stats(url, args.bulk)
 
 
 def main() -> None:
