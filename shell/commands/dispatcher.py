@@ -28,7 +28,8 @@ STATUS_ROWS = ("Dispatcher", "Database", "Batch system", "State dir", "Eligible 
 dispatcher_parser = new_parser("Dispatchers of runner pilots on a batch farm.")
 dispatcher_parser.add_subparsers(title="subcommands", metavar="SUBCOMMAND", required=True)
 status_parser = new_parser(
-    "Show a dispatcher's job counts (eligible tasks) beside its pilots' batch states, once."
+    "Show a dispatcher's job counts (eligible tasks) beside its pilots' batch states, once, "
+    "with its demand, failures and backoff, recent submissions and the pilots it owns."
 )
 add_identity_arguments(status_parser)
 
