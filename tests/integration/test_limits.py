@@ -361,3 +361,22 @@ def test_concurrent_claimers_never_exceed_a_capacity(app: Brownthrower) -> None:
     assert app.jobs.counts()["DONE"] == 60
     assert 1 <= peak[0] <= 3
     assert in_use(app) == {"db": 0} and app.jobs.check() == []
+
+
+def test_the_limit_service_sets_gets_lists_and_removes(app: Brownthrower) -> None:
+    assert app.limits.list() == []
+    assert app.limits.set("nfs", 10).as_dict() == {
+        "name": "nfs", "capacity": 10, "in_use": 0, "running": 0, "waiting": 0,
+    }  # fmt: skip
+    app.limits.set("db", 4)
+    assert [limit.name for limit in app.limits.list()] == ["db", "nfs"]
+    assert app.limits.set("db", 0).capacity == 0 == app.limits.get("db").capacity
+    for bad in (-1, True, 10**10):
+        with pytest.raises(errors.InvalidValue, match="capacity"):
+            app.limits.set("db", bad)
+    with pytest.raises(errors.InvalidValue, match="A limit name"):
+        app.limits.set("", 1)
+    with pytest.raises(errors.LimitNotFound, match=r"\(limits: db, nfs\)"):
+        app.limits.get("dbb")
+    app.limits.remove("db")
+    assert [limit.name for limit in app.limits.list()] == ["nfs"]
