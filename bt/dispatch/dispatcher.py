@@ -18,7 +18,6 @@ from bt.dispatch import journal
 from bt.dispatch.backend import Backend, BatchError
 from bt.dispatch.backoff import FIRST, Backoff
 from bt.dispatch.journal import Journal
-from bt.dispatch.probe import RunnerProbe, soon_runnable
 from bt.dispatch.reconcile import PassReport, Policy, Reconciler
 from bt.dispatch.script import mask_argv
 from bt.dispatch.sizing import Work, describe
@@ -109,6 +108,8 @@ class Dispatcher:
         self.journal = _restored(state_dir, dispatcher_id)
         failures = Backoff(first=backoff)
         failures.restore(self.journal.backoff)
+        from bt.dispatch.probe import RunnerProbe  # SQLAlchemy: not at the shell's start
+
         self.reconciler = Reconciler(
             backend,
             policy,
@@ -146,6 +147,8 @@ class Dispatcher:
             return None
         if self.policy.mode == "static":
             return Work(counts.get(RUNNABLE, 0))
+        from bt.dispatch.probe import soon_runnable
+
         try:
             with self.app.db.read() as session:
                 soon = soon_runnable(session, self._tasks)

@@ -97,20 +97,6 @@ def first_line(path: Path | None) -> str:
         return ""
 
 
-def tail(path: Path | None, lines: int = 10, limit: int = 64 * 1024) -> list[str]:
-    """The last `lines` lines of a pilot's log (its stdout and stderr), at most `limit` bytes."""
-    if path is None:
-        return []
-    try:
-        with path.open("rb") as handle:
-            size = handle.seek(0, 2)
-            handle.seek(max(0, size - limit))
-            data = handle.read().decode(errors="replace")
-    except OSError:
-        return []
-    return data.splitlines()[-lines:]
-
-
 class RunnerProbe:
     """Fills in the runner facts of a dispatcher's pilot records from the database."""
 

@@ -22,9 +22,8 @@ from typing import Literal, Protocol
 from bt.dispatch.backend import FAILED_STATES, AtCapacity, Backend, BatchError, Pilot
 from bt.dispatch.backoff import Backoff, Failure, duration
 from bt.dispatch.journal import Entry, FailedPilot, Journal
-from bt.dispatch.probe import tail
 from bt.dispatch.sizing import Caps, Demand, Sizing, Work, size
-from bt.dispatch.watch import Ending, PilotWatch, Tracked, verdict
+from bt.dispatch.watch import Ending, PilotWatch, Tracked, tail, verdict
 from bt.errors import BrownthrowerError
 
 log = logging.getLogger(__name__)

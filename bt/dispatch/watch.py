@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from bt.dispatch.backend import Pilot
@@ -133,3 +134,17 @@ def banner(first_line: str) -> tuple[str, int] | None:
     """(host, pid) of the runner, from the first line a pilot prints; None if not there yet."""
     found = BANNER.match(first_line)
     return (found.group(2), int(found.group(1))) if found else None
+
+
+def tail(path: Path | None, lines: int = 10, limit: int = 64 * 1024) -> list[str]:
+    """The last `lines` lines of a pilot's log (its stdout and stderr), at most `limit` bytes."""
+    if path is None:
+        return []
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            handle.seek(max(0, size - limit))
+            data = handle.read().decode(errors="replace")
+    except OSError:
+        return []
+    return data.splitlines()[-lines:]
