@@ -48,7 +48,12 @@ def task_help(entry: TaskEntry) -> Group:
         body = sample.rstrip("\n") if sample else "(none)"
         parts += [Text(""), render.title(f"### {heading} SAMPLE:"), Text(body)]
     parts += [Text(""), render.title("### FAILURE HANDLING (its jobs' defaults):")]
-    return Group(*parts, *render.field_lines(failure_handling(task)))
+    parts += render.field_lines(failure_handling(task))
+    if task.limits:
+        held = " ".join(f"{name}:{units}" for name, units in sorted(task.limits.items()))
+        parts += [Text(""), render.title("### LIMITS (units its jobs hold while they run):")]
+        parts += [Text(held)]
+    return Group(*parts)
 
 
 def failure_handling(task: type[Task]) -> list[tuple[str, str]]:

@@ -8,6 +8,7 @@ test decides when runs end and reads from the journal how many ran at once."""
 from __future__ import annotations
 
 import signal
+import subprocess
 from pathlib import Path
 
 from bt import Brownthrower, Status
@@ -81,15 +82,24 @@ def test_a_limit_of_two_is_never_exceeded_by_three_runners_of_four_slots(
     assert app.jobs.check() == []
 
 
-def test_a_runner_killed_holding_a_unit_gives_it_back_at_recovery(
+def one_of_two_running(
     app: Brownthrower, runners: Runners
-) -> None:
+) -> tuple[list[int], subprocess.Popen[str], int]:
+    """Two jobs holding the only unit of `POOL`, one running on a first runner (lease 2 s): the
+    jobs, the runner, the running job."""
     app.limits.set(POOL, 1)
     jobs = turnstiles(app, runners, 2)
     first = runners.start("--loop", "--lease", "2")
     wait_for(lambda: starts(runners) == 1, "the first run")
     (held,) = open_runs(journal(runners))
     assert in_use(app) == 1
+    return jobs, first, held
+
+
+def test_a_runner_killed_holding_a_unit_gives_it_back_at_recovery(
+    app: Brownthrower, runners: Runners
+) -> None:
+    jobs, first, held = one_of_two_running(app, runners)
     kill(first, signal.SIGKILL)
     runners.start("--loop", "--lease", "2")  # recovers the job after the lease, then runs one
     wait_for(lambda: starts(runners) == 2, "a run after the recovery")
@@ -105,11 +115,7 @@ def test_a_runner_killed_holding_a_unit_gives_it_back_at_recovery(
 def test_a_fenced_runner_coming_back_never_gives_a_unit_back_twice(
     app: Brownthrower, runners: Runners
 ) -> None:
-    app.limits.set(POOL, 1)
-    jobs = turnstiles(app, runners, 2)
-    first = runners.start("--loop", "--lease", "2")
-    wait_for(lambda: starts(runners) == 1, "the first run")
-    (held,) = open_runs(journal(runners))
+    jobs, first, held = one_of_two_running(app, runners)
     stop_quietly(first, app)
     try:
         runners.start("--loop", "--lease", "2")  # recovers the job, then runs one

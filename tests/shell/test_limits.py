@@ -100,3 +100,9 @@ def test_status_and_the_dispatchers_box_count_limited_jobs(run: Driver, app: Bro
     assert result.data["LIMITED"] == 1 and ["LIMITED", "1"] in lines
     assert result.data["RUNNABLE"] == 0
     assert bt_counts(app.jobs.counts())["LIMITED"] == 1
+
+
+def test_task_show_gives_the_limits_its_jobs_hold(offline: Driver) -> None:
+    shown = offline("task show limited_turnstile").out
+    assert "### LIMITS (units its jobs hold while they run):\nbt_test_turnstile:1" in shown
+    assert "### LIMITS" not in offline("task show noop").out
