@@ -372,17 +372,24 @@ def claim_with_events() -> Select[Any]:
     return _with_claim_events(claim_next(True))
 
 
+#: how many limits job `id` holds units of (a column of the candidates of a limited claim)
+NEEDS_SQL = "(SELECT count(*) FROM job_limit WHERE job_limit.job_id = job.id)"
+
+
 @cache
 def limited_candidates(is_postgresql: bool) -> Select[Any]:
-    """Ids of the `:count` best runnable jobs of `:tasks` that hold limits, each of whose
-    limits had room for it when the statement began (a hint: the claim checks again under the
-    limits' row locks), best first; on PostgreSQL locked, skipping jobs other runners hold."""
+    """The `:count` best runnable jobs of `:tasks` that hold limits, each of whose limits had
+    room for it when the statement began (a hint: the claim checks again under the limits' row
+    locks), best first: their `id` and how many limits each `needs`; on PostgreSQL locked,
+    skipping jobs other runners hold."""
     fits = text(f"NOT ({OVER_LIMIT_SQL})")
     limit = bindparam("count", type_=Integer)
     if is_postgresql:
         query = runnable(limited=True).where(fits).limit(limit)
+        query = query.add_columns(literal_column(NEEDS_SQL).label("needs"))
         return query.with_for_update(skip_locked=True, of=JOB)
-    return runnable_sqlite(limited=True).where(fits).limit(limit)
+    query = runnable_sqlite(limited=True).where(fits).limit(limit)
+    return query.add_columns(literal_column(NEEDS_SQL).label("needs"))
 
 
 @cache
@@ -460,6 +467,18 @@ LOCK_LIMITS = (
     .where(LIMIT.c.name.in_(bindparam("names", expanding=True)))
     .order_by(LIMIT.c.name)
     .with_for_update()
+)
+
+#: the units the jobs `:ids` hold of each limit, with the limits' capacity and units in use,
+#: the limits locked in name order (a limit that does not exist gives no row)
+LOCK_NEEDS = (
+    select(
+        JOB_LIMIT.c.job_id, JOB_LIMIT.c.name, JOB_LIMIT.c.units, LIMIT.c.capacity, LIMIT.c.in_use
+    )
+    .join(LIMIT, LIMIT.c.name == JOB_LIMIT.c.name)
+    .where(JOB_LIMIT.c.job_id.in_(bindparam("ids", expanding=True)))
+    .order_by(LIMIT.c.name)
+    .with_for_update(of=LIMIT)
 )
 
 #: `:units` more units of limit `:limit` in use (a claim, under the row's lock)

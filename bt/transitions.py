@@ -236,15 +236,19 @@ def claim_limited(
     limits' row locks (taken in name order; SQLite serialises writers), never from a count
     read before them. Their `queries.CLAIMED_COLUMNS`, best first."""
     params = {"tasks": list(tasks), "count": count}
-    candidates = list(session.scalars(queries.limited_candidates(is_postgresql), params))
+    candidates = session.execute(queries.limited_candidates(is_postgresql), params).all()
     if not candidates:
         return []
-    needs = limits_of(session, candidates)
-    room = _lock_limits(session, {name for need in needs.values() for name in need})
+    needs: dict[int, dict[str, int]] = {}
+    room: dict[str, _Room] = {}
+    for row in session.execute(queries.LOCK_NEEDS, {"ids": [c.id for c in candidates]}):
+        needs.setdefault(row.job_id, {})[row.name] = row.units
+        room.setdefault(row.name, _Room(row.capacity, row.in_use))
     chosen: list[int] = []
-    for job_id in candidates:  # best first
-        if _take(room, needs.get(job_id, {})):
-            chosen.append(job_id)
+    for candidate in candidates:  # best first; a limit that does not exist has no room
+        need = needs.get(candidate.id, {})
+        if len(need) == candidate.needs and _take(room, need):
+            chosen.append(candidate.id)
     if not chosen:
         return []
     _add_in_use(session, room)

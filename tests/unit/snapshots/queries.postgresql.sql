@@ -60,6 +60,11 @@ SELECT concurrency_limit.name, concurrency_limit.capacity, concurrency_limit.in_
 FROM concurrency_limit 
 WHERE concurrency_limit.name IN (__[POSTCOMPILE_names]) ORDER BY concurrency_limit.name FOR UPDATE;
 
+-- LOCK_NEEDS
+SELECT job_limit.job_id, job_limit.name, job_limit.units, concurrency_limit.capacity, concurrency_limit.in_use 
+FROM job_limit JOIN concurrency_limit ON concurrency_limit.name = job_limit.name 
+WHERE job_limit.job_id IN (__[POSTCOMPILE_ids]) ORDER BY concurrency_limit.name FOR UPDATE OF concurrency_limit;
+
 -- LOCK_SCOPE
 SELECT pg_advisory_xact_lock(%(pg_advisory_xact_lock_2)s::INTEGER, %(scope)s) AS pg_advisory_xact_lock_1;
 
@@ -198,7 +203,7 @@ FROM claimed;
 UPDATE runner SET heartbeat_at=now(), expires_at=(now() + make_interval(secs => 30.0)) WHERE runner.id = %(runner)s::INTEGER RETURNING runner.stop_requested;
 
 -- limited_candidates
-SELECT job.id 
+SELECT job.id, (SELECT count(*) FROM job_limit WHERE job_limit.job_id = job.id) AS needs 
 FROM job 
 WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND job.has_limits = true AND job.name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND (SELECT count(*) FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity)) > 0) ORDER BY job.priority DESC, job.id 
  LIMIT %(count)s::INTEGER FOR UPDATE OF job SKIP LOCKED;

@@ -60,6 +60,11 @@ SELECT concurrency_limit.name, concurrency_limit.capacity, concurrency_limit.in_
 FROM concurrency_limit 
 WHERE concurrency_limit.name IN (__[POSTCOMPILE_names]) ORDER BY concurrency_limit.name;
 
+-- LOCK_NEEDS
+SELECT job_limit.job_id, job_limit.name, job_limit.units, concurrency_limit.capacity, concurrency_limit.in_use 
+FROM job_limit JOIN concurrency_limit ON concurrency_limit.name = job_limit.name 
+WHERE job_limit.job_id IN (__[POSTCOMPILE_ids]) ORDER BY concurrency_limit.name;
+
 -- LOCK_SCOPE
 SELECT pg_advisory_xact_lock(?, ?) AS pg_advisory_xact_lock_1;
 
@@ -168,7 +173,7 @@ WHERE child_id = id) AS has_parents;
 UPDATE runner SET heartbeat_at=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), expires_at=(strftime('%Y-%m-%d %H:%M:%f', 'now', '+30.000000 seconds') || '000') WHERE runner.id = ? RETURNING stop_requested;
 
 -- limited_candidates
-SELECT id 
+SELECT id, (SELECT count(*) FROM job_limit WHERE job_limit.job_id = job.id) AS needs 
 FROM job INDEXED BY ix_job_runnable 
 WHERE status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL AND has_limits = 1 AND name IN (__[POSTCOMPILE_tasks]) AND NOT (has_limits AND (SELECT count(*) FROM job_limit jl LEFT JOIN concurrency_limit cl ON cl.name = jl.name WHERE jl.job_id = job.id AND (cl.name IS NULL OR cl.in_use + jl.units > cl.capacity)) > 0) ORDER BY priority DESC, id
  LIMIT ? OFFSET ?;
