@@ -160,8 +160,14 @@ class Dispatcher:
     def step(self) -> Snapshot:
         """Count jobs, reconcile pilots once, record the pass, and log what happened."""
         warnings: list[str] = []
-        counts = self.job_counts(warnings)
-        report = self.reconciler.reconcile(self.work(counts, warnings))
+        counted: list[dict[str, int] | None] = []
+
+        def work() -> Work | None:  # counted after the probe: a fresh claim is not demand
+            counted.append(self.job_counts(warnings))
+            return self.work(counted[-1], warnings)
+
+        report = self.reconciler.reconcile(work)
+        counts = counted[-1] if counted else self.job_counts(warnings)
         report.warnings[:0] = warnings
         self.journal.dispatcher_id = self.dispatcher_id
         try:

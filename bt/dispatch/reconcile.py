@@ -137,9 +137,11 @@ class Reconciler:
         self.clock = clock  #: seconds since the epoch; tests move it to end a backoff
         self.watch = PilotWatch()
 
-    def reconcile(self, work: Work | None) -> PassReport:
+    def reconcile(self, work: Work | Callable[[], Work | None] | None) -> PassReport:
         """One pass: look, learn, judge, compare, act. Never raises for batch-system trouble;
-        `work` None (the database could not count it) changes nothing on-demand."""
+        `work` None (the database could not count it) changes nothing on-demand. A callable
+        `work` is counted after the pilots' runners were looked at, so a job claimed between
+        the two looks is seen as taken rather than as work still wanting a pilot."""
         now = self.clock()
         report = PassReport()
         try:
@@ -152,6 +154,8 @@ class Reconciler:
         for ending in endings:
             self._judge(ending, report, now)
         self.watch.forget(endings)
+        if callable(work):
+            work = work()
         if self.policy.mode == "static":
             self._keep(report, now)
         elif work is not None:

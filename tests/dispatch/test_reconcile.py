@@ -165,3 +165,25 @@ def test_static_submits_at_most_max_submit_per_pass(tmp_path: Path) -> None:
 def _group(state: Path, key: str) -> int:
     record = json.loads((state / "pilots" / f"{key}.json").read_text())
     return int(record["group"])
+
+
+class _OrderedProbe:
+    """A probe that notes when it looked, beside the work count."""
+
+    def __init__(self, seen: list[str]) -> None:
+        self.seen = seen
+
+    def update(self, records: object) -> None:
+        self.seen.append("probe")
+
+
+def test_work_is_counted_after_the_pilots_runners_were_looked_at(backend: Backend) -> None:
+    """Counted before, a job claimed between the two looks was both demand and a busy pilot:
+    one pilot too many."""
+    seen: list[str] = []
+    keeper = Reconciler(
+        backend, Policy("on-demand", max_pilots=2), WAITER, ENV, probe=_OrderedProbe(seen)
+    )
+    keeper.reconcile(lambda: seen.append("work") or Work(1, 0))  # type: ignore[func-returns-value]
+    cancel_everything(backend)
+    assert seen == ["probe", "work"]
