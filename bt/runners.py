@@ -28,7 +28,7 @@ from bt.status import Action, Status
 from bt.tags import put_tags
 from bt.transitions import JobState, Note, apply
 from bt.usage import Usage
-from bt.values import LiveRunner, RunnerInfo
+from bt.values import Beat, LiveRunner, RunnerInfo
 
 LOST_REASON = "runner lost"
 RECOVERY = queries.RECOVERY_CHORE
@@ -90,6 +90,13 @@ def heartbeat(session: Session, runner_id: int, lease: float) -> bool:
             f"Runner {runner_id} was declared lost; its jobs were recovered."
         )
     return bool(stop)
+
+
+def beat(session: Session, runner_id: int, lease: float, chore_every: float) -> Beat:
+    """Renew a runner's lease (`heartbeat`) and take the recovery chore if it is due
+    (`take_recovery`)."""
+    stop = heartbeat(session, runner_id, lease)
+    return Beat(stop, take_recovery(session, runner_id, chore_every))
 
 
 def take_recovery(session: Session, runner_id: int, interval: float) -> bool:

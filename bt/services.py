@@ -283,11 +283,7 @@ class RunnerService:
         is due (one runner of the cluster per `chore_every` seconds gets it). `TokenMismatch`
         if the runner was lost."""
 
-        def renew(s: Session) -> Beat:
-            stop = runners.heartbeat(s, runner_id, lease)
-            return Beat(stop, runners.take_recovery(s, runner_id, chore_every))
-
-        return self._db.write(renew)
+        return self._db.write(lambda s: runners.beat(s, runner_id, lease, chore_every))
 
     def unregister(self, runner_id: int) -> None:
         """Forget a runner that stopped cleanly."""
@@ -406,6 +402,23 @@ class ClaimService:
                 s, runner_id, tasks, count, is_postgresql=pg, limited=self._limited(s)
             )
         )
+
+    def claim_renewing(
+        self, runner_id: int, tasks: Sequence[str], count: int, *, lease: float, chore_every: float
+    ) -> tuple[list[Claim], Beat]:
+        """`claim_many` and the runner's heartbeat (`RunnerService.beat`) in one transaction:
+        an idle runner's look for work renews its lease too, so it costs one transaction, not
+        two. `TokenMismatch` (nothing claimed) if the runner was lost."""
+        pg = self._db.is_postgresql
+
+        def look(s: Session) -> tuple[list[Claim], Beat]:
+            beat = runners.beat(s, runner_id, lease, chore_every)
+            taken = claims.claim_many(
+                s, runner_id, tasks, count, is_postgresql=pg, limited=self._limited(s)
+            )
+            return taken, beat
+
+        return self._db.write(look)
 
     def settle(self, ends: Sequence[RunEnd], refill: Refill | None = None) -> Settled:
         """Record how several runs ended and claim the runner's next jobs, in one transaction:

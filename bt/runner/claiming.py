@@ -25,7 +25,9 @@ from collections.abc import Callable
 
 from bt import errors
 from bt.client import Brownthrower
+from bt.runner import osutil
 from bt.runner.health import Health
+from bt.runner.heartbeat import Heartbeat
 from bt.runner.options import RunnerOptions
 from bt.runner.pacing import ClaimPacer
 from bt.runner.running import make_work_dir
@@ -67,6 +69,7 @@ class Claimer:
         self.ready: deque[Claim] = deque()  #: claimed ahead, waiting for a free slot
         self.claimed_at: dict[int, float] = {}  #: when each waiting claim was made, by job id
         self.ahead = 0  #: claims to hold waiting per slot (0 after a run that was not short)
+        self.heartbeat: Heartbeat | None = None  #: set once started: idle looks renew the lease
 
     def wanted(self) -> int:
         """How many jobs to claim now: room for the running and the waiting ones, when the
@@ -187,9 +190,15 @@ class Claimer:
             self.pacer.retry_due_in(wait, now)
 
     def _claim(self) -> bool:
-        """Look for work once; whether some was found."""
+        """Look for work once (renewing the lease with it when the heartbeat says so);
+        whether some was found."""
         try:
-            claims = self.app.claims.claim_many(self.runner_id, self.tasks, self.wanted())
+            claims = self._look()
+        except errors.TokenMismatch as exc:
+            if self.heartbeat is not None:
+                self.heartbeat.lost(exc)
+            self.pacer.after_claim(found=False, now=time.monotonic())
+            return False
         except errors.BrownthrowerError as exc:
             self.health.failed("claim", exc)
             self.pacer.after_claim(found=False, now=time.monotonic())
@@ -197,6 +206,18 @@ class Claimer:
             return False
         self.took(claims)
         return bool(claims)
+
+    def _look(self) -> list[Claim]:
+        heartbeat = self.heartbeat
+        if heartbeat is None or not heartbeat.may_ride_a_look():
+            return self.app.claims.claim_many(self.runner_id, self.tasks, self.wanted())
+        began, lease = osutil.clock(), heartbeat.lease
+        claims, beat = self.app.claims.claim_renewing(
+            self.runner_id, self.tasks, self.wanted(),
+            lease=lease.seconds, chore_every=lease.interval,
+        )  # fmt: skip
+        heartbeat.renewed(began, beat)
+        return claims
 
     def _claim_single(self, job_id: int) -> Claim:
         name = self.app.jobs.info(job_id).name

@@ -100,6 +100,7 @@ class Runner:
             self.app.runners, self.info.id, lease, self.app.db,
             rejoin=rejoin, sweeper=sweeper, busy=self._busy, progressing=self._progressing,
         )  # fmt: skip
+        self.claimer.heartbeat = self.helpers.heartbeat
         tasks, db = ",".join(self.tasks), self.app.db.masked_url
         log.info(
             "runner_started runner=%d pid=%d slots=%d mode=%s tasks=%s db=%s",

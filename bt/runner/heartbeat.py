@@ -28,7 +28,7 @@ from bt.runner.health import Backoff, Health
 from bt.runner.mailbox import Event, EventKind, Mailbox
 from bt.runners import fence_margin
 from bt.services import RunnerService
-from bt.values import RunnerInfo
+from bt.values import Beat, RunnerInfo
 
 log = logging.getLogger("bt.runner")
 
@@ -42,6 +42,7 @@ class Lease:
         self.idle_interval = seconds / 2  #: between renewals while the runner holds no job
         self.until = 0.0  #: jobs may run until then (`osutil.clock()`)
         self.began = 0.0  #: when the last successful renewal began (`osutil.clock()`)
+        self._lock = threading.Lock()  #: renewals come from the heartbeat and the main loop
 
     def valid(self) -> bool:
         """Whether jobs may run now (a job claimed while the lease has lapsed would be killed)."""
@@ -50,10 +51,13 @@ class Lease:
     def renewed(self, began: float) -> bool:
         """A renewal that began at `began` (`osutil.clock()`) succeeded: jobs may run until the
         lease less the margin from then. Whether the lease had lapsed."""
-        lapsed = not self.valid()
-        self.began = began
-        self.until = began + self.seconds - fence_margin(self.seconds)
-        self.server.renew(self.until)
+        with self._lock:
+            lapsed = not self.valid()
+            if began < self.began:
+                return lapsed  # a later renewal got in first
+            self.began = began
+            self.until = began + self.seconds - fence_margin(self.seconds)
+            self.server.renew(self.until)
         return lapsed
 
 
@@ -130,19 +134,36 @@ class Heartbeat(threading.Thread):
                 self.runner_id, self.lease.seconds, chore_every=self.lease.interval
             )
         except errors.TokenMismatch as exc:
-            self.runner_id = None
-            self.mailbox.post(Event(EventKind.LOST, detail=str(exc)))
+            self.lost(exc)
             return False
         except errors.BrownthrowerError as exc:
             self.health.failed("heartbeat", exc)
             return False
+        self.renewed(began, beat)
+        return True
+
+    def renewed(self, began: float, beat: Beat) -> None:
+        """A renewal that began at `began` succeeded, by this thread or by the main loop's
+        look for work (`may_ride_a_look`): hand the lease on, and act on what it learnt."""
         self._renewed(began)
         if beat.stop and not self._stop_seen:
             self._stop_seen = True
             self.mailbox.post(Event(EventKind.STOP))
         if beat.recover:
             self.recover()
-        return True
+
+    def lost(self, exc: errors.TokenMismatch) -> None:
+        """The runner was declared lost: its jobs are no longer its own."""
+        self.runner_id = None
+        self.mailbox.post(Event(EventKind.LOST, detail=str(exc)))
+
+    def may_ride_a_look(self) -> bool:
+        """Whether the idle runner's next look for work should renew the lease in the same
+        transaction (its last renewal is over a quarter lease old): an idle pilot then costs
+        one transaction per look, and the heartbeat's own renewal is seldom needed."""
+        if self.runner_id is None or self.busy():
+            return False
+        return osutil.clock() - self.lease.began >= self.lease.interval
 
     def _loop_alive(self) -> bool:
         """Whether the main loop makes progress (logged once when it stops, and when again)."""

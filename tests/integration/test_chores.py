@@ -11,6 +11,7 @@ from bt import Brownthrower
 from bt.runner.health import Health
 from bt.runner.heartbeat import Heartbeat, Lease
 from bt.runner.mailbox import Mailbox
+from bt.values import JobSpec
 
 
 def _register(app: Brownthrower) -> int:
@@ -62,3 +63,20 @@ def test_a_stuck_main_loop_gets_no_renewal(app: Brownthrower) -> None:
     heartbeat = _heartbeat(app, busy=True, progressing=False)
     assert not heartbeat.beat()
     assert heartbeat.lease.server.renewals == []  # type: ignore[attr-defined]
+
+
+def test_a_look_for_work_can_renew_the_lease_in_the_same_transaction(app: Brownthrower) -> None:
+    runner = _register(app)
+    job_id = app.jobs.create(JobSpec("noop"), submit=True).id
+    claims, beat = app.claims.claim_renewing(runner, ["noop"], 2, lease=30, chore_every=60)
+    assert [c.job_id for c in claims] == [job_id] and beat.recover
+    assert app.runners.list()[0].expires_at > app.runners.list()[0].heartbeat_at
+
+
+def test_only_an_idle_runner_with_an_aging_lease_renews_with_its_looks(
+    app: Brownthrower,
+) -> None:
+    idle, busy = _heartbeat(app, busy=False), _heartbeat(app, busy=True)
+    assert idle.may_ride_a_look() and not busy.may_ride_a_look()
+    idle.beat()
+    assert not idle.may_ride_a_look()  # renewed just now
