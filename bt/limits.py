@@ -3,17 +3,16 @@
 A limit is a row with a capacity and the units RUNNING jobs hold of it (`in_use`). A job names
 the units it holds of each limit (its task's `limits`, or `job create --limit NAME[:UNITS]`);
 its claim takes them all or none, and the transition that takes it out of RUNNING gives them
-back (`bt.transitions`: that is the only code that changes `in_use`). Here: the names and units
-a job may ask for, setting, listing and removing limits, and the checks that keep a typo from
+back (`bt.transitions`: that is the only code that changes `in_use`). Here (names and units in
+`bt.limitnames`): setting, listing and removing limits, and the checks that keep a typo from
 meaning "unlimited": a job naming a limit that does not exist is refused when it is created,
 and a limit is not removed while a job that is not DONE still needs it.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,54 +20,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bt import errors, notify
-from bt.models import JOB, JOB_LIMIT, LIMIT, NAME_LENGTH, RUNNABLE_SQL
+from bt.limitnames import MAX_CAPACITY, check_name
+from bt.models import JOB, JOB_LIMIT, LIMIT, RUNNABLE_SQL
 from bt.status import Status
 from bt.transitions import limits_of
 from bt.values import LimitInfo
 
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  #: a limit's name: no spaces, no `:`
-MAX_UNITS = 1_000_000  #: the most units of one limit a job may hold
-MAX_CAPACITY = 1_000_000_000  #: the largest capacity
 SHOWN_JOBS = 5  #: jobs named when a limit cannot be removed
-
-
-def check_name(name: str) -> str:
-    """`name` if it may name a limit; `InvalidValue` otherwise."""
-    if not isinstance(name, str) or len(name) > NAME_LENGTH or not NAME.fullmatch(name):
-        raise errors.InvalidValue(
-            f"A limit name has 1 to {NAME_LENGTH} letters, digits, '_', '.' or '-', starting "
-            f"with a letter or digit: {name!r}."
-        )
-    return name
-
-
-def checked_limits(limits: Mapping[str, int] | None, task: str = "") -> dict[str, int]:
-    """The units of each limit a job holds, checked and sorted by name (empty for none)."""
-    checked: dict[str, int] = {}
-    for name, units in sorted((limits or {}).items()):
-        check_name(name)
-        if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_UNITS:
-            of = f" of task {task!r}" if task else ""
-            raise errors.InvalidValue(
-                f"The units of limit {name!r}{of} must be a whole number from 1 to "
-                f"{MAX_UNITS:,}: {units!r}."
-            )
-        checked[name] = units
-    return checked
-
-
-def parse_limit(text: str) -> tuple[str, int]:
-    """`NAME` (one unit) or `NAME:UNITS`, as `job create --limit` takes them."""
-    name, _, units = text.strip().partition(":")
-    if not units:
-        return check_name(name), 1
-    try:
-        count = int(units)
-    except ValueError:
-        raise errors.InvalidValue(
-            f"Expected NAME or NAME:UNITS with UNITS a whole number: {text!r}."
-        ) from None
-    return name, checked_limits({check_name(name): count})[name]
 
 
 def require(session: Session, names: Iterable[str]) -> None:

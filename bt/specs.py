@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bt import errors, yamlio
-from bt.limits import checked_limits
+from bt.limitnames import checked_limits
 from bt.models import NAME_LENGTH
 from bt.registry import TaskRegistry
 from bt.task import Task

@@ -11,7 +11,7 @@ import argparse
 import cmd2
 
 from bt import errors
-from bt.limits import parse_limit
+from bt.limitnames import parse_limit
 from bt.values import JobDetails, JobInfo, JobSpec
 from shell import ids, render
 from shell.commands.args import add_job_ids, add_json, integer, new_parser, text_or_file

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bt import errors
-from bt.limits import check_name, checked_limits, parse_limit
+from bt.limitnames import check_name, checked_limits, parse_limit
 from bt.status import LIMITED, QUEUED_PARTS
 
 
