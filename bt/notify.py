@@ -138,6 +138,8 @@ class SharedListener(threading.Thread):
     def __init__(self, db: Database, on_notification: Callable[[Notification], None]) -> None:
         from sqlalchemy import event
 
+        if not db.single:  # with several connections, a new one is no sign of a lost one
+            raise ValueError("a SharedListener needs a database of one connection (single)")
         super().__init__(name="bt-listener", daemon=True)
         self.db, self.on_notification = db, on_notification
         self.stopped = threading.Event()

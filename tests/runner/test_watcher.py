@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bt import Brownthrower
+from bt.db import Database
 from bt.runner.health import Health
 from bt.runner.heartbeat import Lease
 from bt.runner.mailbox import EventKind, Mailbox
@@ -135,9 +136,10 @@ def test_a_runner_hears_of_work_submitted_elsewhere(app: Brownthrower) -> None:
     """Its helpers: on SQLite the watcher (`CHANGED`), on PostgreSQL the listener (`WORK`)."""
     mailbox = Mailbox()
     helpers = Helpers(mailbox, Health())
-    info = app.runners.register(host="h", pid=os.getpid(), slots=1, tasks=["noop"], lease=3600)
+    runner = Brownthrower(Database(app.db.url, single=True))  # the runner's one connection
+    info = runner.runners.register(host="h", pid=os.getpid(), slots=1, tasks=["noop"], lease=3600)
     lease = Lease(3600, server=None)  # type: ignore[arg-type]  # never renewed in this test
-    helpers.start(app.runners, info.id, lease, app.db, rejoin=None, sweeper=lambda: 0)
+    helpers.start(runner.runners, info.id, lease, runner.db, rejoin=None, sweeper=lambda: 0)
     try:
         app.jobs.create(JobSpec("noop"), submit=True)
         assert select.select([mailbox.read_fd], [], [], 10)[0]
@@ -145,3 +147,4 @@ def test_a_runner_hears_of_work_submitted_elsewhere(app: Brownthrower) -> None:
     finally:
         helpers.stop()
         mailbox.close()
+        runner.close()
