@@ -21,6 +21,7 @@ class Brownthrower:
     """One brownthrower database with the task plugins installed here."""
 
     def __init__(self, db: Database, registry: TaskRegistry | None = None) -> None:
+        from bt.dashboard import DashboardService
         from bt.services import (
             ClaimService,
             JobService,
@@ -36,6 +37,7 @@ class Brownthrower:
         self.runners = RunnerService(db)
         self.claims = ClaimService(db, self.registry)
         self.limits = LimitService(db)
+        self.dashboard = DashboardService(db)
 
     @classmethod
     def open(

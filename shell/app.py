@@ -4,6 +4,7 @@
     brownthrower "job list" "status"  # run commands, then exit
     brownthrower < batch.bt           # a batch file: no prompts, exit status 1 if any failed
     brownthrower @batch.bt            # the same, from a file
+    brownthrower web                  # the read-only web dashboard (`web.cli`)
 
 Exit statuses are those of every brownthrower program (`bt.cli.common.EXIT_CODES`): a failing
 command in a script makes it 1; a database that cannot be opened ends a script at once, with one
@@ -153,6 +154,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     collections at exit then have next to nothing to look at. For `brownthrower status`
     that is about a fifth of its CPU time.
     """
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["web"]:  # the web dashboard, a program of its own: no shell is built
+        from web.cli import main as web_main
+
+        return web_main(argv[1:])
     gc.freeze()
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
