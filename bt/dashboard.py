@@ -54,7 +54,7 @@ class Failure:
 
 @dataclass(frozen=True)
 class RunnerTally:
-    """What a runner finished: its attempts ended DONE or FAILED, and its batch job id."""
+    """What a runner finished: its runs that succeeded and failed, and its batch job id."""
 
     runner_id: int
     done: int = 0
@@ -161,8 +161,8 @@ class DashboardService:
             return [Failure(*row) for row in s.execute(query)]
 
     def runner_tallies(self, runner_ids: Sequence[int]) -> dict[int, RunnerTally]:
-        """For each of these runners, its attempts that ended DONE or FAILED and the batch job
-        id its runs recorded (None when it records none)."""
+        """For each of these runners, its runs that succeeded (DONE, or a prolog that left its
+        job STAND-BY) and failed, and the batch job id its runs recorded (None when none)."""
         if not runner_ids:
             return {}
         from bt.models import JobAttempt  # the attempts' table, new in schema 0008
@@ -176,7 +176,7 @@ class DashboardService:
             )
             .where(
                 JobAttempt.runner_id.in_(list(runner_ids)),
-                JobAttempt.outcome.in_([Status.DONE, Status.FAILED]),
+                JobAttempt.outcome.in_([Status.DONE, Status.STAND_BY, Status.FAILED]),
             )
             .group_by(JobAttempt.runner_id, JobAttempt.outcome)
         )
@@ -184,7 +184,8 @@ class DashboardService:
         with self._db.read() as s:
             for runner_id, outcome, n, batch_id in s.execute(query):
                 tally = tallies[runner_id or 0]
-                tally["done" if outcome is Status.DONE else "failed"] = n
+                kind = "failed" if outcome is Status.FAILED else "done"
+                tally[kind] = tally.get(kind, 0) + n
                 tally["batch_id"] = tally.get("batch_id") or batch_id
         return {i: RunnerTally(i, **t) for i, t in tallies.items()}
 

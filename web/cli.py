@@ -134,6 +134,8 @@ def serve(args: argparse.Namespace) -> int:
                             timeout_graceful_shutdown=2, lifespan="on")  # fmt: skip
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has stopped: how it ends
+        pass
     finally:
         sock.close()
         app.close()

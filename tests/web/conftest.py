@@ -12,9 +12,12 @@ from typing import Any
 
 import httpx2 as httpx
 import pytest
+from sqlalchemy import text
 from starlette.testclient import TestClient
 
-from bt import Brownthrower
+from bt import Brownthrower, tagnames
+from bt.values import JobSpec, NodeSpec
+from tests import factories
 from web.hub import Hub
 from web.security import allowed_hosts
 from web.server import create_app
@@ -60,3 +63,42 @@ def stranger(app: Brownthrower) -> Iterator[Dashboard]:
     yield made
     made.client.close()
     made.hub.watcher.close()
+
+
+HOSTILE = '<script>alert(1)</script> "><img src=x onerror=alert(1)> \x1b[31mred\x1b[0m\x07'
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Jobs in every state the pages show: done, failed, running, a superjob, a chain."""
+
+    done: int
+    failed: int
+    running: int
+    superjob: int
+    chain: list[int]
+
+
+def campaign(app: Brownthrower) -> Campaign:
+    """A small campaign: a done job, a failed one (reason, traceback, output), a running one
+    with captured output, a superjob of three subjobs and a chain of four linked jobs."""
+    runner = factories.runner(app)
+    done = factories.job(app, submit=True)
+    factories.run_next(app, runner, output="answer: 42\n")
+    failed = factories.job(app, submit=True)
+    claim = factories.claim(app, runner)
+    app.claims.fail(claim, "boom: it broke", "Traceback (most recent call last):\nValueError", 1,
+                    tags={tagnames.STDERR: "some error output\n"})  # fmt: skip
+    superjob = factories.superjob(app, runner, 3, submit=False)
+    running = factories.job(app, submit=True)
+    claim = factories.claim(app, runner)
+    app.claims.put_tags(claim, {tagnames.STDOUT: "step 1\nstep 2\n"})
+    nodes = [NodeSpec(i, JobSpec("noop"), submit=True) for i in range(4)]
+    ids = app.jobs.create_graph(nodes, [(0, 1), (1, 2), (2, 3)])
+    return Campaign(done, failed, running, superjob, [ids[i] for i in range(4)])
+
+
+def rename(app: Brownthrower, job_id: int, name: str) -> None:
+    """Give a job any name (a task that is installed no more), bypassing the checks."""
+    update = text("UPDATE job SET name = :name WHERE id = :id")
+    app.db.write(lambda s: s.execute(update, {"name": name, "id": job_id}))
