@@ -8,6 +8,7 @@ Every read is bounded: a page of jobs, the first subjobs, the latest failures, t
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from bt.status import Status
 from bt.values import Attempt, JobDetails, JobInfo, LimitInfo, LiveRunner, Neighbourhood, TagInfo
 
 T = TypeVar("T")
+log = logging.getLogger("web.data")
 
 PAGE_SIZE = 50  #: jobs per page of the job list
 MAX_PAGE = 500  #: the largest page a request may ask for
@@ -44,8 +46,9 @@ def terms_of(text: str | None) -> list[str]:
 
 
 class Every(Generic[T]):
-    """A value read again at most every `seconds`, shared by every request (for figures that
-    read many rows, such as the CPU-hours of every attempt)."""
+    """A value read again at most every `seconds`, shared by every request, for figures that
+    read many rows (the CPU-hours of every attempt). Only the first request waits for it: once
+    it is older than `seconds`, a request gets the value it has while a thread reads the next."""
 
     def __init__(self, seconds: float, read: Callable[[], T]) -> None:
         self.seconds = seconds
@@ -53,12 +56,34 @@ class Every(Generic[T]):
         self._lock = threading.Lock()
         self._value: T | None = None
         self._at = -float("inf")
+        self._reading = False
 
     def get(self) -> T:
         with self._lock:
-            if self._value is None or time.monotonic() - self._at >= self.seconds:
-                self._value, self._at = self.read(), time.monotonic()
-            return self._value
+            value, stale = self._value, time.monotonic() - self._at >= self.seconds
+            if value is not None and (not stale or self._reading):
+                return value
+            self._reading = value is not None
+        if value is None:
+            return self._refresh()
+        threading.Thread(target=self._refresh_quietly, name="web-every", daemon=True).start()
+        return value
+
+    def _refresh_quietly(self) -> None:
+        try:
+            self._refresh()
+        except Exception:  # the old value stays; the next request tries again
+            log.exception("slow_figure_failed")
+
+    def _refresh(self) -> T:
+        try:
+            value = self.read()
+        finally:
+            with self._lock:
+                self._reading = False
+        with self._lock:
+            self._value, self._at = value, time.monotonic()
+        return value
 
 
 # -- overview --------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx2 as httpx
@@ -38,9 +39,11 @@ class Dashboard:
         return self.client.get(path, **options)
 
 
-def new_client(app: Brownthrower, *, login: bool) -> Dashboard:
+def new_client(app: Brownthrower, *, login: bool, dispatcher_dir: Path | None = None) -> Dashboard:
+    """A test client of `app`'s dashboard (logged in with `login`)."""
     hub = Hub(app, refresh=None)
-    server = create_app(app, token=TOKEN, hosts=allowed_hosts("127.0.0.1"), hub=hub)
+    hosts = allowed_hosts("127.0.0.1")
+    server = create_app(app, token=TOKEN, hosts=hosts, hub=hub, dispatcher_dir=dispatcher_dir)
     client = TestClient(server, base_url="http://127.0.0.1:8080", follow_redirects=False)
     if login:
         assert client.get(f"/login?token={TOKEN}").status_code == 303

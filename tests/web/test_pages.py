@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
 import pytest
 
 from bt import Brownthrower
+from bt.dispatch import journal
+from bt.dispatch.sizing import Demand
 from bt.values import JobSpec, NodeSpec
 from tests import factories
-from tests.web.conftest import Campaign, Dashboard, campaign
+from tests.web.conftest import Campaign, Dashboard, campaign, new_client
 
 PAGES = ("/", "/jobs", "/runners", "/limits", "/dispatchers", "/stats")
 
@@ -216,3 +220,28 @@ def test_statistics_take_a_filter(web: Dashboard, jobs: Campaign) -> None:
 
 def test_statistics_refuse_a_bad_grouping(web: Dashboard) -> None:
     assert web.get("/stats?by=colour").status_code == 400
+
+
+def test_the_event_stream_starts_with_the_current_version(web: Dashboard) -> None:
+    with web.client.stream("GET", "/events") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.iter_lines()
+        assert next(lines) == "retry: 3000"
+        assert next(lines) == f"data: {web.hub.version}"
+        web.hub.bump()
+        assert next(lines) == ""
+        assert next(lines) == f"data: {web.hub.version}"
+
+
+def test_the_dispatchers_page_shows_their_journals(app: Brownthrower, tmp_path: Path) -> None:
+    journal.save(tmp_path / "d1", journal.Journal(
+        dispatcher_id="d1", updated=time.time(), mode="on-demand",
+        demand=Demand(runnable=12, soon_runnable=3, pending=2, live=5),
+        submit_error=journal.Entry(time.time(), "sbatch: error: <quota>"), pilots=["101", "102"],
+    ))  # fmt: skip
+    dashboard = new_client(app, login=True, dispatcher_dir=tmp_path)
+    html = dashboard.get("/dispatchers").text
+    assert "runnable 12, soon runnable 3" in html
+    assert "sbatch: error: &lt;quota&gt;" in html
+    assert "live pilots</dt><dd>2: 101 102" in html
+    dashboard.client.close()

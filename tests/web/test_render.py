@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
+import time
+
 from markupsafe import Markup
 
 from web import graph
+from web.data import Every
 from web.render import ENV, one_line, status_class, visible
 
 
@@ -53,3 +57,20 @@ def test_a_drawing_escapes_its_text() -> None:
     node = graph.Node(1, "/jobs/1", "<script>", "\x1b", "st-DONE")
     svg = graph.svg(graph.Drawing([node]), label="<x>")
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "\x1b" not in svg
+
+
+def test_a_slow_figure_is_read_once_while_fresh() -> None:
+    reads = iter(range(1, 10))
+    every = Every(3600, lambda: next(reads))
+    assert (every.get(), every.get()) == (1, 1)
+
+
+def test_a_stale_slow_figure_is_served_while_the_next_is_read() -> None:
+    reads = itertools.count(1)
+    every = Every(0, lambda: next(reads))
+    assert every.get() == 1
+    assert every.get() == 1  # the old value, while a thread reads the next
+    deadline = time.monotonic() + 10
+    while every.get() == 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert every.get() > 1
