@@ -1,91 +1,123 @@
 """The attempts of the jobs a filter selects, as `bt.report` reads them: for `job trace`,
 `job stats` and `job report`.
 
-One query reads just the history events that start or end attempts (with the job's task
-name), ordered by job and event; each job's events are folded into attempts exactly as
-`job history` folds them (`bt.listing.attempts_from`), so every command agrees on what an
-attempt was. Statistics are `bt.report.group_stats` of those records: type-7 quantiles, the
-same as PostgreSQL's `percentile_cont`.
+One query reads the selected jobs' `job_attempt` rows (one per run, with the job's task name)
+and another their runs under way (the job rows); runs become attempts by the rules of
+`bt.history.attempts_from`: a run given back unstarted is none, and a superjob's epilog
+continues the attempt its prolog began. Statistics are `bt.report.group_stats` of those
+records: type-7 quantiles, the same as PostgreSQL's `percentile_cont`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from itertools import groupby
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bt import filters
-from bt.listing import attempts_from
-from bt.models import USAGE_COLUMNS, Job, JobEvent
-from bt.report import AttemptRecord, GroupStats, group_stats
+from bt import attempt_stats, filters
+from bt.history import ENDINGS
+from bt.models import ATTEMPT, JOB, RUNNER, USAGE_COLUMNS
+from bt.report import AttemptRecord, GroupStats
 from bt.report.stats import GroupBy
 from bt.status import Status
 from bt.usage import from_stored
-from bt.values import Attempt
-from bt.values import JobEvent as JobEvent_
+from bt.values import GIVEN_BACK
 
-_EVENT_COLUMNS = (
-    JobEvent.job_id, Job.name, JobEvent.at, JobEvent.old_status, JobEvent.new_status,
-    JobEvent.attempt, JobEvent.runner_id, JobEvent.host, JobEvent.exit_code, JobEvent.reason,
-    JobEvent.traceback.is_not(None).label("failed"),
-    *(JobEvent.__table__.c[name] for name in USAGE_COLUMNS),
+_RUN_COLUMNS = (
+    ATTEMPT.c.job_id, JOB.c.name, ATTEMPT.c.attempt, ATTEMPT.c.outcome, ATTEMPT.c.runner_id,
+    ATTEMPT.c.host, ATTEMPT.c.queued_at, ATTEMPT.c.started_at, ATTEMPT.c.ended_at,
+    ATTEMPT.c.exit_code, ATTEMPT.c.reason, ATTEMPT.c.traceback.is_not(None).label("failed"),
+    *(ATTEMPT.c[name] for name in USAGE_COLUMNS),
 )  # fmt: skip
-NOT_READ = "(not read)"  #: the traceback of a failed attempt, which the reports do not read
-#: the events that start or end attempts (and the QUEUED times their waits start from)
-_ATTEMPT_EVENTS = or_(
-    JobEvent.new_status.in_([Status.QUEUED, Status.RUNNING]),
-    JobEvent.old_status == Status.RUNNING,
-)
+_RUNNING_COLUMNS = (
+    JOB.c.id, JOB.c.name, JOB.c.attempts, JOB.c.runner_id, RUNNER.c.host, JOB.c.ts_queued,
+    JOB.c.ts_started,
+)  # fmt: skip
 
 
 def records(session: Session, terms: Sequence[str] = ()) -> list[AttemptRecord]:
     """Every attempt of the jobs matching all filter `terms` (`bt.filters`; all jobs without),
     by job id then attempt; `FilterError` for a bad term."""
-    query = (
-        select(*_EVENT_COLUMNS)
-        .join(Job, Job.id == JobEvent.job_id)
-        .where(filters.condition(terms), _ATTEMPT_EVENTS)
-        .order_by(JobEvent.job_id, JobEvent.id)
+    where = filters.condition(terms)
+    runs = session.execute(
+        select(*_RUN_COLUMNS)
+        .join(JOB, JOB.c.id == ATTEMPT.c.job_id)
+        .where(where)
+        .order_by(ATTEMPT.c.job_id, ATTEMPT.c.seq)
     )
-    rows = session.execute(query)
-    return [
-        record(job_id, name, attempt)
-        for (job_id, name), events in groupby(rows, key=itemgetter(0, 1))
-        for attempt in attempts_from(list(_events(events)))
-    ]
+    ended = {
+        job_id: list(_attempts(list(rows)))
+        for job_id, rows in groupby(runs, key=attrgetter("job_id"))
+    }
+    for row in session.execute(_running().where(where, JOB.c.status == Status.RUNNING)):
+        ended.setdefault(row.id, []).append(_running_record(row, ended.get(row.id, [])))
+    return [record for _, found in sorted(ended.items()) for record in found]
 
 
 def stats(session: Session, terms: Sequence[str] = (), by: GroupBy = "task") -> list[GroupStats]:
-    """`job stats`: the statistics of the selected jobs' attempts per task, status or host."""
-    return group_stats(records(session, terms), by)
+    """`job stats`: the statistics of the selected jobs' attempts per task, status or host
+    (`bt.report.group_stats` of their `records`, computed in the database)."""
+    return attempt_stats.group_stats(session, terms, by)
 
 
-def _events(rows: Any) -> Iterator[JobEvent_]:
-    for row in rows:
-        usage = from_stored(row, exit_code=row.exit_code, host=row.host)
-        yield JobEvent_(
-            row.at, row.old_status, row.new_status, row.attempt, row.runner_id, row.host,
-            row.exit_code, row.reason, NOT_READ if row.failed else None, None, usage,
-        )  # fmt: skip
+def _running() -> Any:
+    return select(*_RUNNING_COLUMNS).outerjoin(RUNNER, RUNNER.c.id == JOB.c.runner_id)
 
 
-def record(job_id: int, name: str, attempt: Attempt) -> AttemptRecord:
-    """One `job history` attempt of job `job_id` (task `name`) as a report record."""
+def _attempts(runs: Sequence[Any]) -> Iterator[AttemptRecord]:
+    """One job's runs as its attempts (see the module's docstring)."""
+    prolog: Any = None
+    for run in runs:
+        if run.outcome is Status.QUEUED and run.reason == GIVEN_BACK:
+            continue
+        if run.outcome is Status.STAND_BY:
+            prolog = run
+            continue
+        first = prolog if prolog is not None and prolog.attempt == run.attempt else run
+        prolog = None
+        yield _record(run, first)
+    if prolog is not None:
+        yield _record(prolog, prolog)
+
+
+def _record(run: Any, first: Any) -> AttemptRecord:
+    outcome = ENDINGS.get(run.outcome, "")
+    if run.outcome is Status.QUEUED:
+        outcome = "retried" if run.failed else "requeued"
     return AttemptRecord(
-        job_id=job_id,
-        attempt=attempt.number,
-        name=name,
-        outcome=attempt.outcome,
-        runner_id=attempt.runner_id,
-        host=attempt.host,
-        queued_at=attempt.queued,
-        started_at=attempt.started,
-        ended_at=attempt.ended,
-        exit_code=attempt.exit_code,
-        reason=attempt.reason,
-        usage=attempt.usage,
+        job_id=run.job_id,
+        attempt=run.attempt,
+        name=run.name,
+        outcome=outcome,
+        runner_id=run.runner_id,
+        host=run.host,
+        queued_at=first.queued_at,
+        started_at=first.started_at,
+        ended_at=run.ended_at,
+        exit_code=run.exit_code,
+        reason=run.reason,
+        usage=from_stored(run, exit_code=run.exit_code, host=run.host),
+    )
+
+
+def _running_record(row: Any, before: Sequence[AttemptRecord]) -> AttemptRecord:
+    put_back = before and before[-1].outcome in ("retried", "requeued")
+    queued = before[-1].ended_at if put_back else row.ts_queued
+    return AttemptRecord(
+        job_id=row.id,
+        attempt=row.attempts,
+        name=row.name,
+        outcome="",
+        runner_id=row.runner_id,
+        host=row.host,
+        queued_at=queued,
+        started_at=row.ts_started,
+        ended_at=None,
+        exit_code=None,
+        reason=None,
+        usage=None,
     )

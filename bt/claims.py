@@ -108,6 +108,8 @@ def _claim_rows(
         rows += transitions.claim_next(
             session, runner_id, tasks, token, is_postgresql=is_postgresql, count=count - len(rows)
         )
+    if rows:
+        session.execute(queries.MARK_CLAIMED, {"runner": runner_id})
     return rows
 
 
@@ -136,6 +138,7 @@ def claim_job(session: Session, job_id: int, runner_id: int, *, submit_first: bo
     next_status(job_id, job.status, Action.CLAIM)  # refused before any limit is taken
     transitions.acquire_limits(session, job_id)
     apply(session, job, Action.CLAIM, values=values, note=Note(runner_id=runner_id))
+    session.execute(queries.MARK_CLAIMED, {"runner": runner_id})
     row = session.execute(queries.CLAIMED_ROW, {"job": job_id}).one()
     return _load_claim(session, row, token, runner_id)
 
@@ -271,7 +274,7 @@ def settle(
     """
     later: dict[int, Mapping[str, str]] = {}  #: tags of plain finished runs, written together
     statuses = [_settle_one(session, end, registry, later) for end in ends]
-    put_tags_of(session, later, system=True)
+    put_tags_of(session, {job: stored_tags(tags) for job, tags in later.items()}, system=True)
     claimed: list[Claim] = []
     if refill is not None:
         claimed = claim_many(
@@ -470,9 +473,17 @@ def released(session: Session, claims: Sequence[Claim]) -> list[int]:
 def _put_run_tags(
     session: Session, job_id: int, tags: Mapping[str, str], *, clear_stale: bool = False
 ) -> None:
+    tags = stored_tags(tags)
     if clear_stale:
         clear_run_tags(session, job_id, keep=tags.keys())
     put_tags(session, job_id, tags, system=True)
+
+
+def stored_tags(tags: Mapping[str, str]) -> Mapping[str, str]:
+    """The run tags that are stored: the exit code is kept in the run's history row."""
+    if tagnames.EXIT_CODE not in tags:
+        return tags
+    return {name: value for name, value in tags.items() if name != tagnames.EXIT_CODE}
 
 
 def _check_token(session: Session, claim: Claim) -> None:

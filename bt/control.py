@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bt import errors, notify, tagnames
 from bt.links import descendants
-from bt.models import Job, JobEvent
+from bt.models import Job, JobAttempt, JobEvent
 from bt.status import SUPERJOB_ABORTABLE, SUPERJOB_SUBMITTABLE, Action, Status
 from bt.tags import clear_run_tags, put_tags
 from bt.transitions import JobState, Note, apply, read_counts, read_state, rederive
@@ -85,29 +85,28 @@ def record_abort_exit(
     session: Session, claim: Claim, exit_code: int, usage: Usage | None = None
 ) -> bool:
     """The exit code of `claim`'s run, killed because it was aborted (and what it cost): written
-    on the abort's event in the job's history and as `bt_exit_code`, if nothing happened since
-    the abort ended that run (the claim and the abort are its latest two events); whether it
-    was written."""
-    query = (
-        select(
-            JobEvent.id, JobEvent.new_status, JobEvent.attempt, JobEvent.runner_id, JobEvent.reason
-        )
-        .where(JobEvent.job_id == claim.job_id)
-        .order_by(JobEvent.id.desc())
-        .limit(2)
+    on the run's row in the job's history, if that run is still the job's latest and ended by
+    the abort; whether it was written."""
+    last_event = select(func.max(JobEvent.id)).where(JobEvent.job_id == claim.job_id)
+    latest = (
+        select(JobAttempt.job_id, JobAttempt.seq, JobAttempt.outcome, JobAttempt.attempt)
+        .add_columns(JobAttempt.runner_id, JobAttempt.reason, JobAttempt.after_event)
+        .add_columns(last_event.scalar_subquery().label("last_event"))
+        .where(JobAttempt.job_id == claim.job_id)
+        .order_by(JobAttempt.seq.desc())
+        .limit(1)
     )
-    latest = session.execute(query).all()
-    if len(latest) < 2:
+    run = session.execute(latest).one_or_none()
+    if run is None:
         return False
-    ended, claimed = latest
-    mine = claimed.runner_id == claim.runner_id and claimed.attempt == claim.attempt
-    aborted = ended.new_status is Status.FAILED and (ended.reason or "").startswith(ABORTED)
-    if not (mine and aborted and claimed.new_status is Status.RUNNING):
+    since = run.last_event != run.after_event  # a change after the run's end (a resubmit)
+    mine = run.runner_id == claim.runner_id and run.attempt == claim.attempt and not since
+    aborted = run.outcome is Status.FAILED and (run.reason or "").startswith(ABORTED)
+    if not (mine and aborted):
         return False
     figures = stored(usage) if usage is not None else {}
-    ended_event = update(JobEvent).where(JobEvent.id == ended.id)
-    session.execute(ended_event.values(exit_code=exit_code, **figures))
-    put_tags(session, claim.job_id, {tagnames.EXIT_CODE: str(exit_code)}, system=True)
+    ended = update(JobAttempt).where(JobAttempt.job_id == run.job_id, JobAttempt.seq == run.seq)
+    session.execute(ended.values(exit_code=exit_code, **figures))
     return True
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import CTE, delete, func, select, text
 from sqlalchemy.orm import Session, undefer
 
 from bt import errors, yamlio
 from bt.bulk import create_graph
 from bt.limits import job_limits
 from bt.links import children_of, parents_of
-from bt.models import LIMITED_SQL, Job
+from bt.models import LIMITED_SQL, Job, JobAttempt
 from bt.registry import TaskRegistry
 from bt.specs import validate_with_task
 from bt.status import Action, Status, next_status
@@ -109,7 +109,9 @@ def remove(session: Session, job_id: int) -> int:
         raise errors.DependencyError(
             f"Cannot remove linked job {job_id}: remove its links first ({_unlinks(links)})."
         )
-    count = _subtree_size(session, job_id)
+    tree = _subtree(job_id)
+    count = session.scalar(select(func.count()).select_from(tree)) or 0
+    session.execute(delete(JobAttempt).where(JobAttempt.job_id.in_(select(tree.c.id))))
     session.execute(delete(Job).where(Job.id == job_id))
     return count
 
@@ -121,10 +123,10 @@ def _unlinks(links: list[tuple[int, int]], shown: int = 3) -> str:
     return commands + (f"; and {more} more" if more > 0 else "")
 
 
-def _subtree_size(session: Session, job_id: int) -> int:
+def _subtree(job_id: int) -> CTE:
+    """The ids of job `job_id` and of all its subjobs, at any depth."""
     tree = select(Job.id).where(Job.id == job_id).cte("tree", recursive=True)
-    tree = tree.union_all(select(Job.id).join(tree, Job.super_id == tree.c.id))
-    return session.scalar(select(func.count()).select_from(tree)) or 0
+    return tree.union_all(select(Job.id).join(tree, Job.super_id == tree.c.id))
 
 
 def details(session: Session, job_id: int) -> JobDetails:

@@ -31,12 +31,10 @@ from sqlalchemy.sql.util import ClauseAdapter
 from bt import filters, sorting
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import LIMITED_SQL, NAME_LENGTH, STATUS_TYPE, Dependency, Job, JobEvent
+from bt.models import LIMITED_SQL, NAME_LENGTH, STATUS_TYPE, Dependency, Job
 from bt.status import Status
 from bt.transitions import read_state
-from bt.usage import from_stored
-from bt.values import GIVEN_BACK, Attempt, Dag, JobInfo, Neighbourhood, Page, TreeNode
-from bt.values import JobEvent as JobEvent_
+from bt.values import Dag, JobInfo, Neighbourhood, Page, TreeNode
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 
@@ -470,69 +468,3 @@ def _walk(session: Session, start: int, *, up: bool, limit: int) -> set[int]:
     walk = select(far.label("id")).where(near == start).cte("walk", recursive=True)
     walk = walk.union(select(far).join(walk, near == walk.c.id))
     return set(session.scalars(select(walk.c.id).limit(limit)))
-
-
-def events(session: Session, job_id: int) -> list[JobEvent_]:
-    """Every status change of a job, oldest first (`job history --events`)."""
-    read_state(session, job_id, lock=False)
-    rows = session.scalars(select(JobEvent).where(JobEvent.job_id == job_id).order_by(JobEvent.id))
-    return [
-        JobEvent_(
-            e.at, e.old_status, e.new_status, e.attempt, e.runner_id, e.host, e.exit_code,
-            e.reason, e.traceback, e.stderr, from_stored(e, exit_code=e.exit_code, host=e.host),
-        )
-        for e in rows
-    ]  # fmt: skip
-
-
-def attempts(session: Session, job_id: int) -> list[Attempt]:
-    """One row per run of the job's own code, from its events (`job history`)."""
-    return attempts_from(events(session, job_id))
-
-
-#: how an attempt ended, by the status change that ended it
-ENDINGS = {Status.DONE: "DONE", Status.FAILED: "FAILED", Status.STAND_BY: "STAND-BY"}
-
-
-def attempts_from(history: Sequence[JobEvent_]) -> list[Attempt]:
-    """Fold a job's events into its attempts: an attempt starts at a claim (QUEUED → RUNNING)
-    and ends at the next change out of RUNNING; a superjob's epilog continues its attempt. A
-    claim given back unstarted is no attempt: the attempts stay as they were before it."""
-    found: dict[int, dict[str, Any]] = {}
-    queued: dt.datetime | None = None
-    running: int | None = None  #: the attempt of the run under way
-    before: dict[str, Any] | None = None  #: its row as it was before its claim
-    for event in history:
-        given_back = event.reason == GIVEN_BACK and event.old_status is Status.RUNNING
-        if event.new_status is Status.QUEUED and not given_back:
-            queued = event.at
-        if event.old_status is Status.QUEUED and event.new_status is Status.RUNNING:
-            running = event.attempt
-            before = dict(found[running]) if running in found else None
-            row = found.setdefault(running, {"number": running, "queued": queued})
-            row.setdefault("started", event.at)
-            row.update(runner_id=event.runner_id, host=event.host, ended=None, outcome="")
-        elif event.old_status is Status.RUNNING and running in found:
-            if not given_back:
-                found[running].update(_ending(event))
-            elif before is None:
-                del found[running]
-            else:
-                found[running] = before
-            running = None
-    return [Attempt(**row) for _, row in sorted(found.items())]
-
-
-def _ending(event: JobEvent_) -> dict[str, Any]:
-    outcome = ENDINGS.get(event.new_status, "")
-    if event.new_status is Status.QUEUED:  # a retry keeps its failure; a requeue has none
-        outcome = "retried" if event.traceback else "requeued"
-    return {
-        "ended": event.at,
-        "outcome": outcome,
-        "exit_code": event.exit_code,
-        "reason": event.reason,
-        "traceback": event.traceback,
-        "stderr": event.stderr,
-        "usage": event.usage,
-    }

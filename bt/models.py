@@ -33,12 +33,14 @@ from bt.sqltypes import UTCDateTime, db_now
 from bt.status import Status
 from bt.tagnames import NAME_LENGTH as TAG_NAME_LENGTH
 from bt.usage import STORED_FIELDS
-from bt.values import DEFAULT_MAX_ATTEMPTS
+from bt.values import DEFAULT_MAX_ATTEMPTS, GIVEN_BACK
 
 NAME_LENGTH = 100  #: characters in a task name
+#: the reason of a run given back unstarted, which is no attempt (for `bt.queries`)
+GIVEN_BACK_REASON = GIVEN_BACK
 TOKEN_LENGTH = 32  #: hex characters in a claim token
 BATCH_ID_LENGTH = 64  #: characters of a batch job id kept per attempt
-USAGE_COLUMNS = STORED_FIELDS  #: `job_event`'s columns of an attempt's figures (`bt.usage`)
+USAGE_COLUMNS = STORED_FIELDS  #: `job_attempt`'s columns of an attempt's figures (`bt.usage`)
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -102,6 +104,8 @@ class Runner(Base):
     heartbeat_at: Mapped[dt.datetime] = mapped_column(server_default=db_now())
     expires_at: Mapped[dt.datetime]
     stop_requested: Mapped[bool] = mapped_column(server_default=text("false"))
+    #: whether it has claimed a job (the dispatcher tells pilots that worked from the others)
+    claimed: Mapped[bool] = mapped_column(server_default=text("false"))
 
 
 class Job(Base):
@@ -174,6 +178,8 @@ class Job(Base):
     token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
     runner_id: Mapped[int | None] = mapped_column(ForeignKey("runner.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    #: runs ended so far, never reset: the `seq` of the job's last `job_attempt` row
+    runs: Mapped[int] = mapped_column(server_default=text("0"))
     max_attempts: Mapped[int] = mapped_column(server_default=text(str(DEFAULT_MAX_ATTEMPTS)))
     #: direct subjobs in all, DONE and FAILED: a superjob's status derives from these in O(1)
     sub_total: Mapped[int] = mapped_column(server_default=text("0"))
@@ -215,7 +221,8 @@ class Dependency(Base):
 
 
 class JobEvent(Base):
-    """One status change of a job, written with it: the job's history, append-only."""
+    """One status change of a job, written with it: the job's history, append-only. The claims
+    and ends of runs are not here but in `job_attempt` (one row a run)."""
 
     __tablename__ = "job_event"
     __table_args__ = (Index("ix_job_event_job_id_id", "job_id", "id"),)
@@ -235,7 +242,36 @@ class JobEvent(Base):
     #: the failure's traceback and the tail of its stderr, kept per attempt
     traceback: Mapped[str | None] = mapped_column(Text)
     stderr: Mapped[str | None] = mapped_column(Text)
-    #: what the attempt cost (`bt.usage.Usage`), on the event that ended it; None elsewhere
+
+
+class JobAttempt(Base):
+    """One run of a job's own code, written when it ends (DONE, FAILED, STAND-BY, retried,
+    requeued, aborted, spawned): outcome, runner, times, exit code, reason and what it cost. A
+    superjob's prolog and epilog are one attempt in two rows; the run under way is the job row.
+
+    One row and one index entry a run: the claim writes nothing here, and `after_event` (the
+    job's last `job_event` when the run ended) places the run among the job's events."""
+
+    __tablename__ = "job_attempt"
+
+    #: no foreign key: checking it would lock the job row again (a WAL record a run);
+    #: `bt.jobs.remove` deletes a job's attempts with it
+    job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  #: job.runs
+    attempt: Mapped[int]
+    after_event: Mapped[int | None]
+    outcome: Mapped[Status] = mapped_column(status_type("outcome"))
+    runner_id: Mapped[int | None]
+    host: Mapped[str | None] = mapped_column(String(255))
+    queued_at: Mapped[dt.datetime | None]
+    started_at: Mapped[dt.datetime | None]
+    ended_at: Mapped[dt.datetime]
+    exit_code: Mapped[int | None]
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: the failure's traceback and the tail of its stderr
+    traceback: Mapped[str | None] = mapped_column(Text)
+    stderr: Mapped[str | None] = mapped_column(Text)
+    #: what the attempt cost (`bt.usage.Usage`), None when not measured
     realtime: Mapped[float | None] = mapped_column(Float)
     cpu_user: Mapped[float | None] = mapped_column(Float)
     cpu_sys: Mapped[float | None] = mapped_column(Float)
@@ -319,6 +355,7 @@ JOB = cast(Table, Job.__table__)  #: Core handle: hot-path statements skip the O
 DEP = cast(Table, Dependency.__table__)
 TAG = cast(Table, Tag.__table__)
 JOB_EVENT = cast(Table, JobEvent.__table__)
+ATTEMPT = cast(Table, JobAttempt.__table__)
 ID_COUNTER = cast(Table, IdCounter.__table__)
 RUNNER = cast(Table, Runner.__table__)
 CHORE = cast(Table, Chore.__table__)

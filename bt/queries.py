@@ -38,7 +38,6 @@ from sqlalchemy import (
     false,
     func,
     insert,
-    literal,
     literal_column,
     select,
     text,
@@ -49,8 +48,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bt.models import (
+    ATTEMPT,
     CHORE,
     DEP,
+    GIVEN_BACK_REASON,
     ID_COUNTER,
     JOB,
     JOB_EVENT,
@@ -62,7 +63,7 @@ from bt.models import (
     TAG,
     USAGE_COLUMNS,
 )
-from bt.sqltypes import db_now
+from bt.sqltypes import UTCDateTime, db_now
 from bt.status import TRANSITIONS, Action, Status
 
 # -- transitions --------------------------------------------------------------------------------
@@ -121,15 +122,20 @@ def has_children(job_id: Any) -> Exists:
 
 
 @cache
-def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
+def transition(
+    action: Action, fenced: bool, keys: tuple[str, ...], ends_run: bool = False
+) -> Update:
     """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
     `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
-    children, its attempts, its blocking parents and whether it holds limits. Matches no row
-    when the job left `b_old` (or its token changed) meanwhile."""
+    children, its attempts, its blocking parents, whether it holds limits and its runs (one
+    more when it `ends_run`). Matches no row when the job left `b_old` (or its token changed)
+    meanwhile."""
     stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
     if fenced:
         stmt = stmt.where(JOB.c.token == bindparam("b_token"))
-    bound = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
+    bound: dict[str, Any] = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
+    if ends_run:
+        bound["runs"] = JOB.c.runs + 1
     new = bindparam("b_new", type_=JOB.c.status.type)
     return stmt.values(status=new, **side_effects(action), **bound).returning(
         has_children(JOB.c.id).label("has_children"),
@@ -137,6 +143,7 @@ def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
         JOB.c.blocking_parents,
         JOB.c.id,
         JOB.c.has_limits,
+        JOB.c.runs,
     )
 
 
@@ -153,7 +160,94 @@ def _event_of(moved: CTE, old: Any, new: Any) -> Insert:
     return insert(JOB_EVENT).from_select([*columns, *_NOTE_COLUMNS], rows)
 
 
-_NOTE_COLUMNS = ("exit_code", "reason", "traceback", "stderr", *USAGE_COLUMNS)
+_NOTE_COLUMNS = ("exit_code", "reason", "traceback", "stderr")
+_RUN_NOTE = (*_NOTE_COLUMNS, *USAGE_COLUMNS)
+
+# -- the end of a run: its `job_attempt` row ------------------------------------------------------
+
+#: what a run's row takes from its job as it was before the end (`before_run_ends`)
+RUN_START = select(JOB.c.id, JOB.c.attempts, JOB.c.ts_started, JOB.c.runner_id).where(
+    JOB.c.id == bindparam("b_id")
+)
+
+
+def _greatest(first: ColumnElement[Any], second: ColumnElement[Any], pg: bool) -> Any:
+    """The later of two timestamps, either of which may be NULL."""
+    if pg:
+        return func.greatest(first, second)  # which ignores NULLs
+    return func.max(func.coalesce(first, second), func.coalesce(second, first))
+
+
+def _queued_at(job_id: ColumnElement[int], pg: bool) -> Any:
+    """When the job last went into the queue: its latest change to QUEUED, or the end of its
+    latest run that put it back (not given back unstarted)."""
+    event = select(func.max(JOB_EVENT.c.at)).where(
+        JOB_EVENT.c.job_id == job_id, JOB_EVENT.c.new_status == Status.QUEUED
+    )
+    run = select(func.max(ATTEMPT.c.ended_at)).where(
+        ATTEMPT.c.job_id == job_id,
+        ATTEMPT.c.outcome == Status.QUEUED,
+        func.coalesce(ATTEMPT.c.reason, "") != GIVEN_BACK_REASON,
+    )
+    return _greatest(event.scalar_subquery(), run.scalar_subquery(), pg)
+
+
+def _run_values(
+    job_id: ColumnElement[int], seq: Any, attempt: Any, runner: Any, started: Any, *, pg: bool
+) -> dict[str, Any]:
+    """The columns of a run's `job_attempt` row; the outcome and the note are parameters
+    (`b_new`, and those of `RECORD_EVENT` but `old`, `new`)."""
+    return {
+        "job_id": job_id,
+        "seq": seq,
+        "attempt": attempt,
+        "after_event": select(func.max(JOB_EVENT.c.id))
+        .where(JOB_EVENT.c.job_id == job_id)
+        .scalar_subquery(),
+        "outcome": bindparam("b_new", type_=ATTEMPT.c.outcome.type),
+        "runner_id": runner,
+        "host": select(RUNNER.c.host).where(RUNNER.c.id == runner).scalar_subquery(),
+        "queued_at": _queued_at(job_id, pg),
+        "started_at": started,
+        "ended_at": db_now(),
+        **{name: bindparam(name, type_=ATTEMPT.c[name].type) for name in _RUN_NOTE},
+    }
+
+
+#: SQLite: record the run job `:job` ended (parameters: `seq`, `attempt`, `runner`, `started`,
+#: `b_new` and the note), after the transition
+RECORD_RUN = insert(ATTEMPT).values(
+    _run_values(
+        bindparam("job", type_=Integer),
+        bindparam("seq", type_=Integer),
+        bindparam("attempt", type_=Integer),
+        bindparam("runner", type_=Integer),
+        bindparam("started", type_=UTCDateTime()),
+        pg=False,
+    )
+)
+
+
+@cache
+def transition_ending_run(action: Action, fenced: bool, keys: tuple[str, ...]) -> Select[Any]:
+    """`ending_run` of `transition(action, fenced, keys, ends_run=True)`, built once."""
+    return ending_run(transition(action, fenced, keys, ends_run=True))
+
+
+def ending_run(stmt: Update) -> Select[Any]:
+    """PostgreSQL: `stmt` (a `transition` out of RUNNING, `ends_run`) and the `job_attempt` row
+    of the run it ends, in one statement, one round trip; parameters those of the transition,
+    `runner` (the runner reporting, when the job row names none) and the note."""
+    before = RUN_START.cte("before")
+    moved = stmt.cte("moved")
+    runner = func.coalesce(before.c.runner_id, bindparam("runner", type_=Integer))
+    values = _run_values(
+        moved.c.id, moved.c.runs, before.c.attempts, runner, before.c.ts_started, pg=True
+    )
+    rows = select(*values.values()).select_from(moved.join(before, before.c.id == moved.c.id))
+    ran = insert(ATTEMPT).from_select(list(values), rows).cte("ran")
+    columns = (moved.c.has_children, moved.c.attempts, moved.c.blocking_parents)
+    return select(*columns, moved.c.has_limits, moved.c.runs).add_cte(ran)
 
 
 @cache
@@ -253,7 +347,6 @@ RECORD_EVENT = insert(JOB_EVENT).values(
     reason=bindparam("reason", type_=JOB_EVENT.c.reason.type),
     traceback=bindparam("traceback", type_=JOB_EVENT.c.traceback.type),
     stderr=bindparam("stderr", type_=JOB_EVENT.c.stderr.type),
-    **{name: bindparam(name, type_=JOB_EVENT.c[name].type) for name in USAGE_COLUMNS},
 )
 
 #: delayed retries whose time has come become runnable (at most 1000 at once)
@@ -341,15 +434,6 @@ def _claim(chosen: ColumnElement[bool]) -> Update:
     )
 
 
-def _with_claim_events(claim: Update) -> Select[Any]:
-    """PostgreSQL: `claim` and the history events of the claimed jobs in one statement."""
-    claimed = claim.cte("claimed")
-    queued = literal(Status.QUEUED.value, JOB_EVENT.c.old_status.type)
-    running = literal(Status.RUNNING.value, JOB_EVENT.c.new_status.type)
-    event = _event_of(claimed, queued, running).cte("claimed_event")
-    return select(*claimed.c).add_cte(event)
-
-
 @cache
 def claim_next(is_postgresql: bool) -> Update:
     """Atomically move the `count` best runnable jobs that hold no limits to RUNNING;
@@ -365,12 +449,12 @@ def claim_next(is_postgresql: bool) -> Update:
     return _claim(JOB.c.id.in_(best.scalar_subquery()))
 
 
-@cache
-def claim_with_events() -> Select[Any]:
-    """PostgreSQL: `claim_next` and the history events of the claimed jobs in one statement,
-    one round trip; parameters those of `claim_next` and of `RECORD_EVENT`'s note."""
-    return _with_claim_events(claim_next(True))
-
+#: runner `:runner` has claimed a job (written once: later claims match no row, write nothing)
+MARK_CLAIMED = (
+    update(RUNNER)
+    .where(RUNNER.c.id == bindparam("runner"), RUNNER.c.claimed == false())
+    .values(claimed=true())
+)
 
 #: how many limits job `id` holds units of (a column of the candidates of a limited claim)
 NEEDS_SQL = "(SELECT count(*) FROM job_limit WHERE job_limit.job_id = job.id)"
@@ -393,12 +477,11 @@ def limited_candidates(is_postgresql: bool) -> Select[Any]:
 
 
 @cache
-def claim_ids(is_postgresql: bool) -> Select[Any] | Update:
+def claim_ids() -> Update:
     """Move the QUEUED jobs `:ids` to RUNNING (their limits acquired by the caller); parameters
-    `ids`, `token`, `runner` and, on PostgreSQL, `RECORD_EVENT`'s note: there the history
-    events are written by the same statement."""
-    claim = _claim(JOB.c.id.in_(bindparam("ids", expanding=True)))
-    return _with_claim_events(claim) if is_postgresql else claim
+    `ids`, `token`, `runner`. A claim writes no history: the job row says who runs it, and
+    the run's `job_attempt` row is written when it ends."""
+    return _claim(JOB.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def claim_params(

@@ -18,6 +18,7 @@ from bt import (
     bulk,
     claims,
     control,
+    history,
     integrity,
     jobs,
     limits,
@@ -164,7 +165,7 @@ class JobService:
     def history(self, job_id: int) -> list[Attempt]:
         """One row per run of the job's code (runner, times, outcome, failure); `JobNotFound`."""
         with self._db.read() as s:
-            return listing.attempts(s, job_id)
+            return history.attempts(s, job_id)
 
     def attempt_records(self, terms: Sequence[str] = ()) -> list[AttemptRecord]:
         """Every attempt of the jobs matching all filter `terms`, as `bt.report` reads them
@@ -180,7 +181,7 @@ class JobService:
     def events(self, job_id: int) -> list[JobEvent]:
         """Every status change of a job, oldest first; `JobNotFound`."""
         with self._db.read() as s:
-            return listing.events(s, job_id)
+            return history.events(s, job_id)
 
     def suggest_ids(self, prefix: str, *, limit: int = 40) -> list[JobInfo]:
         """Jobs whose id starts with `prefix`, newest first: cheap, for TAB completion."""

@@ -27,13 +27,12 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from bt import filters
 from bt.errors import InvalidValue, JobNotFound
-from bt.models import Job, JobEvent
+from bt.models import Job, JobAttempt, Runner
 from bt.sqltypes import UTCDateTime
-from bt.status import Status
 from bt.values import GIVEN_BACK
 
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
@@ -102,24 +101,17 @@ def elapsed(pg: bool, now: dt.datetime) -> ColumnElement[float]:
 
 
 def last_host() -> ScalarSelect[str | None]:
-    """The host of the job's latest claim that was not given back unstarted."""
-    claim, following = aliased(JobEvent), aliased(JobEvent)
-    next_reason = (
-        select(following.reason)
-        .where(following.job_id == claim.job_id, following.id > claim.id)
-        .order_by(following.id)
+    """The host of the job's run under way, else of its latest run not given back unstarted."""
+    latest = (
+        select(JobAttempt.host)
+        .where(JobAttempt.job_id == Job.id)
+        .where(func.coalesce(JobAttempt.reason, "") != GIVEN_BACK)
+        .order_by(JobAttempt.seq.desc())
         .limit(1)
         .scalar_subquery()
     )
-    return (
-        select(claim.host)
-        .where(claim.job_id == Job.id, claim.old_status == Status.QUEUED)
-        .where(claim.new_status == Status.RUNNING)
-        .where(func.coalesce(next_reason, "") != GIVEN_BACK)
-        .order_by(claim.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    current = select(Runner.host).where(Runner.id == Job.runner_id).scalar_subquery()
+    return select(func.coalesce(current, latest)).scalar_subquery()
 
 
 def hosts(session: Session, ids: list[int]) -> dict[int, str]:

@@ -21,6 +21,9 @@ RUNNER = "bt_runner"  #: host, pid and work dir of the run
 
 #: Tags describing one run; a new submit clears them so an old failure never looks current.
 RUN_TAGS = (TRACEBACK, REASON, EXIT_CODE, STDOUT, STDERR, LOG, PROFILE, RUNNER)
+#: Tags the end of a run does not write: `job tags` shows them from the job's latest run in its
+#: history (`bt_runner` is written while a run lasts, once it has run half a second)
+FROM_HISTORY = (EXIT_CODE, RUNNER)
 
 
 def check_name(name: str, *, system: bool = False) -> None:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames, yamlio
 from bt.db import affected
-from bt.models import Tag
+from bt.models import Job, JobAttempt, Runner, Tag
+from bt.status import Status
 from bt.transitions import read_state
 from bt.values import TagInfo
 
@@ -67,6 +68,8 @@ def set_tag(session: Session, job_id: int, name: str, value: str) -> None:
 def get_tag(session: Session, job_id: int, name: str) -> str:
     """The value of a job's tag; `NotFound` if it has none of that name."""
     value = session.scalar(select(Tag.value).where(Tag.job_id == job_id, Tag.name == name))
+    if value is None and name in tagnames.FROM_HISTORY:
+        value = from_history(session, job_id).get(name)
     if value is None:
         read_state(session, job_id, lock=False)
         raise errors.NotFound(f"Job {job_id} has no tag {name!r}.")
@@ -82,7 +85,37 @@ def delete_tag(session: Session, job_id: int, name: str) -> None:
 
 
 def list_tags(session: Session, job_id: int) -> list[TagInfo]:
-    """Every tag of a job, by name."""
+    """Every tag of a job, by name, with those read from its latest run (`FROM_HISTORY`)."""
     read_state(session, job_id, lock=False)
-    rows = session.execute(select(Tag).where(Tag.job_id == job_id).order_by(Tag.name)).scalars()
-    return [TagInfo(t.job_id, t.name, t.value) for t in rows]
+    rows = session.execute(select(Tag.name, Tag.value).where(Tag.job_id == job_id))
+    named = {**from_history(session, job_id), **{name: value for name, value in rows}}
+    return [TagInfo(job_id, name, value) for name, value in sorted(named.items())]
+
+
+def from_history(session: Session, job_id: int) -> dict[str, str]:
+    """`bt_exit_code` and `bt_runner` of the job's latest run in this submission (the one under
+    way, or the last ended): the tags runs once wrote, now read from the history."""
+    job = session.execute(
+        select(Job.status, Job.attempts, Job.runner_id).where(Job.id == job_id)
+    ).one_or_none()
+    if job is None or (job.attempts == 0 and job.status is not Status.RUNNING):
+        return {}
+    if job.status is Status.RUNNING:
+        host = session.scalar(select(Runner.host).where(Runner.id == job.runner_id))
+        return {tagnames.RUNNER: _where(host, job.runner_id)}
+    run = session.execute(
+        select(JobAttempt.host, JobAttempt.runner_id, JobAttempt.exit_code)
+        .where(JobAttempt.job_id == job_id)
+        .order_by(JobAttempt.seq.desc())
+        .limit(1)
+    ).one_or_none()
+    if run is None:
+        return {}
+    found = {tagnames.RUNNER: _where(run.host, run.runner_id)}
+    if run.exit_code is not None:
+        found[tagnames.EXIT_CODE] = str(run.exit_code)
+    return found
+
+
+def _where(host: str | None, runner_id: int | None) -> str:
+    return f"host: {host or '?'}\nrunner: {runner_id if runner_id is not None else '?'}\n"

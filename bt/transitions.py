@@ -107,7 +107,8 @@ def apply(
     note: Note = NO_NOTE,
 ) -> Status:
     """Move `job` by `action`, fenced by its status (and `token` when given); propagate, and
-    record the change in the job's history with `note`.
+    record the change in the job's history with `note`: a change out of RUNNING as the
+    `job_attempt` row of the run it ends, any other as a `job_event`.
 
     Raises `InvalidTransition` when the table forbids it, `TokenMismatch` when the row is no longer
     in the state the caller saw (aborted, recovered or removed meanwhile).
@@ -115,28 +116,78 @@ def apply(
     new = next_status(job.id, job.status, action)
     values = values or {}
     params = {"b_id": job.id, "b_old": job.status, "b_new": new, "b_token": token}
-    fenced, pg = token is not None, is_postgresql(session)
+    params.update({f"b_{k}": v for k, v in values.items() if not isinstance(v, ClauseElement)})
+    if job.status is Status.RUNNING:
+        row = _end_run(session, job, action, params=params, values=values, note=note)
+    else:
+        row = _change_status(session, job, action, params=params, values=values, note=note)
+    if row is None:
+        raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
+    if row.has_limits and job.status is Status.RUNNING and new is not Status.RUNNING:
+        session.execute(queries.RELEASE_LIMITS, {"job": job.id})  # this claim's, and only once
+        notify.notify_work(session)  # room for a LIMITED job, maybe of another runner's tasks
+    _propagate(session, job, new, children=bool(row.has_children), blocking=row.blocking_parents)
+    return new
+
+
+def _change_status(
+    session: Session,
+    job: JobState,
+    action: Action,
+    *,
+    params: dict[str, Any],
+    values: dict[str, Any],
+    note: Note,
+) -> Row[Any] | None:
+    """A transition that ends no run, with its `job_event` (in the same statement on
+    PostgreSQL; a claim has none, see `_claimed`); the changed row, or None when it matched
+    nothing."""
+    fenced = params["b_token"] is not None
+    pg = is_postgresql(session) and action is not Action.CLAIM
     if any(isinstance(value, ClauseElement) for value in values.values()):
         stmt: Any = queries.transition(action, fenced, ()).values(values)
         stmt = queries.with_event(stmt) if pg else stmt
     else:
-        keys = tuple(sorted(values))
         transition = queries.transition_with_event if pg else queries.transition
-        stmt = transition(action, fenced, keys)
-        params.update({f"b_{key}": value for key, value in values.items()})
-    if pg:  # the event in the same statement
-        params.update(_change(job.status, new, note))
+        stmt = transition(action, fenced, tuple(sorted(values)))
+    if pg:
+        params.update(_change(job.status, params["b_new"], note))
     row = session.execute(stmt, params).one_or_none()
-    if row is None:
-        raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
-    children, attempts, blocking = bool(row.has_children), row.attempts, row.blocking_parents
-    if not pg:
-        record_event(session, job.id, job.status, new, attempts, note=note)
-    if row.has_limits and job.status is Status.RUNNING and new is not Status.RUNNING:
-        session.execute(queries.RELEASE_LIMITS, {"job": job.id})  # this claim's, and only once
-        notify.notify_work(session)  # room for a LIMITED job, maybe of another runner's tasks
-    _propagate(session, job, new, children=children, blocking=blocking)
-    return new
+    if row is not None and not pg and action is not Action.CLAIM:
+        record_event(session, job.id, job.status, params["b_new"], row.attempts, note=note)
+    return row
+
+
+def _end_run(
+    session: Session,
+    job: JobState,
+    action: Action,
+    *,
+    params: dict[str, Any],
+    values: dict[str, Any],
+    note: Note,
+) -> Row[Any] | None:
+    """A transition out of RUNNING, with the `job_attempt` row of the run it ends (in the same
+    statement on PostgreSQL); the changed row, or None when it matched nothing."""
+    fenced, pg = params["b_token"] is not None, is_postgresql(session)
+    params.update(_run_note(note))
+    stmt: Any
+    if any(isinstance(value, ClauseElement) for value in values.values()):
+        stmt = queries.transition(action, fenced, (), ends_run=True).values(values)
+        stmt = queries.ending_run(stmt) if pg else stmt
+    elif pg:
+        stmt = queries.transition_ending_run(action, fenced, tuple(sorted(values)))
+    else:
+        stmt = queries.transition(action, fenced, tuple(sorted(values)), ends_run=True)
+    if pg:
+        return session.execute(stmt, params).one_or_none()
+    start = session.execute(queries.RUN_START, params).one_or_none()
+    row = session.execute(stmt, params).one_or_none()
+    if row is not None and start is not None:
+        runner = start.runner_id if start.runner_id is not None else note.runner_id
+        run = {"job": job.id, "seq": row.runs, "attempt": start.attempts, "runner": runner}
+        session.execute(queries.RECORD_RUN, {**params, **run, "started": start.ts_started})
+    return row
 
 
 def is_postgresql(session: Session) -> bool:
@@ -175,6 +226,17 @@ def _change(old: Status | None, new: Status, note: Note) -> dict[str, Any]:
         "reason": note.reason,
         "traceback": note.traceback,
         "stderr": note.stderr,
+    }
+
+
+def _run_note(note: Note) -> dict[str, Any]:
+    """The parameters of a run's `job_attempt` row that come from who ended it."""
+    return {
+        "runner": note.runner_id,
+        "exit_code": _exit_code(note),
+        "reason": note.reason,
+        "traceback": note.traceback,
+        "stderr": note.stderr,
         **stored(note.usage),
     }
 
@@ -197,23 +259,14 @@ def claim_next(
     """Claim the `count` best runnable jobs of `tasks` for `runner_id` under `token`; their
     `queries.CLAIMED_COLUMNS`, best first (none when nothing is runnable)."""
     params = queries.claim_params(tasks, token, runner_id, count)
-    note = Note(runner_id=runner_id)
-    if is_postgresql:  # the events in the same statement
-        params.update(_change(Status.QUEUED, Status.RUNNING, note))
-        found = session.execute(queries.claim_with_events(), params).all()
-    else:
-        found = session.execute(queries.claim_next(False), params).all()
-    return _claimed(session, found, note, is_postgresql=is_postgresql)
+    found = session.execute(queries.claim_next(is_postgresql), params).all()
+    return _claimed(session, found)
 
 
-def _claimed(
-    session: Session, found: Sequence[Row[Any]], note: Note, *, is_postgresql: bool
-) -> list[Row[Any]]:
-    """Claimed rows, best first, with their history events (SQLite) and propagated."""
+def _claimed(session: Session, found: Sequence[Row[Any]]) -> list[Row[Any]]:
+    """Claimed rows, best first, propagated. A claim writes no history: the job row says who
+    runs it until the run ends (`_end_run`)."""
     rows = sorted(found, key=lambda row: (-row.priority, row.id))
-    if rows and not is_postgresql:
-        events = [_event(row.id, Status.QUEUED, Status.RUNNING, row.attempts, note) for row in rows]
-        session.execute(queries.RECORD_EVENT, events)
     for row in rows:
         _propagate(session, JobState(row.id, Status.QUEUED, row.super_id), Status.RUNNING)
     return rows
@@ -253,11 +306,7 @@ def claim_limited(
         return []
     _add_in_use(session, room)
     params = {"ids": chosen, "token": token, "runner": runner_id}
-    note = Note(runner_id=runner_id)
-    if is_postgresql:  # the events in the same statement
-        params.update(_change(Status.QUEUED, Status.RUNNING, note))
-    found = session.execute(queries.claim_ids(is_postgresql), params).all()
-    return _claimed(session, found, note, is_postgresql=is_postgresql)
+    return _claimed(session, session.execute(queries.claim_ids(), params).all())
 
 
 def acquire_limits(session: Session, job_id: int) -> None:

@@ -5,7 +5,7 @@
   QUEUED jobs.
 - `RunnerProbe`: the runner each pilot became (by the pid and host its banner printed), whether
   that runner holds a job (the partial index on `job.runner_id`), and whether it claimed any
-  (the claim events since the previous passes, a primary-key range of `job_event`).
+  (a flag in its runner row).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bt.dispatch.watch import Tracked, banner
-from bt.models import Job, JobEvent, Runner
-from bt.status import Status
+from bt.models import Job, Runner
 
 if TYPE_CHECKING:
     from bt.client import Brownthrower
@@ -70,20 +69,10 @@ def busy_runners(session: Session, ids: Collection[int]) -> set[int]:
     return {rid for rid in session.scalars(query) if rid is not None}
 
 
-def claimers_since(session: Session, ids: Collection[int], after: int) -> set[int]:
-    """Those of `ids` that claimed a job in the events after event id `after`."""
-    query = (
-        select(JobEvent.runner_id)
-        .where(JobEvent.id > after, JobEvent.runner_id.in_(ids))
-        .where(JobEvent.new_status == Status.RUNNING)
-        .distinct()
-    )
-    return {rid for rid in session.scalars(query) if rid is not None}
-
-
-def last_event(session: Session) -> int:
-    """The highest event id (0 when there is none)."""
-    return int(session.scalar(select(func.max(JobEvent.id))) or 0)
+def claimers(session: Session, ids: Collection[int]) -> set[int]:
+    """Those of `ids` that have claimed a job since they registered."""
+    query = select(Runner.id).where(Runner.id.in_(ids), Runner.claimed)
+    return set(session.scalars(query))
 
 
 def first_line(path: Path | None) -> str:
@@ -103,8 +92,6 @@ class RunnerProbe:
     def __init__(self, app: Brownthrower, log_of: Callable[[str], Path | None]) -> None:
         self.app = app
         self.log_of = log_of
-        self._after: int | None = None  #: claim events after this id are looked at
-        self._next = 0  #: the highest event id seen at the previous pass
 
     def update(self, records: Sequence[Tracked]) -> None:
         """Runner ids, busy and claimed for `records` (`BrownthrowerError` if the database
@@ -131,13 +118,8 @@ class RunnerProbe:
         self._claims(session, records)
 
     def _claims(self, session: Session, records: Sequence[Tracked]) -> None:
-        """Claims of runners not known to have claimed, in the events since the pass before
-        the previous one (a claim committed late, with a lower id, is still seen)."""
-        top = last_event(session)
-        if self._after is None:
-            self._after = top
+        """Claims of runners not known to have claimed: the flag in their runner rows."""
         unproven = {rid for t in records if not t.claimed for rid in t.runners}
-        claimers = claimers_since(session, unproven, self._after) if unproven else set()
+        found = claimers(session, unproven) if unproven else set()
         for tracked in records:
-            tracked.claimed = tracked.claimed or bool(tracked.runners & claimers)
-        self._after, self._next = self._next or self._after, top
+            tracked.claimed = tracked.claimed or bool(tracked.runners & found)

@@ -186,8 +186,9 @@ class RunningJob:
         for name, stream in zip(_TAG_NAMES, self.streams.values(), strict=True):
             if stream.text:
                 tags[name] = stream.text.render()
-        tags[tagnames.RUNNER] = self.runner_tag()
-        if self.exit_code is not None:
+        if self.runner_info.get("flushed"):  # else the history says where it ran
+            tags[tagnames.RUNNER] = self.runner_tag()
+        if self.exit_code is not None:  # into the run's history row; not a tag
             tags[tagnames.EXIT_CODE] = str(self.exit_code)
         if self.result is not None and self.result.get("profile"):
             tags[tagnames.PROFILE] = str(self.result["profile"])

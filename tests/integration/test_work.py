@@ -93,7 +93,8 @@ def test_fail_keeps_reason_traceback_and_exit_code(app: Brownthrower) -> None:
     assert tags == {
         tagnames.REASON: "exit code 3",
         tagnames.TRACEBACK: "Traceback: boom",
-        tagnames.EXIT_CODE: "3",
+        tagnames.EXIT_CODE: "3",  # from the run's history row
+        tagnames.RUNNER: "host: test\nrunner: 1\n",
     }
 
 

@@ -73,6 +73,9 @@ SELECT runner.id
 FROM runner 
 WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000');
 
+-- MARK_CLAIMED
+UPDATE runner SET claimed=1 WHERE runner.id = ? AND runner.claimed = 0;
+
 -- NEXT_RETRY
 SELECT job.not_before 
 FROM job 
@@ -100,9 +103,24 @@ FROM job
 WHERE job.id = ?;
 
 -- RECORD_EVENT
-INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (?, ?, ?, ?, ?, (SELECT runner.host 
+INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) VALUES (?, ?, ?, ?, ?, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+WHERE runner.id = ?), ?, ?, ?, ?);
+
+-- RECORD_RUN
+INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (?, ?, ?, (SELECT max(job_event.id) AS max_1 
+FROM job_event 
+WHERE job_event.job_id = ?), ?, ?, (SELECT runner.host 
+FROM runner 
+WHERE runner.id = ?), max(coalesce((SELECT max(job_event.at) AS max_2 
+FROM job_event 
+WHERE job_event.job_id = ? AND job_event.new_status = ?), (SELECT max(job_attempt.ended_at) AS max_3 
+FROM job_attempt 
+WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attempt.reason, ?) != ?)), coalesce((SELECT max(job_attempt.ended_at) AS max_3 
+FROM job_attempt 
+WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attempt.reason, ?) != ?), (SELECT max(job_event.at) AS max_2 
+FROM job_event 
+WHERE job_event.job_id = ? AND job_event.new_status = ?))), ?, (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
@@ -132,6 +150,11 @@ INSERT INTO id_counter (name, value) SELECT 'runner', 0
 WHERE NOT (EXISTS (SELECT * 
 FROM id_counter 
 WHERE id_counter.name = ?));
+
+-- RUN_START
+SELECT job.id, job.attempts, job.ts_started, job.runner_id 
+FROM job 
+WHERE job.id = ?;
 
 -- SCOPE_OF
 SELECT job.scope 
@@ -184,79 +207,84 @@ INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name
 -- transition(ABORT, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(FINISH, output)
 UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+
+-- transition(FINISH, output, ends_run)
+UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, runs=(job.runs + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+FROM dependency 
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=?, ts_started=?, ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total > ?) THEN ? ELSE ? END), retried=(job.retried + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=?, retried=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
