@@ -11,10 +11,11 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import update
 
 from bt import Brownthrower, Failed, Finished, RunResult, Usage
 from bt.db import Database
+from bt.models import JobAttempt
 from shell.commands.job_stats import TRACE_COLUMNS
 from tests.factories import claim, job, runner
 from tests.shell.conftest import Driver
@@ -53,16 +54,12 @@ def campaign(app: Brownthrower, database: Database) -> list[int]:
     with database.engine.begin() as conn:
         for i, job_id in enumerate(ids):
             started = T0 + dt.timedelta(seconds=WAITS[i])
-            times = {
-                "old_status IS NULL": T0,
-                "new_status = 'RUNNING'": started,
-                "old_status = 'RUNNING'": started + dt.timedelta(seconds=RUNS[i]),
-            }
-            for where, at in times.items():
-                conn.execute(
-                    text(f"UPDATE job_event SET at = :at WHERE job_id = :j AND {where}"),
-                    {"at": at, "j": job_id},
-                )
+            ended = started + dt.timedelta(seconds=RUNS[i])
+            conn.execute(
+                update(JobAttempt)
+                .where(JobAttempt.job_id == job_id)
+                .values(queued_at=T0, started_at=started, ended_at=ended)
+            )
     return ids
 
 
