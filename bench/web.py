@@ -139,8 +139,8 @@ def run(app: Brownthrower, runners: list[int], tasks: list[str], count: int) -> 
 
 def superjob(app: Brownthrower, runner: int, subjobs: int) -> int:
     """A superjob whose prolog declared `subjobs` queued `echo` subjobs; its id."""
-    parent = app.jobs.create(JobSpec("scatter", description="split the sky"), submit=False).id
-    claim = app.claims.claim_job(parent, runner, submit=True)
+    parent = app.jobs.create(JobSpec("scatter", description="split the sky"), submit=True).id
+    (claim,) = app.claims.claim_many(runner, ["scatter"], 1)  # the only scatter job
     declared = [DeclaredJob(i, "pipe", description=f"tile {i}") for i in range(subjobs)]
     app.claims.finish(claim, RunResult(subjobs=declared))
     return parent

@@ -348,8 +348,8 @@ def campaign(app: Brownthrower) -> None:
             else:
                 ends.append(Finished(claim, RunResult(output="1\n"), usage=usage(host)))
         app.claims.settle(ends)
-    parent = factories.job(app, "scatter")
-    claim = app.claims.claim_job(parent, runners[0].id, submit=True)
+    factories.job(app, "scatter", submit=True)
+    (claim,) = app.claims.claim_many(runners[0].id, ["scatter"], 1)
     app.claims.finish(claim, RunResult(subjobs=[DeclaredJob(i, "pipe") for i in range(30)]))
     for runner in runners:
         app.claims.claim_many(runner.id, tasks, 4)
