@@ -16,7 +16,6 @@ from typing import Any, TypeAlias
 from sqlalchemy import (
     ColumnElement,
     Float,
-    ScalarSelect,
     Select,
     and_,
     cast,
@@ -100,7 +99,7 @@ def elapsed(pg: bool, now: dt.datetime) -> ColumnElement[float]:
     return func.round((func.julianday(end) - func.julianday(Job.ts_started)) * 86400.0, 3)
 
 
-def last_host() -> ScalarSelect[str | None]:
+def last_host() -> ColumnElement[str | None]:
     """The host of the job's run under way, else of its latest run not given back unstarted."""
     latest = (
         select(JobAttempt.host)
@@ -111,7 +110,7 @@ def last_host() -> ScalarSelect[str | None]:
         .scalar_subquery()
     )
     current = select(Runner.host).where(Runner.id == Job.runner_id).scalar_subquery()
-    return select(func.coalesce(current, latest)).scalar_subquery()
+    return func.coalesce(current, latest)
 
 
 def hosts(session: Session, ids: list[int]) -> dict[int, str]:

@@ -116,6 +116,7 @@ def apply(
     new = next_status(job.id, job.status, action)
     values = values or {}
     params = {"b_id": job.id, "b_old": job.status, "b_new": new, "b_token": token}
+    params["fenced"] = token is not None
     params.update({f"b_{k}": v for k, v in values.items() if not isinstance(v, ClauseElement)})
     if job.status is Status.RUNNING:
         row = _end_run(session, job, action, params=params, values=values, note=note)
@@ -142,7 +143,7 @@ def _change_status(
     """A transition that ends no run, with its `job_event` (in the same statement on
     PostgreSQL; a claim has none, see `_claimed`); the changed row, or None when it matched
     nothing."""
-    fenced = params["b_token"] is not None
+    fenced = params.pop("fenced")
     pg = is_postgresql(session) and action is not Action.CLAIM
     if any(isinstance(value, ClauseElement) for value in values.values()):
         stmt: Any = queries.transition(action, fenced, ()).values(values)
@@ -169,7 +170,7 @@ def _end_run(
 ) -> Row[Any] | None:
     """A transition out of RUNNING, with the `job_attempt` row of the run it ends (in the same
     statement on PostgreSQL); the changed row, or None when it matched nothing."""
-    fenced, pg = params["b_token"] is not None, is_postgresql(session)
+    fenced, pg = params.pop("fenced"), is_postgresql(session)
     params.update(_run_note(note))
     stmt: Any
     if any(isinstance(value, ClauseElement) for value in values.values()):

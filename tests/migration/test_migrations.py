@@ -13,6 +13,7 @@ from bt.config import load_settings
 from bt.db import Database
 from bt.models import Base
 from bt.schema import alembic_config, current_revision, ensure_schema, head_revision, upgrade
+from bt.status import Status
 
 # SQLite cannot reflect expression indexes (ix_job_runnable sorts by "priority DESC") nor
 # compare server defaults reliably; PostgreSQL compares everything.
@@ -119,14 +120,78 @@ def test_0006_adds_the_limits_and_takes_them_away_again(database: Database) -> N
     assert differences(database) == []
 
 
+FIGURES = {"realtime", "cpu_user", "peak_rss", "wchar", "batch_id", "slots"}
+
+
+def columns_of(database: Database, table: str) -> set[str]:
+    return {column["name"] for column in inspect(database.engine).get_columns(table)}
+
+
 def test_0007_adds_the_figures_of_each_attempt_and_takes_them_away_again(
     database: Database,
 ) -> None:
-    upgrade(database)
     downgrade(database, "0006")
-    columns = {column["name"] for column in inspect(database.engine).get_columns("job_event")}
-    assert not {"realtime", "cpu_user", "peak_rss", "wchar", "batch_id", "slots"} & columns
+    assert not FIGURES & columns_of(database, "job_event")
+    upgrade(database, "0007")
+    assert columns_of(database, "job_event") >= FIGURES
+
+
+def test_0008_moves_the_figures_to_one_row_per_attempt_and_back(database: Database) -> None:
+    downgrade(database, "0007")
+    assert "job_attempt" not in inspect(database.engine).get_table_names()
     upgrade(database)
-    columns = {column["name"] for column in inspect(database.engine).get_columns("job_event")}
-    assert {"realtime", "cpu_user", "peak_rss", "wchar", "batch_id", "slots"} <= columns
+    assert columns_of(database, "job_attempt") >= FIGURES
+    assert not FIGURES & columns_of(database, "job_event")
     assert differences(database) == []
+
+
+#: a job submitted, run twice (a retry, then DONE), as events before 0008
+EVENTS_0007 = [
+    (None, "QUEUED", 0, None, None, None),
+    ("QUEUED", "RUNNING", 1, 7, None, None),
+    ("RUNNING", "QUEUED", 1, 7, "exception", 1.5),
+    ("QUEUED", "RUNNING", 2, 8, None, None),
+    ("RUNNING", "DONE", 2, 8, None, 2.5),
+]
+
+
+def history_at_0007(database: Database) -> None:
+    downgrade(database, "0007")
+    insert = text(
+        "INSERT INTO job_event (job_id, at, old_status, new_status, attempt, runner_id, host,"
+        " reason, traceback, realtime, cpu_user, cpu_sys) VALUES (1, :at, :old, :new, :attempt,"
+        " :runner, 'h', :reason, :reason, :realtime, :realtime, 0)"
+    )
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO job (id, name, status, attempts) VALUES (1, 't', 'DONE', 2)")
+        )
+        for minute, (old, new, attempt, runner, reason, realtime) in enumerate(EVENTS_0007):
+            at = f"2026-01-01 00:0{minute}:00"
+            values = {"old": old, "new": new, "attempt": attempt, "runner": runner}
+            conn.execute(insert, {**values, "at": at, "reason": reason, "realtime": realtime})
+
+
+def test_0008_folds_claim_and_end_events_into_attempts(database: Database) -> None:
+    history_at_0007(database)
+    upgrade(database)
+    app = Brownthrower(database)
+    attempts = app.jobs.history(1)
+    assert [(a.number, a.outcome, a.runner_id) for a in attempts] == [
+        (1, "retried", 7),
+        (2, "DONE", 8),
+    ]
+    assert [a.usage.realtime if a.usage else None for a in attempts] == [1.5, 2.5]
+    assert attempts[1].queued is not None and attempts[1].queued.minute == 2
+
+
+def test_0008_keeps_the_other_events_and_the_order_of_everything(database: Database) -> None:
+    history_at_0007(database)
+    upgrade(database)
+    events = Brownthrower(database).jobs.events(1)
+    assert [(e.old_status, e.new_status) for e in events] == [
+        (None if old is None else Status(old), Status(new)) for old, new, *_ in EVENTS_0007
+    ]
+    with database.engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM job_event")) == 1
+        assert conn.scalar(text("SELECT runs FROM job WHERE id = 1")) == 2
