@@ -55,6 +55,10 @@ def fresh_app(url: str) -> Brownthrower:
     with db.engine.begin() as conn:
         for table in (
             "job_event",
+            "job_attempt",
+            "job_limit",
+            "concurrency_limit",
+            "chore",
             "tag",
             "dependency",
             "job",
