@@ -31,7 +31,15 @@ from sqlalchemy.sql.util import ClauseAdapter
 from bt import filters, sorting
 from bt.errors import JobNotFound
 from bt.links import children_of, parents_of
-from bt.models import LIMITED_SQL, NAME_LENGTH, STATUS_TYPE, Dependency, Job
+from bt.models import (
+    IS_RUNNING_SQL,
+    LIMITED_SQL,
+    NAME_LENGTH,
+    NOT_RUNNING_SQL,
+    STATUS_TYPE,
+    Dependency,
+    Job,
+)
 from bt.status import Status
 from bt.transitions import read_state
 from bt.values import Dag, JobInfo, Neighbourhood, Page, TreeNode
@@ -381,15 +389,18 @@ def suggest_ids(session: Session, prefix: str, *, limit: int = 40) -> list[JobIn
 def counts(session: Session, tasks: Sequence[str] | None = None) -> dict[str, int]:
     """Jobs per status (every status present, zeros included) plus the parts of QUEUED:
     RUNNABLE, BLOCKED and WAITING."""
-    scope = Job.name.in_(tasks) if tasks is not None else None
-    by_status = select(Job.status, func.count()).group_by(Job.status)
+    scope = Job.name.in_(tasks) if tasks is not None else true()
+    # RUNNING jobs apart: on PostgreSQL only `ix_job_runner_id` holds them
+    by_status = union_all(
+        *(
+            select(Job.status, func.count()).where(text(part), scope).group_by(Job.status)
+            for part in (NOT_RUNNING_SQL, IS_RUNNING_SQL)
+        )
+    )
     pseudo = {
-        name: select(func.count()).select_from(Job).where(text(sql))
+        name: select(func.count()).select_from(Job).where(text(sql), scope)
         for name, sql in filters.PSEUDO_STATUSES.items()
     }
-    if scope is not None:
-        by_status = by_status.where(scope)
-        pseudo = {name: query.where(scope) for name, query in pseudo.items()}
     result = {status.value: 0 for status in Status}
     result.update({status.value: n for status, n in session.execute(by_status)})
     result.update({name: session.scalar(query) or 0 for name, query in pseudo.items()})

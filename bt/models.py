@@ -50,6 +50,12 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+RUNNING, DONE = Status.RUNNING.value, Status.DONE.value
+#: RUNNING or not, as SQL with literal values (for the partial indexes, as below)
+IS_RUNNING_SQL = f"status = '{RUNNING}'"
+NOT_RUNNING_SQL = f"status <> '{RUNNING}'"
+NOT_RUNNING = text(NOT_RUNNING_SQL)
+
 #: A runnable job, as SQL with literal values: partial indexes only match literal predicates.
 #: A job waiting for its retry delay has `not_before` set, so it is not in the index either.
 RUNNABLE_SQL = "status = 'QUEUED' AND pending_parents = 0 AND not_before IS NULL"
@@ -113,7 +119,9 @@ class Job(Base):
 
     __tablename__ = "job"
     __table_args__ = (
-        UniqueConstraint("scope", "id"),
+        # what `dependency` refers to on SQLite; PostgreSQL checks scopes with a trigger
+        # instead (migration 0008), saving this index an entry at every status change
+        UniqueConstraint("scope", "id").ddl_if(dialect="sqlite"),
         CheckConstraint("scope = coalesce(super_id, 0)", name="scope_is_super"),
         CheckConstraint("(status = 'RUNNING') = (token IS NOT NULL)", name="running_has_token"),
         CheckConstraint(
@@ -121,7 +129,15 @@ class Job(Base):
             name="subjob_counts",
         ),
         CheckConstraint("pending_parents >= 0", name="pending_parents"),
-        Index("ix_job_status_id", "status", "id"),
+        # On PostgreSQL, where every index entry of the claim → finish path is a WAL record a
+        # job (a status change never updates in place), RUNNING jobs are only in
+        # `ix_job_runner_id`, and DONE jobs, the bulk of a campaign, are found by task.
+        Index(
+            "ix_job_status_id",
+            "status",
+            "id",
+            postgresql_where=text(f"status NOT IN ('{RUNNING}', '{DONE}')"),
+        ),
         Index("ix_job_name_status_id", "name", "status", "id"),
         # only where set: a status change of a top-level job not RUNNING skips them
         Index(
@@ -133,7 +149,7 @@ class Job(Base):
         Index(
             "ix_job_runner_id",
             "runner_id",
-            postgresql_where=text("runner_id IS NOT NULL"),
+            postgresql_where=text(f"status = '{RUNNING}'"),
             sqlite_where=text("runner_id IS NOT NULL"),
         ),
         # limited and unlimited jobs apart: each claim reads the one part it wants, in order
@@ -157,6 +173,8 @@ class Job(Base):
             postgresql_where=text("not_before IS NOT NULL"),
             sqlite_where=text("not_before IS NOT NULL"),
         ),
+        # a row's next version mostly fits in its page (see migration 0008)
+        {"postgresql_with": {"fillfactor": 70}},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -178,8 +196,6 @@ class Job(Base):
     token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
     runner_id: Mapped[int | None] = mapped_column(ForeignKey("runner.id", ondelete="SET NULL"))
     attempts: Mapped[int] = mapped_column(server_default=text("0"))
-    #: runs ended so far, never reset: the `seq` of the job's last `job_attempt` row
-    runs: Mapped[int] = mapped_column(server_default=text("0"))
     max_attempts: Mapped[int] = mapped_column(server_default=text(str(DEFAULT_MAX_ATTEMPTS)))
     #: direct subjobs in all, DONE and FAILED: a superjob's status derives from these in O(1)
     sub_total: Mapped[int] = mapped_column(server_default=text("0"))
@@ -204,12 +220,26 @@ class Job(Base):
 
 
 class Dependency(Base):
-    """A parent → child edge between two sibling jobs (same superjob, or both top-level)."""
+    """A parent → child edge between two sibling jobs (same superjob, or both top-level).
+
+    The database refuses an edge whose jobs are not both in `scope`: on SQLite by foreign keys
+    to `job (scope, id)`, on PostgreSQL by the trigger `dependency_siblings` (migration 0008),
+    as a unique index on `job (scope, id)` would cost a WAL record at every status change."""
 
     __tablename__ = "dependency"
     __table_args__ = (
-        ForeignKeyConstraint(["scope", "parent_id"], ["job.scope", "job.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(["scope", "child_id"], ["job.scope", "job.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["scope", "parent_id"], ["job.scope", "job.id"], ondelete="CASCADE"
+        ).ddl_if(dialect="sqlite"),
+        ForeignKeyConstraint(
+            ["scope", "child_id"], ["job.scope", "job.id"], ondelete="CASCADE"
+        ).ddl_if(dialect="sqlite"),
+        ForeignKeyConstraint(["parent_id"], ["job.id"], ondelete="CASCADE").ddl_if(
+            dialect="postgresql"
+        ),
+        ForeignKeyConstraint(["child_id"], ["job.id"], ondelete="CASCADE").ddl_if(
+            dialect="postgresql"
+        ),
         CheckConstraint("parent_id <> child_id", name="not_self"),
         Index("ix_dependency_child_id", "child_id"),
     )
@@ -257,7 +287,8 @@ class JobAttempt(Base):
     #: no foreign key: checking it would lock the job row again (a WAL record a run);
     #: `bt.jobs.remove` deletes a job's attempts with it
     job_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  #: job.runs
+    #: 1, 2, ...: the job's runs in the order they ended (never reset, unlike `attempt`)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     attempt: Mapped[int]
     after_event: Mapped[int | None]
     outcome: Mapped[Status] = mapped_column(status_type("outcome"))

@@ -53,6 +53,7 @@ from bt.models import (
     DEP,
     GIVEN_BACK_REASON,
     ID_COUNTER,
+    IS_RUNNING_SQL,
     JOB,
     JOB_EVENT,
     JOB_LIMIT,
@@ -127,15 +128,13 @@ def transition(
 ) -> Update:
     """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
     `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
-    children, its attempts, its blocking parents, whether it holds limits and its runs (one
-    more when it `ends_run`). Matches no row when the job left `b_old` (or its token changed)
-    meanwhile."""
+    children, its attempts, its blocking parents and whether it holds limits. Matches no row
+    when the job left `b_old` (or its token changed) meanwhile. A transition that `ends_run`
+    writes the same columns: the run's row is another statement's (`ending_run`, `RECORD_RUN`)."""
     stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
     if fenced:
         stmt = stmt.where(JOB.c.token == bindparam("b_token"))
-    bound: dict[str, Any] = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
-    if ends_run:
-        bound["runs"] = JOB.c.runs + 1
+    bound = {key: bindparam(f"b_{key}", type_=JOB.c[key].type) for key in keys}
     new = bindparam("b_new", type_=JOB.c.status.type)
     return stmt.values(status=new, **side_effects(action), **bound).returning(
         has_children(JOB.c.id).label("has_children"),
@@ -143,7 +142,6 @@ def transition(
         JOB.c.blocking_parents,
         JOB.c.id,
         JOB.c.has_limits,
-        JOB.c.runs,
     )
 
 
@@ -193,13 +191,17 @@ def _queued_at(job_id: ColumnElement[int], pg: bool) -> Any:
 
 
 def _run_values(
-    job_id: ColumnElement[int], seq: Any, attempt: Any, runner: Any, started: Any, *, pg: bool
+    job_id: ColumnElement[int], attempt: Any, runner: Any, started: Any, *, pg: bool
 ) -> dict[str, Any]:
     """The columns of a run's `job_attempt` row; the outcome and the note are parameters
     (`b_new`, and those of `RECORD_EVENT` but `old`, `new`)."""
     return {
         "job_id": job_id,
-        "seq": seq,
+        # the job's runs end one at a time (each fenced by its claim, or under the row lock of
+        # an abort), each after the previous one's commit: no two runs take the same number
+        "seq": select(func.coalesce(func.max(ATTEMPT.c.seq), 0) + 1)
+        .where(ATTEMPT.c.job_id == job_id)
+        .scalar_subquery(),
         "attempt": attempt,
         "after_event": select(func.max(JOB_EVENT.c.id))
         .where(JOB_EVENT.c.job_id == job_id)
@@ -214,12 +216,11 @@ def _run_values(
     }
 
 
-#: SQLite: record the run job `:job` ended (parameters: `seq`, `attempt`, `runner`, `started`,
-#: `b_new` and the note), after the transition
+#: SQLite: record the run job `:job` ended (parameters: `attempt`, `runner`, `started`, `b_new`
+#: and the note), after the transition
 RECORD_RUN = insert(ATTEMPT).values(
     _run_values(
         bindparam("job", type_=Integer),
-        bindparam("seq", type_=Integer),
         bindparam("attempt", type_=Integer),
         bindparam("runner", type_=Integer),
         bindparam("started", type_=UTCDateTime()),
@@ -241,13 +242,11 @@ def ending_run(stmt: Update) -> Select[Any]:
     before = RUN_START.cte("before")
     moved = stmt.cte("moved")
     runner = func.coalesce(before.c.runner_id, bindparam("runner", type_=Integer))
-    values = _run_values(
-        moved.c.id, moved.c.runs, before.c.attempts, runner, before.c.ts_started, pg=True
-    )
+    values = _run_values(moved.c.id, before.c.attempts, runner, before.c.ts_started, pg=True)
     rows = select(*values.values()).select_from(moved.join(before, before.c.id == moved.c.id))
     ran = insert(ATTEMPT).from_select(list(values), rows).cte("ran")
     columns = (moved.c.has_children, moved.c.attempts, moved.c.blocking_parents)
-    return select(*columns, moved.c.has_limits, moved.c.runs).add_cte(ran)
+    return select(*columns, moved.c.has_limits).add_cte(ran)
 
 
 @cache
@@ -645,7 +644,7 @@ ORPHANED_JOBS = (
         JOB.c.attempts,
         JOB.c.max_attempts,
     )
-    .where(JOB.c.status == Status.RUNNING)
+    .where(text(IS_RUNNING_SQL))
     .where(JOB.c.runner_id.in_(LOST_RUNNERS) | JOB.c.runner_id.is_(None))
     .with_for_update(skip_locked=True)
 )

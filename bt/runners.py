@@ -17,12 +17,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import case, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from bt import errors, queries, tagnames
 from bt.db import affected
-from bt.models import JOB, Job, Runner
+from bt.models import IS_RUNNING_SQL, JOB, Job, Runner
 from bt.sqltypes import db_now
 from bt.status import Action, Status
 from bt.tags import put_tags
@@ -115,7 +115,7 @@ def list_runners(session: Session) -> list[LiveRunner]:
     """Every registered runner with the ids of the jobs it is running."""
     running = session.execute(
         select(Job.runner_id, Job.id)
-        .where(Job.status == Status.RUNNING, Job.runner_id.is_not(None))
+        .where(text(IS_RUNNING_SQL), Job.runner_id.is_not(None))
         .order_by(Job.id)
     ).all()
     jobs: dict[int, list[int]] = {}

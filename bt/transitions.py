@@ -186,7 +186,7 @@ def _end_run(
     row = session.execute(stmt, params).one_or_none()
     if row is not None and start is not None:
         runner = start.runner_id if start.runner_id is not None else note.runner_id
-        run = {"job": job.id, "seq": row.runs, "attempt": start.attempts, "runner": runner}
+        run = {"job": job.id, "attempt": start.attempts, "runner": runner}
         session.execute(queries.RECORD_RUN, {**params, **run, "started": start.ts_started})
     return row
 

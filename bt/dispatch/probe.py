@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from bt.dispatch.watch import Tracked, banner
-from bt.models import Job, Runner
+from bt.models import IS_RUNNING_SQL, Job, JobAttempt, Runner
 
 if TYPE_CHECKING:
     from bt.client import Brownthrower
@@ -65,7 +65,8 @@ def runners_at(session: Session, places: Collection[tuple[str, int]]) -> dict[tu
 
 def busy_runners(session: Session, ids: Collection[int]) -> set[int]:
     """Those of `ids` that hold a RUNNING job now."""
-    query = select(Job.runner_id).where(Job.runner_id.in_(ids)).distinct()
+    query = select(Job.runner_id).where(text(IS_RUNNING_SQL), Job.runner_id.in_(ids))
+    query = query.distinct()
     return {rid for rid in session.scalars(query) if rid is not None}
 
 
@@ -73,6 +74,13 @@ def claimers(session: Session, ids: Collection[int]) -> set[int]:
     """Those of `ids` that have claimed a job since they registered."""
     query = select(Runner.id).where(Runner.id.in_(ids), Runner.claimed)
     return set(session.scalars(query))
+
+
+def ran_jobs(session: Session, ids: Collection[int]) -> set[int]:
+    """Those of `ids` that ended a run: a scan of the runs (no index by runner), done once per
+    runner that went away before the probe saw it claim."""
+    query = select(JobAttempt.runner_id).where(JobAttempt.runner_id.in_(ids)).distinct()
+    return {rid for rid in session.scalars(query) if rid is not None}
 
 
 def first_line(path: Path | None) -> str:
@@ -92,6 +100,7 @@ class RunnerProbe:
     def __init__(self, app: Brownthrower, log_of: Callable[[str], Path | None]) -> None:
         self.app = app
         self.log_of = log_of
+        self._looked: set[int] = set()  #: gone runners whose runs were looked for
 
     def update(self, records: Sequence[Tracked]) -> None:
         """Runner ids, busy and claimed for `records` (`BrownthrowerError` if the database
@@ -118,8 +127,14 @@ class RunnerProbe:
         self._claims(session, records)
 
     def _claims(self, session: Session, records: Sequence[Tracked]) -> None:
-        """Claims of runners not known to have claimed: the flag in their runner rows."""
+        """Claims of runners not known to have claimed: the flag in their runner rows; for a
+        runner gone since the last pass (its row with it), the runs it ended, looked for once."""
         unproven = {rid for t in records if not t.claimed for rid in t.runners}
         found = claimers(session, unproven) if unproven else set()
+        gone = {rid for t in records if not t.registered for rid in t.runners} - self._looked
+        gone &= unproven
+        if gone:
+            found |= ran_jobs(session, gone)
+            self._looked |= gone
         for tracked in records:
             tracked.claimed = tracked.claimed or bool(tracked.runners & found)

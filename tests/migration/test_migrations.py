@@ -26,7 +26,21 @@ def differences(db: Database) -> list[object]:
         diff = compare_metadata(MigrationContext.configure(conn, opts=options), Base.metadata)
     if db.is_sqlite:
         diff = [d for d in diff if not (isinstance(d, tuple) and d[1].name in SQLITE_BLIND_SPOTS)]
-    return diff
+    return [d for d in diff if not elsewhere(d, db)]
+
+
+def elsewhere(difference: object, db: Database) -> bool:
+    """A constraint the models create on the other database only (`ddl_if`), which
+    autogenerate does not know of."""
+    if not isinstance(difference, tuple) or difference[0] not in ("add_fk", "add_constraint"):
+        return False
+    names = {
+        str(constraint.name)
+        for table in Base.metadata.tables.values()
+        for constraint in table.constraints
+        if constraint._ddl_if is not None and constraint._ddl_if.dialect != db.engine.dialect.name
+    }
+    return str(difference[1].name) in names
 
 
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression")
@@ -94,9 +108,18 @@ def index_sql(db: Database, name: str) -> str:
 
 
 def test_0004_indexes_super_id_and_runner_id_only_where_set(database: Database) -> None:
-    upgrade(database)
+    downgrade(database, "0007")
     for column in ("super_id", "runner_id"):
         assert f"{column} IS NOT NULL" in index_sql(database, f"ix_job_{column}")
+
+
+def test_0008_on_postgresql_indexes_running_jobs_by_runner_only(database: Database) -> None:
+    """Only PostgreSQL's indexes change (SQLite writes no WAL)."""
+    pg = database.is_postgresql
+    assert ("'RUNNING'" if pg else "runner_id IS NOT NULL") in index_sql(
+        database, "ix_job_runner_id"
+    )
+    assert ("'DONE'" in index_sql(database, "ix_job_status_id")) is pg
 
 
 def downgrade(db: Database, revision: str) -> None:
@@ -194,4 +217,4 @@ def test_0008_keeps_the_other_events_and_the_order_of_everything(database: Datab
     ]
     with database.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM job_event")) == 1
-        assert conn.scalar(text("SELECT runs FROM job WHERE id = 1")) == 2
+        assert conn.scalar(text("SELECT max(seq) FROM job_attempt")) == 2

@@ -88,7 +88,7 @@ SELECT now() AS db_now_1;
 -- ORPHANED_JOBS
 SELECT job.id, job.super_id, job.token, job.runner_id, job.attempts, job.max_attempts 
 FROM job 
-WHERE job.status = %(status_1)s AND (job.runner_id IN (SELECT runner.id 
+WHERE status = 'RUNNING' AND (job.runner_id IN (SELECT runner.id 
 FROM runner 
 WHERE runner.expires_at < now()) OR job.runner_id IS NULL) FOR UPDATE SKIP LOCKED;
 
@@ -108,7 +108,9 @@ FROM runner
 WHERE runner.id = %(runner)s::INTEGER), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR) RETURNING job_event.id;
 
 -- RECORD_RUN
-INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (%(job)s::INTEGER, %(seq)s::INTEGER, %(attempt)s::INTEGER, (SELECT max(job_event.id) AS max_1 
+INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (%(job)s::INTEGER, (SELECT coalesce(max(job_attempt.seq), %(coalesce_1)s::INTEGER) + %(coalesce_2)s::INTEGER AS anon_1 
+FROM job_attempt 
+WHERE job_attempt.job_id = %(job)s::INTEGER), %(attempt)s::INTEGER, (SELECT max(job_event.id) AS max_1 
 FROM job_event 
 WHERE job_event.job_id = %(job)s::INTEGER), %(b_new)s, %(runner)s::INTEGER, (SELECT runner.host 
 FROM runner 
@@ -116,11 +118,11 @@ WHERE runner.id = %(runner)s::INTEGER), max(coalesce((SELECT max(job_event.at) A
 FROM job_event 
 WHERE job_event.job_id = %(job)s::INTEGER AND job_event.new_status = %(new_status_1)s), (SELECT max(job_attempt.ended_at) AS max_3 
 FROM job_attempt 
-WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_1)s::VARCHAR) != %(coalesce_2)s::VARCHAR)), coalesce((SELECT max(job_attempt.ended_at) AS max_3 
+WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_3)s::VARCHAR) != %(coalesce_4)s::VARCHAR)), coalesce((SELECT max(job_attempt.ended_at) AS max_3 
 FROM job_attempt 
-WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_1)s::VARCHAR) != %(coalesce_2)s::VARCHAR), (SELECT max(job_event.at) AS max_2 
+WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_3)s::VARCHAR) != %(coalesce_4)s::VARCHAR), (SELECT max(job_event.at) AS max_2 
 FROM job_event 
-WHERE job_event.job_id = %(job)s::INTEGER AND job_event.new_status = %(new_status_1)s))), %(started)s::TIMESTAMP WITH TIME ZONE, now(), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR, %(realtime)s, %(cpu_user)s, %(cpu_sys)s, %(peak_rss)s::BIGINT, %(minflt)s::BIGINT, %(majflt)s::BIGINT, %(vol_ctxt)s::BIGINT, %(inv_ctxt)s::BIGINT, %(inblock)s::BIGINT, %(oublock)s::BIGINT, %(rchar)s::BIGINT, %(wchar)s::BIGINT, %(read_bytes)s::BIGINT, %(write_bytes)s::BIGINT, %(batch_id)s::VARCHAR, %(slots)s::INTEGER);
+WHERE job_event.job_id = %(job)s::INTEGER AND job_event.new_status = %(new_status_1)s))), %(started)s::TIMESTAMP WITH TIME ZONE, now(), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR, %(realtime)s, %(cpu_user)s, %(cpu_sys)s, %(peak_rss)s::BIGINT, %(minflt)s::BIGINT, %(majflt)s::BIGINT, %(vol_ctxt)s::BIGINT, %(inv_ctxt)s::BIGINT, %(inblock)s::BIGINT, %(oublock)s::BIGINT, %(rchar)s::BIGINT, %(wchar)s::BIGINT, %(read_bytes)s::BIGINT, %(write_bytes)s::BIGINT, %(batch_id)s::VARCHAR, %(slots)s::INTEGER) RETURNING job_attempt.seq;
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - %(pending_parents_1)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
@@ -210,116 +212,118 @@ INSERT INTO tag (job_id, name, value) VALUES (%(job_id)s::INTEGER, %(name)s::VAR
 -- transition(ABORT, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_started=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=(job.attempts + CASE WHEN (job.sub_total = %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FINISH, output)
 UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(FINISH, output, ends_run)
-UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, runs=(job.runs + %(runs_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=%(b_new)s WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=%(ts_queued)s::TIMESTAMP WITH TIME ZONE, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=%(b_new)s, ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER, attempts=(job.attempts + CASE WHEN (job.sub_total > %(sub_total_1)s::INTEGER) THEN %(param_1)s::INTEGER ELSE %(param_2)s::INTEGER END), retried=(job.retried + %(retried_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=%(b_new)s, token=%(token)s::VARCHAR, runner_id=%(runner_id)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=%(b_new)s, ts_queued=now(), ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=%(b_new)s, ts_ended=now() WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=%(b_new)s, output=%(output)s::VARCHAR, ts_queued=now(), ts_started=%(ts_started)s::TIMESTAMP WITH TIME ZONE, ts_ended=%(ts_ended)s::TIMESTAMP WITH TIME ZONE, attempts=%(attempts)s::INTEGER, retried=%(retried)s::INTEGER, not_before=%(not_before)s::TIMESTAMP WITH TIME ZONE WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs;
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits;
 
 -- transition_ending_run(FINISH, output)
 WITH moved AS 
-(UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(param_1)s::VARCHAR, runner_id=%(param_2)s::INTEGER, runs=(job.runs + %(runs_1)s::INTEGER) WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
+(UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(param_1)s::VARCHAR, runner_id=%(param_2)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs), 
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits), 
 before AS 
 (SELECT job.id AS id, job.attempts AS attempts, job.ts_started AS ts_started, job.runner_id AS runner_id 
 FROM job 
 WHERE job.id = %(b_id)s::INTEGER), 
 ran AS 
-(INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) SELECT moved.id AS id, moved.runs AS runs, before.attempts AS attempts, (SELECT max(job_event.id) AS max_1 
+(INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) SELECT moved.id AS id, (SELECT coalesce(max(job_attempt.seq), %(coalesce_1)s::INTEGER) + %(coalesce_2)s::INTEGER AS anon_2 
+FROM job_attempt 
+WHERE job_attempt.job_id = moved.id) AS anon_1, before.attempts AS attempts, (SELECT max(job_event.id) AS max_1 
 FROM job_event 
-WHERE job_event.job_id = moved.id) AS anon_1, %(b_new)s AS anon_2, coalesce(before.runner_id, %(runner)s::INTEGER) AS coalesce_1, (SELECT runner.host 
+WHERE job_event.job_id = moved.id) AS anon_3, %(b_new)s AS anon_4, coalesce(before.runner_id, %(runner)s::INTEGER) AS coalesce_3, (SELECT runner.host 
 FROM runner 
-WHERE runner.id = coalesce(before.runner_id, %(runner)s::INTEGER)) AS anon_3, greatest((SELECT max(job_event.at) AS max_2 
+WHERE runner.id = coalesce(before.runner_id, %(runner)s::INTEGER)) AS anon_5, greatest((SELECT max(job_event.at) AS max_2 
 FROM job_event 
 WHERE job_event.job_id = moved.id AND job_event.new_status = %(new_status_1)s), (SELECT max(job_attempt.ended_at) AS max_3 
 FROM job_attempt 
-WHERE job_attempt.job_id = moved.id AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_2)s::VARCHAR) != %(coalesce_3)s::VARCHAR)) AS greatest_1, before.ts_started AS ts_started, now() AS db_now_1, %(exit_code)s::INTEGER AS anon_4, %(reason)s::VARCHAR AS anon_5, %(traceback)s::VARCHAR AS anon_6, %(stderr)s::VARCHAR AS anon_7, %(realtime)s AS anon_8, %(cpu_user)s AS anon_9, %(cpu_sys)s AS anon_10, %(peak_rss)s::BIGINT AS anon_11, %(minflt)s::BIGINT AS anon_12, %(majflt)s::BIGINT AS anon_13, %(vol_ctxt)s::BIGINT AS anon_14, %(inv_ctxt)s::BIGINT AS anon_15, %(inblock)s::BIGINT AS anon_16, %(oublock)s::BIGINT AS anon_17, %(rchar)s::BIGINT AS anon_18, %(wchar)s::BIGINT AS anon_19, %(read_bytes)s::BIGINT AS anon_20, %(write_bytes)s::BIGINT AS anon_21, %(batch_id)s::VARCHAR AS anon_22, %(slots)s::INTEGER AS anon_23 
+WHERE job_attempt.job_id = moved.id AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_4)s::VARCHAR) != %(coalesce_5)s::VARCHAR)) AS greatest_1, before.ts_started AS ts_started, now() AS db_now_1, %(exit_code)s::INTEGER AS anon_6, %(reason)s::VARCHAR AS anon_7, %(traceback)s::VARCHAR AS anon_8, %(stderr)s::VARCHAR AS anon_9, %(realtime)s AS anon_10, %(cpu_user)s AS anon_11, %(cpu_sys)s AS anon_12, %(peak_rss)s::BIGINT AS anon_13, %(minflt)s::BIGINT AS anon_14, %(majflt)s::BIGINT AS anon_15, %(vol_ctxt)s::BIGINT AS anon_16, %(inv_ctxt)s::BIGINT AS anon_17, %(inblock)s::BIGINT AS anon_18, %(oublock)s::BIGINT AS anon_19, %(rchar)s::BIGINT AS anon_20, %(wchar)s::BIGINT AS anon_21, %(read_bytes)s::BIGINT AS anon_22, %(write_bytes)s::BIGINT AS anon_23, %(batch_id)s::VARCHAR AS anon_24, %(slots)s::INTEGER AS anon_25 
 FROM moved JOIN before ON before.id = moved.id)
- SELECT moved.has_children, moved.attempts, moved.blocking_parents, moved.has_limits, moved.runs 
+ SELECT moved.has_children, moved.attempts, moved.blocking_parents, moved.has_limits 
 FROM moved;
 
 -- transition_with_event(FINISH, output)
 WITH moved AS 
 (UPDATE job SET status=%(b_new)s, output=%(b_output)s::VARCHAR, ts_ended=now(), token=%(param_1)s::VARCHAR, runner_id=%(param_2)s::INTEGER WHERE job.id = %(b_id)s::INTEGER AND job.status = %(b_old)s AND job.token = %(b_token)s::VARCHAR RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits, job.runs), 
+WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits), 
 moved_event AS 
 (INSERT INTO job_event (job_id, old_status, new_status, attempt, runner_id, host, exit_code, reason, traceback, stderr) SELECT moved.id AS id, %(old)s AS anon_1, %(new)s AS anon_2, moved.attempts AS attempts, %(runner)s::INTEGER AS anon_3, (SELECT runner.host 
 FROM runner 

@@ -88,7 +88,7 @@ SELECT (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') AS db_now_1;
 -- ORPHANED_JOBS
 SELECT job.id, job.super_id, job.token, job.runner_id, job.attempts, job.max_attempts 
 FROM job 
-WHERE job.status = ? AND (job.runner_id IN (SELECT runner.id 
+WHERE status = 'RUNNING' AND (job.runner_id IN (SELECT runner.id 
 FROM runner 
 WHERE runner.expires_at < (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000')) OR job.runner_id IS NULL);
 
@@ -108,7 +108,9 @@ FROM runner
 WHERE runner.id = ?), ?, ?, ?, ?);
 
 -- RECORD_RUN
-INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (?, ?, ?, (SELECT max(job_event.id) AS max_1 
+INSERT INTO job_attempt (job_id, seq, attempt, after_event, outcome, runner_id, host, queued_at, started_at, ended_at, exit_code, reason, traceback, stderr, realtime, cpu_user, cpu_sys, peak_rss, minflt, majflt, vol_ctxt, inv_ctxt, inblock, oublock, rchar, wchar, read_bytes, write_bytes, batch_id, slots) VALUES (?, (SELECT coalesce(max(job_attempt.seq), ?) + ? AS anon_1 
+FROM job_attempt 
+WHERE job_attempt.job_id = ?), ?, (SELECT max(job_event.id) AS max_1 
 FROM job_event 
 WHERE job_event.job_id = ?), ?, ?, (SELECT runner.host 
 FROM runner 
@@ -120,7 +122,7 @@ WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attemp
 FROM job_attempt 
 WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attempt.reason, ?) != ?), (SELECT max(job_event.at) AS max_2 
 FROM job_event 
-WHERE job_event.job_id = ? AND job_event.new_status = ?))), ?, (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+WHERE job_event.job_id = ? AND job_event.new_status = ?))), ?, (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq;
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
@@ -207,84 +209,84 @@ INSERT INTO tag (job_id, name, value) VALUES (?, ?, ?) ON CONFLICT (job_id, name
 -- transition(ABORT, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(CLAIM, fenced)
 UPDATE job SET status=?, output=?, ts_started=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=?, attempts=(job.attempts + CASE WHEN (job.sub_total = ?) THEN ? ELSE ? END) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(EDIT, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FAIL, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FINISH, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FINISH, output)
 UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(FINISH, output, ends_run)
-UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=?, runs=(job.runs + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
+UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(REMOVE, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(REQUEUE, fenced)
 UPDATE job SET status=?, ts_started=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(RESET, fenced)
 UPDATE job SET status=?, ts_queued=?, ts_started=?, ts_ended=?, token=?, runner_id=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(RETRY, fenced)
 UPDATE job SET status=?, ts_started=?, ts_ended=?, token=?, runner_id=?, attempts=(job.attempts + CASE WHEN (job.sub_total > ?) THEN ? ELSE ? END), retried=(job.retried + ?) WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SPAWN, fenced)
 UPDATE job SET status=?, token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_ACTIVE, fenced)
 UPDATE job SET status=?, ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_DONE, fenced)
 UPDATE job SET status=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_ended=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBJOBS_FAILED, fenced)
 UPDATE job SET status=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
 -- transition(SUBMIT, fenced)
 UPDATE job SET status=?, output=?, ts_queued=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ts_started=?, ts_ended=?, attempts=?, retried=?, not_before=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits, runs;
+WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
