@@ -3,11 +3,13 @@ dashboard), one look for all of their viewers.
 
 - SQLite: `PRAGMA data_version` on a dedicated connection of the watcher's own. SQLite changes
   it when another connection commits, and only then, so the look itself costs no I/O.
-- PostgreSQL, direct: a `bt.notify.Listener` on its own connection; any notification (new
-  runnable work, an abort, a resync after a lost connection) counts as a change. Only some
-  writes NOTIFY (a leaf job finishing does not), so a reader must also refresh now and then.
-- PostgreSQL through a pooler: no LISTEN there and no cheap probe, so every look says "changed"
-  (`exact` is False).
+- PostgreSQL: the server's current snapshot (`pg_current_snapshot()`: the next transaction id
+  and those in progress), one tiny query a look, direct or through a pooler. It changes when a
+  transaction that writes begins or ends, and never for reads (which get no transaction id),
+  so a commit is seen by the next look (as are writes to other databases of the cluster: a few
+  needless refreshes). Directly, a `bt.notify.Listener` on its own connection also counts any
+  notification (new runnable work, an abort, a resync) as a change. Should the snapshot be
+  unreadable, every look says "changed" (`exact` is False).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import text
 
 from bt.errors import first_line
 from bt.notify import Listener, Notification
@@ -24,19 +28,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bt.changes")
 
+SNAPSHOT = "SELECT pg_current_snapshot()::text"
 LISTEN_WAIT = 5.0  #: seconds `start` waits for the listener's LISTEN to be in place
 
 
 class ChangeWatcher:
     """Tells whether the database of `app` changed since the previous `changed()`.
 
-    `exact`: whether "no change" can be trusted (False through a pooler: every look is a change).
+    `exact`: whether "no change" can be trusted (False once the WAL position could not be
+    read: then every look is a change).
     Call `start()` once before looking and `close()` when done; both are idempotent.
     """
 
     def __init__(self, app: Brownthrower) -> None:
         self.app = app
-        self.exact = not app.pooled
+        self.exact = True
+        self._position: str | None = None  #: PostgreSQL: the snapshot at the previous look
         self._connection: Any = None  #: SQLite: the dedicated DBAPI connection
         self._last: int | None = None  #: SQLite: the data_version seen by the previous look
         self._listener: Listener | None = None
@@ -46,7 +53,9 @@ class ChangeWatcher:
         """Open what the watcher looks through; PostgreSQL waits a little for LISTEN."""
         if self.app.db.is_sqlite:
             self._data_version()
-        elif self.app.has_notifications and self._listener is None:
+            return
+        self._snapshot_moved()  # the first look: what later looks compare with
+        if self.app.has_notifications and self._listener is None:
             self._listener = Listener(self.app.url, self._on_notification)
             self._listener.start()
             if not self._listener.ready.wait(LISTEN_WAIT):
@@ -57,11 +66,21 @@ class ChangeWatcher:
         cannot tell: through a pooler, or when the look failed)."""
         if self.app.db.is_sqlite:
             return self._sqlite_changed()
-        if self._listener is not None:
-            noticed = self._noticed.is_set()
-            self._noticed.clear()
-            return noticed
-        return True
+        noticed = self._noticed.is_set()
+        self._noticed.clear()
+        return self._snapshot_moved() or noticed
+
+    def _snapshot_moved(self) -> bool:
+        before = self._position
+        try:
+            with self.app.db.read() as session:
+                self._position = str(session.scalar(text(SNAPSHOT)))
+        except Exception as exc:  # noqa: BLE001 - the server is away
+            if self.exact:
+                log.warning("snapshot_unreadable: %s", first_line(exc))
+            self.exact = False
+            return True
+        return self._position != before
 
     def close(self) -> None:
         """Close the dedicated connection, stop the listener."""
