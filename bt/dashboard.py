@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bt import filters, listing, tagnames
 from bt.db import Database
 from bt.errors import JobNotFound
-from bt.models import Dependency, Job, Tag
+from bt.models import Dependency, Job, JobAttempt, Tag
 from bt.sqltypes import UTCDateTime
 from bt.status import QUEUED_PARTS, Status
 from bt.values import JobInfo
@@ -160,13 +160,17 @@ class DashboardService:
         with self._db.read() as s:
             return [Failure(*row) for row in s.execute(query)]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of every run measured so far: one sum over the runs."""
+        query = select(func.coalesce(func.sum(JobAttempt.cpu_user + JobAttempt.cpu_sys), 0.0))
+        with self._db.read() as s:
+            return float(s.scalar(query) or 0.0)
+
     def runner_tallies(self, runner_ids: Sequence[int]) -> dict[int, RunnerTally]:
         """For each of these runners, its runs that succeeded (DONE, or a prolog that left its
         job STAND-BY) and failed, and the batch job id its runs recorded (None when none)."""
         if not runner_ids:
             return {}
-        from bt.models import JobAttempt  # the attempts' table, new in schema 0008
-
         query = (
             select(
                 JobAttempt.runner_id,

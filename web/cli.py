@@ -128,11 +128,11 @@ def serve(args: argparse.Namespace) -> int:
               "this port can try the token; an SSH tunnel to 127.0.0.1 is safer",
               file=sys.stderr)  # fmt: skip
     base = f"http://{url_host(host)}:{port}"
-    print(f"{PROGRAM}: serving {base}/ (read-only; Ctrl-C stops)", flush=True)
-    print(f"Open this link to log in: {base}/login?token={secret}", flush=True)
     config = uvicorn.Config(server, log_level="warning", access_log=False, server_header=False,
                             timeout_graceful_shutdown=2, lifespan="on")  # fmt: skip
-    try:
+    try:  # from the first word printed: a Ctrl-C at any moment ends the program cleanly
+        print(f"{PROGRAM}: serving {base}/ (read-only; Ctrl-C stops)", flush=True)
+        print(f"Open this link to log in: {base}/login?token={secret}", flush=True)
         uvicorn.Server(config).run(sockets=[sock])
     except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has stopped: how it ends
         pass

@@ -105,7 +105,7 @@ class Overview:
 
 def cpu_hours(app: Brownthrower) -> float:
     """User + system CPU-hours of every attempt measured so far."""
-    return sum(g.cpu_seconds for g in app.jobs.stats()) / 3600
+    return app.dashboard.cpu_seconds() / 3600
 
 
 def overview(app: Brownthrower, cpu: Callable[[], float]) -> Overview:
@@ -282,7 +282,7 @@ class Stats:
     by: GroupBy
     groups: list[GroupStats] = field(default_factory=list)
     records: list[AttemptRecord] = field(default_factory=list)
-    sampled: bool = False  #: the plots draw only the latest `MAX_STATS_JOBS` jobs
+    sampled: bool = False  #: only the latest `MAX_STATS_JOBS` jobs were read
     error: str | None = None
 
 
@@ -291,16 +291,18 @@ def stats(app: Brownthrower, filter_text: str = "", by: GroupBy = "task", *,
     """The statistics of the jobs the filter selects (the plots' records only with `plots`)."""
     terms = terms_of(filter_text)
     try:
-        groups = app.jobs.stats(terms, by)
-        records, sampled = _latest_records(app, terms) if plots else ([], False)
+        latest, sampled = _latest(app, terms)
+        groups = app.jobs.stats(latest, by)
+        records = app.jobs.attempt_records(latest) if plots else []
     except errors.InvalidValue as exc:
         return Stats(filter_text.strip(), by, error=str(exc))
     return Stats(filter_text.strip(), by, groups, records, sampled)
 
 
-def _latest_records(app: Brownthrower, terms: Sequence[str]) -> tuple[list[AttemptRecord], bool]:
+def _latest(app: Brownthrower, terms: Sequence[str]) -> tuple[list[str], bool]:
+    """The terms of the latest `MAX_STATS_JOBS` jobs the filter selects (a page never reads
+    more), and whether there are more."""
     page = app.jobs.list(terms, limit=MAX_STATS_JOBS, newest_first=True)
-    if not page.jobs:
-        return [], False
-    oldest = min(job.id for job in page.jobs)
-    return app.jobs.attempt_records([*terms, f"id>={oldest}"]), page.next_after is not None
+    if page.next_after is None or not page.jobs:
+        return list(terms), False
+    return [*terms, f"id>={min(job.id for job in page.jobs)}"], True

@@ -51,9 +51,10 @@ def new_client(app: Brownthrower, *, login: bool, dispatcher_dir: Path | None = 
 
 
 @pytest.fixture
-def web(app: Brownthrower) -> Iterator[Dashboard]:
-    """The dashboard of the test database, logged in."""
-    made = new_client(app, login=True)
+def web(app: Brownthrower, tmp_path: Path) -> Iterator[Dashboard]:
+    """The dashboard of the test database, logged in (no dispatcher: an empty state folder,
+    not the user's, where other tests' dispatchers leave journals)."""
+    made = new_client(app, login=True, dispatcher_dir=tmp_path / "dispatchers")
     yield made
     made.client.close()
     made.hub.watcher.close()
