@@ -457,8 +457,8 @@ class ClaimService:
 
     def record_abort_exit(self, claim: Claim, exit_code: int, usage: Usage | None = None) -> bool:
         """The exit code of `claim`'s run, killed because the job was aborted, and what it cost,
-        into the abort's history event and `bt_exit_code`; False when the job moved on since
-        (nothing written)."""
+        into the run's history row (which `bt_exit_code` shows); False when the job moved on
+        since (nothing written)."""
         return self._db.write(lambda s: control.record_abort_exit(s, claim, exit_code, usage))
 
     def put_tag(self, claim: Claim, name: str, value: str) -> None:

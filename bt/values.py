@@ -446,7 +446,7 @@ class JobEvent:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One run of a job's own code, from its events (`job history`)."""
+    """One attempt at a job's own code (`job history`): a run, or a superjob's prolog and epilog."""
 
     number: int
     runner_id: int | None = None
