@@ -4,39 +4,22 @@ it takes is the README's `docs/report.png`."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bt.report import report_html
-from tests.conftest import IN_CI
 from tests.unit.reportdata import SCRIPT, campaign
+from tests.web.browser import ARGS, CHROMIUM, browser_or_skip
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "report.png"
 
 
 @pytest.fixture(scope="module")
 def browser() -> Any:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        missing = "playwright is not installed (scripts/bootstrap --dev)"
-    else:
-        missing = (
-            "" if os.access(CHROMIUM, os.X_OK) else f"no {CHROMIUM} (apt-get install chromium)"
-        )
-    if missing:
-        if IN_CI:
-            pytest.fail(missing + " (CI=true: the browser test must run)")
-        pytest.skip(missing)
-    with sync_playwright() as playwright:
+    sync_api = browser_or_skip()
+    with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
         chromium.close()
