@@ -3,8 +3,9 @@
 The rules the transitions module keeps incrementally are recomputed here from the rows, so a
 bug, a manual edit or a restored backup that broke them shows up with the ids involved:
 dependency cycles, counters that disagree with the rows, RUNNING jobs without a live lease,
-QUEUED jobs whose parents can never finish on their own (STASHED or FAILED parents), and
-concurrency limits whose units in use are not those their RUNNING jobs hold.
+QUEUED jobs whose parents can never finish on their own (STASHED or FAILED parents),
+concurrency limits whose units in use are not those their RUNNING jobs hold, and history rows
+of runs (`job_attempt`, which has no foreign key) whose job is gone.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from sqlalchemy import ColumnElement, ScalarSelect, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from bt.models import ConcurrencyLimit, Dependency, Job, JobLimit, Runner
+from bt.models import ConcurrencyLimit, Dependency, Job, JobAttempt, JobLimit, Runner
 from bt.sqltypes import db_now
 from bt.status import Status, blocks_children
 from bt.values import Finding
@@ -34,6 +35,7 @@ def check(session: Session) -> list[Finding]:
         *_stuck_behind(session, Status.STASHED, "QUEUED behind a STASHED parent"),
         *_stuck_behind(session, Status.FAILED, "BLOCKED by a FAILED parent"),
         *_limits_in_use(session),
+        *_orphaned_runs(session),
     ]
 
 
@@ -125,6 +127,14 @@ def _running_without_lease(session: Session) -> Iterator[Finding]:
     ids = list(session.scalars(query.order_by(Job.id)))
     if ids:
         yield _finding("lease", ids, "RUNNING without a live runner lease")
+
+
+def _orphaned_runs(session: Session) -> Iterator[Finding]:
+    gone = ~select(Job.id).where(Job.id == JobAttempt.job_id).exists()
+    query = select(JobAttempt.job_id).where(gone).distinct().order_by(JobAttempt.job_id)
+    ids = list(session.scalars(query))
+    if ids:
+        yield _finding("history", ids, "removed, whose runs are still in the history")
 
 
 def _stuck_behind(session: Session, parent_status: Status, what: str) -> Iterator[Finding]:

@@ -61,3 +61,12 @@ def test_a_blocked_job_is_found(app: Brownthrower) -> None:
     app.jobs.link(parent, child)
     app.claims.fail(claim(app, runner(app)), "exception", "boom")
     assert kinds(app)["1 job(s) BLOCKED by a FAILED parent"] == (child,)
+
+
+def test_history_rows_of_a_removed_job_are_found(app: Brownthrower) -> None:
+    plant(
+        app,
+        "INSERT INTO job_attempt (job_id, seq, attempt, outcome, ended_at)"
+        " VALUES (999, 1, 1, 'DONE', '2026-01-01 00:00:00')",
+    )
+    assert kinds(app)["1 job(s) removed, whose runs are still in the history"] == (999,)
