@@ -163,10 +163,11 @@ _RUN_NOTE = (*_NOTE_COLUMNS, *USAGE_COLUMNS)
 
 # -- the end of a run: its `job_attempt` row ------------------------------------------------------
 
-#: what a run's row takes from its job as it was before the end (`before_run_ends`)
-RUN_START = select(JOB.c.id, JOB.c.attempts, JOB.c.ts_started, JOB.c.runner_id).where(
-    JOB.c.id == bindparam("b_id")
-)
+#: what a run's row takes from its job as it was before the end, and the time of the end (on
+#: SQLite, read before the transition: a retry's `not_before`, set after, is never earlier)
+RUN_START = select(
+    JOB.c.id, JOB.c.attempts, JOB.c.ts_started, JOB.c.runner_id, db_now().label("now")
+).where(JOB.c.id == bindparam("b_id"))
 
 
 def _greatest(first: ColumnElement[Any], second: ColumnElement[Any], pg: bool) -> Any:
@@ -211,7 +212,7 @@ def _run_values(
         "host": select(RUNNER.c.host).where(RUNNER.c.id == runner).scalar_subquery(),
         "queued_at": _queued_at(job_id, pg),
         "started_at": started,
-        "ended_at": db_now(),
+        "ended_at": db_now() if pg else bindparam("ended", type_=UTCDateTime()),
         **{name: bindparam(name, type_=ATTEMPT.c[name].type) for name in _RUN_NOTE},
     }
 

@@ -187,7 +187,8 @@ def _end_run(
     if row is not None and start is not None:
         runner = start.runner_id if start.runner_id is not None else note.runner_id
         run = {"job": job.id, "attempt": start.attempts, "runner": runner}
-        session.execute(queries.RECORD_RUN, {**params, **run, "started": start.ts_started})
+        times = {"started": start.ts_started, "ended": start.now}
+        session.execute(queries.RECORD_RUN, {**params, **run, **times})
     return row
 
 

@@ -122,7 +122,7 @@ WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_
 FROM job_attempt 
 WHERE job_attempt.job_id = %(job)s::INTEGER AND job_attempt.outcome = %(outcome_1)s AND coalesce(job_attempt.reason, %(coalesce_3)s::VARCHAR) != %(coalesce_4)s::VARCHAR), (SELECT max(job_event.at) AS max_2 
 FROM job_event 
-WHERE job_event.job_id = %(job)s::INTEGER AND job_event.new_status = %(new_status_1)s))), %(started)s::TIMESTAMP WITH TIME ZONE, now(), %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR, %(realtime)s, %(cpu_user)s, %(cpu_sys)s, %(peak_rss)s::BIGINT, %(minflt)s::BIGINT, %(majflt)s::BIGINT, %(vol_ctxt)s::BIGINT, %(inv_ctxt)s::BIGINT, %(inblock)s::BIGINT, %(oublock)s::BIGINT, %(rchar)s::BIGINT, %(wchar)s::BIGINT, %(read_bytes)s::BIGINT, %(write_bytes)s::BIGINT, %(batch_id)s::VARCHAR, %(slots)s::INTEGER) RETURNING job_attempt.seq;
+WHERE job_event.job_id = %(job)s::INTEGER AND job_event.new_status = %(new_status_1)s))), %(started)s::TIMESTAMP WITH TIME ZONE, %(ended)s::TIMESTAMP WITH TIME ZONE, %(exit_code)s::INTEGER, %(reason)s::VARCHAR, %(traceback)s::VARCHAR, %(stderr)s::VARCHAR, %(realtime)s, %(cpu_user)s, %(cpu_sys)s, %(peak_rss)s::BIGINT, %(minflt)s::BIGINT, %(majflt)s::BIGINT, %(vol_ctxt)s::BIGINT, %(inv_ctxt)s::BIGINT, %(inblock)s::BIGINT, %(oublock)s::BIGINT, %(rchar)s::BIGINT, %(wchar)s::BIGINT, %(read_bytes)s::BIGINT, %(write_bytes)s::BIGINT, %(batch_id)s::VARCHAR, %(slots)s::INTEGER) RETURNING job_attempt.seq;
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - %(pending_parents_1)s::INTEGER) WHERE job.id IN (SELECT dependency.child_id 
@@ -154,7 +154,7 @@ FROM id_counter
 WHERE id_counter.name = %(name_1)s::VARCHAR));
 
 -- RUN_START
-SELECT job.id, job.attempts, job.ts_started, job.runner_id 
+SELECT job.id, job.attempts, job.ts_started, job.runner_id, now() AS now 
 FROM job 
 WHERE job.id = %(b_id)s::INTEGER;
 
@@ -300,7 +300,7 @@ WITH moved AS
 FROM dependency 
 WHERE dependency.parent_id = job.id) AS has_children, job.attempts, job.blocking_parents, job.id, job.has_limits), 
 before AS 
-(SELECT job.id AS id, job.attempts AS attempts, job.ts_started AS ts_started, job.runner_id AS runner_id 
+(SELECT job.id AS id, job.attempts AS attempts, job.ts_started AS ts_started, job.runner_id AS runner_id, now() AS now 
 FROM job 
 WHERE job.id = %(b_id)s::INTEGER), 
 ran AS 

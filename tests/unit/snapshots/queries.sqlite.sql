@@ -122,7 +122,7 @@ WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attemp
 FROM job_attempt 
 WHERE job_attempt.job_id = ? AND job_attempt.outcome = ? AND coalesce(job_attempt.reason, ?) != ?), (SELECT max(job_event.at) AS max_2 
 FROM job_event 
-WHERE job_event.job_id = ? AND job_event.new_status = ?))), ?, (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq;
+WHERE job_event.job_id = ? AND job_event.new_status = ?))), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq;
 
 -- RELEASE_CHILDREN
 UPDATE job SET pending_parents=(job.pending_parents - ?) WHERE job.id IN (SELECT dependency.child_id 
@@ -154,7 +154,7 @@ FROM id_counter
 WHERE id_counter.name = ?));
 
 -- RUN_START
-SELECT job.id, job.attempts, job.ts_started, job.runner_id 
+SELECT job.id, job.attempts, job.ts_started, job.runner_id, (strftime('%Y-%m-%d %H:%M:%f', 'now') || '000') AS now 
 FROM job 
 WHERE job.id = ?;
 
