@@ -20,12 +20,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
 
 from bench.common import fresh_app
 from bt import Brownthrower
@@ -84,8 +86,13 @@ def campaign(url: str, jobs: int) -> Brownthrower:
     with app.db.read() as session:
         rows = list(runs(list(session.scalars(select(Job.id).order_by(Job.id)))))
     for start in range(0, len(rows), 2000):
-        app.db.write(lambda s, at=start: s.execute(insert(ATTEMPT), rows[at : at + 2000]))
+        batch = rows[start : start + 2000]
+        app.db.write(partial(_insert, batch))
     return app
+
+
+def _insert(rows: list[dict[str, Any]], session: Session) -> None:
+    session.execute(insert(ATTEMPT), rows)
 
 
 def shown(path: Path) -> float | None:
