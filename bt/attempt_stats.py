@@ -1,38 +1,49 @@
 """`job stats` in the database: `bt.report.group_stats` of the selected jobs' attempts, computed
-by one statement over `job_attempt` (and the job rows of runs under way) instead of in Python.
+from `job_attempt` (and the job rows of runs under way) instead of in Python.
 
-The statement rebuilds `bt.attempts.records` as rows (the `facts`, read once): a run given back
+The attempt records of `bt.attempts.records` are rebuilt as rows, the `facts`: a run given back
 unstarted is no attempt; a superjob's epilog continues the attempt its prolog began (its wait
 and run count from the prolog's times), and a prolog is an attempt of its own only while no run
-follows it; a run under way is the job row. Most jobs have one run, and their one row is their
-one attempt: only the jobs with more (a run whose `seq` is not 1, or a run under way) go through
-those rules, and only their records are ranked within their job (the latest; the run with the
-longest run time, the largest peak RSS).
+follows it; a run under way is the job row. Most jobs have one run, which is their one attempt:
+only the jobs with more (a run whose `seq` is not 1, or a run under way) go through those rules,
+and only their records are ranked within their job (the latest; those with the job's longest
+run time and largest peak RSS).
 
-Quantiles are exact type-7 (`bt.report.stats.quantile`): PostgreSQL's `percentile_cont`; on
-SQLite, the values at the two closest ranks, from one `row_number()` pass per figure, which
-Python interpolates as `quantile` does. The slowest and largest jobs come from a pass in
-descending order that counts each job at its best attempt. Durations are exact microseconds
-divided once, like `timedelta.total_seconds`. Totals (`Spread.total`, `cpu_seconds`) are the
-database's `sum`, which may differ from `math.fsum` in the last bits of a float.
+Quantiles are exact type-7 (`bt.report.stats.quantile`). PostgreSQL reads the facts once, in
+one statement: `percentile_cont` for the quantiles, and for the slowest and largest jobs a pass
+in descending order that counts each job at its best attempt. SQLite, whose sorts and window
+passes are slow, writes the facts to a temporary table (gone with the savepoint that holds it)
+with an index per figure, then reads the two values each quantile needs and the top jobs with
+`LIMIT 1 OFFSET n`, which Python interpolates as `quantile` does. Durations are exact
+microseconds divided once, like `timedelta.total_seconds`. Totals (`Spread.total`,
+`cpu_seconds`) are the database's `sum`, which may differ from `math.fsum` in the last bits of a
+float.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
     Float,
+    Index,
     Integer,
+    MetaData,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     cast,
     extract,
     func,
+    insert,
     literal,
     null,
     or_,
@@ -41,10 +52,11 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 from sqlalchemy.sql import ColumnElement
-from sqlalchemy.sql.selectable import CTE, Select, Subquery
+from sqlalchemy.sql.selectable import Select, Subquery
 
 from bt import filters
 from bt.models import ATTEMPT, JOB, RUNNER
@@ -65,6 +77,10 @@ WHITESPACE = (
 )
 REASON_LENGTH = 200
 _LAST = 2**31 - 1  #: the place of a run under way among its job's records: the last
+#: pages of SQLite's cache for the temporary table while it is read (its default is ~2 MB)
+SQLITE_TEMP_CACHE = -256_000  #: KiB
+
+_Row = Mapping[Any, Any]  #: a row's mapping
 
 DONE, FAILED, QUEUED, STAND_BY = (s.value for s in (Status.DONE, Status.FAILED, Status.QUEUED,
                                                     Status.STAND_BY))  # fmt: skip
@@ -77,26 +93,30 @@ def group_stats(
     session: Session, terms: Sequence[str] = (), by: GroupBy = "task"
 ) -> list[GroupStats]:
     """`bt.report.group_stats(bt.attempts.records(session, terms), by)`, in the database."""
-    postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:  # compiling this statement would take longer than running it
-        session.execute(text("SET LOCAL jit = off"))
-    statement = _statement(filters.condition(terms), by, postgresql)
-    groups = [_group(row, postgresql) for row in session.execute(statement).mappings()]
+    where = filters.condition(terms)
+    if session.get_bind().dialect.name == "postgresql":
+        groups = _in_postgresql(session, where, by)
+    else:
+        groups = _in_sqlite(session, where, by)
     return sorted(groups, key=lambda group: group.key)
 
 
 # -- the records, as rows -----------------------------------------------------------------------
 
 
-def _records(where: ColumnElement[bool]) -> tuple[Subquery, Subquery]:
+def _records(where: ColumnElement[bool], postgresql: bool) -> tuple[Subquery, Subquery]:
     """The attempt records as `bt.attempts.records` builds them, in two parts: the jobs whose
     one run is their one attempt, and the others (see the module's docstring)."""
     a, other = ATTEMPT, ATTEMPT.alias("other")
+    more: ColumnElement[bool]
+    if postgresql:  # an anti-join
+        more = select(other.c.seq).where(other.c.job_id == a.c.job_id, other.c.seq != 1).exists()
+    else:  # a set built once
+        more = a.c.job_id.in_(select(other.c.job_id).where(other.c.seq != 1))
     alone = (
         _ended_select(a, a)
         .select_from(a.join(JOB, JOB.c.id == a.c.job_id))
-        .where(where, a.c.seq == 1, JOB.c.status != Status.RUNNING, _not_given_back(a))
-        .where(~select(other.c.seq).where(other.c.job_id == a.c.job_id, other.c.seq != 1).exists())
+        .where(where, a.c.seq == 1, JOB.c.status != Status.RUNNING, _not_given_back(a), ~more)
     )
     several = union_all(
         select(other.c.job_id).where(other.c.seq != 1),
@@ -108,19 +128,15 @@ def _records(where: ColumnElement[bool]) -> tuple[Subquery, Subquery]:
 
 
 def _ended_select(a: Any, first: Any) -> Select[Any]:
-    """A run `a` as a record, its attempt queued and started when `first` was."""
-    outcome = type_coerce(a.c.outcome, String)
+    """A run `a` as a record, its attempt queued and started when `first` was: its `outcome`
+    is the status it ended in, `traced` whether it failed (`_figures_of` reads them)."""
     return select(
         a.c.job_id,
         JOB.c.name,
         a.c.attempt,
         a.c.seq.label("pos"),
-        case(
-            (outcome.in_((DONE, FAILED, STAND_BY)), outcome),
-            (and_(outcome == QUEUED, a.c.traceback.is_not(None)), literal("retried")),
-            (outcome == QUEUED, literal("requeued")),
-            else_=literal(""),
-        ).label("outcome"),
+        type_coerce(a.c.outcome, String).label("outcome"),
+        a.c.traceback.is_not(None).label("traced"),
         a.c.host,
         first.c.queued_at,
         first.c.started_at,
@@ -192,7 +208,8 @@ def _running(where: ColumnElement[bool]) -> Select[Any]:
             JOB.c.name,
             JOB.c.attempts,
             literal(_LAST),
-            literal(""),
+            literal(RUNNING),
+            literal(False),
             RUNNER.c.host,
             func.coalesce(put_back, JOB.c.ts_queued),
             JOB.c.ts_started,
@@ -208,16 +225,17 @@ def _running(where: ColumnElement[bool]) -> Select[Any]:
 # -- the facts: each record's group and figures ---------------------------------------------------
 
 
-def _facts(where: ColumnElement[bool], by: GroupBy, postgresql: bool) -> CTE:
+# -- the facts: each record's group and figures ---------------------------------------------------
+
+
+def _facts(where: ColumnElement[bool], by: GroupBy, postgresql: bool) -> Select[Any]:
     """The records with their group key `k`, the figures `bt.report` derives from them, and
     what ranks them within their job in a group: `status`, the job's status after its latest
     record there (NULL on the others), and flags (1 or 0) on the one with the job's highest
     run time (`best_run`) and peak RSS (`best_peak_rss`) there."""
-    alone, several = _records(where)
-    one = select(
-        *_figures_of(alone.c, by, postgresql).values(),
-        *(literal(1).label(n) for n in _BEST.values()),
-    )
+    alone, several = _records(where, postgresql)
+    ones = (literal(1).label(n) for n in _BEST.values())
+    one = select(*_figures_of(alone.c, by, postgresql).values(), *ones)
     figures = _figures_of(several.c, by, postgresql)
     order = (several.c.attempt, several.c.started_at, several.c.pos)
     ranked = select(*figures.values(), *order).subquery("ranked")
@@ -229,7 +247,7 @@ def _facts(where: ColumnElement[bool], by: GroupBy, postgresql: bool) -> CTE:
     latest = first(r.attempt.desc(), r.started_at.desc().nulls_last(), r.pos.desc())
     best = [case((first(r[m].desc().nulls_last()), 1), else_=0).label(n) for m, n in _BEST.items()]
     columns = [case((latest, r.status)).label("status") if n == "status" else r[n] for n in figures]
-    return union_all(one, select(*columns, *best)).cte("facts").prefix_with("MATERIALIZED")
+    return union_all(one, select(*columns, *best))  # type: ignore[return-value]
 
 
 _BEST = {m: f"best_{m}" for m in TOPS}
@@ -238,24 +256,24 @@ _RETRIED = 2  #: `failed` of an attempt after which its job was queued again (1:
 
 def _figures_of(c: Any, by: GroupBy, postgresql: bool) -> dict[str, ColumnElement[Any]]:
     measured = and_(c.realtime.is_not(None), c.cpu_user.is_not(None), c.cpu_sys.is_not(None))
-    status_after = case(
-        (c.outcome.in_(("retried", "requeued")), literal(QUEUED)),
-        (c.outcome == "", literal(RUNNING)),
-        else_=c.outcome,
-    )
+    #: as `bt.attempts` maps a run's status to its outcome (retried and requeued, QUEUED after;
+    #: "" for any other, RUNNING after) and `AttemptRecord.status_after` back
+    ended = (DONE, FAILED, STAND_BY, QUEUED)
+    status_after = case((c.outcome.in_(ended), c.outcome), else_=literal(RUNNING))
+    retried = and_(c.outcome == QUEUED, c.traced)
     keys = {
         "task": c.name,
         "status": status_after,
         "host": case((or_(c.host.is_(None), c.host == ""), literal(UNKNOWN_HOST)), else_=c.host),
     }
-    failed = case((c.outcome == FAILED, 1), (c.outcome == "retried", _RETRIED), else_=0)
+    failed = case((c.outcome == FAILED, 1), (retried, _RETRIED), else_=0)
     seconds = _seconds_pg if postgresql else _seconds_sqlite
     figures = {
         "k": keys[by].collate("C") if postgresql else keys[by],
         "job_id": c.job_id,
         "status": status_after,
         "failed": failed,
-        "reason": case((c.outcome.in_((FAILED, "retried")), c.reason)),
+        "reason": case((c.outcome == FAILED, c.reason), (retried, c.reason)),
         "wait": seconds(c.queued_at, c.started_at),
         "run": seconds(c.started_at, c.ended_at),
         "measured": case((measured, 1), else_=0),
@@ -290,30 +308,9 @@ def _seconds_sqlite(start: Any, end: Any) -> ColumnElement[float]:
     return case((end < start, literal(0.0)), else_=exact / 1_000_000.0)
 
 
-# -- the statement -------------------------------------------------------------------------------
-
-
-def _statement(where: ColumnElement[bool], by: GroupBy, postgresql: bool) -> Select[Any]:
-    """One row per group: its figures, on SQLite the values at the quantiles' ranks, and its
-    lists as JSON (`_lists`)."""
-    facts = _facts(where, by, postgresql)
-    figures = _figures(facts, postgresql).cte("figures")
-    ranked = {m: _ranked(facts, figures, m, postgresql) for m in (TOPS if postgresql else METRICS)}
-    lists = _json_lists(_lists(facts, ranked, postgresql).subquery("lists"), postgresql)
-    columns: list[Any] = [figures, lists.c.lists]
-    joined: Any = figures.outerjoin(lists, lists.c.k == figures.c.k)
-    if not postgresql:
-        for metric in METRICS:
-            picks = _picks(ranked[metric], metric)
-            columns += [picks.c[name] for name in _ends(metric)]
-            joined = joined.outerjoin(picks, picks.c.k == figures.c.k)
-    return select(*columns).select_from(joined)
-
-
-def _figures(facts: CTE, postgresql: bool) -> Select[Any]:
-    """Per group: the counts, sums, jobs by status, and each metric's count, total, min, max
-    and its quantiles (PostgreSQL) or the places of the values they need (SQLite)."""
-    f = facts.c
+def _figures(f: Any, postgresql: bool) -> Select[Any]:
+    """Per group of the facts `f`: the counts, sums, jobs by status, and each metric's count,
+    total, min, max (and on PostgreSQL its quantiles)."""
     columns: list[Any] = [
         f.k,
         func.count(f.status).label("jobs"),
@@ -324,9 +321,8 @@ def _figures(facts: CTE, postgresql: bool) -> Select[Any]:
         *(func.count(case((f.status == status, 1))).label(status) for status in STATUSES_AFTER),
     ]
     for m in METRICS:
-        count = func.count(f[m])
         columns += [
-            count.label(f"{m}_count"),
+            func.count(f[m]).label(f"{m}_count"),
             func.sum(f[m]).label(f"{m}_total"),
             func.min(f[m]).label(f"{m}_min"),
             func.max(f[m]).label(f"{m}_max"),
@@ -335,70 +331,12 @@ def _figures(facts: CTE, postgresql: bool) -> Select[Any]:
             at = literal(list(QUANTILES), ARRAY(Float))
             value = cast(f[m], Float)
             columns.append(func.percentile_cont(at).within_group(value).label(f"{m}_q"))
-        else:
-            places = (count - rank for q in QUANTILES for rank in _ranks(q, count))
-            columns += [place.label(name) for place, name in zip(places, _places(m), strict=True)]
     return select(*columns).group_by(f.k)
 
 
-def _places(metric: str) -> list[str]:
-    """The columns of `_figures` with the places (from the highest, 1 to `n`) of the values a
-    metric's quantiles are interpolated between (`_ends`: low and high for each quantile)."""
-    return [f"{metric}_place_{end}" for end in _ends(metric)]
-
-
-def _ends(metric: str) -> list[str]:
-    return [f"{metric}_{end}{i}" for i in range(len(QUANTILES)) for end in ("lo", "hi")]
-
-
-def _ranks(q: float, n: Any) -> tuple[Any, Any]:
-    """The two ranks (from 0) type-7 interpolates between for the `q`-quantile of `n` values,
-    as `bt.report.stats.quantile` finds them."""
-    low = cast(q * (n - 1), Integer)
-    return low, case((low + 1 > n - 1, n - 1), else_=low + 1)
-
-
-def _ranked(facts: CTE, figures: CTE, metric: str, postgresql: bool) -> CTE:
-    """A metric's values by group from the highest (ties by job id) with their place `d` (1
-    to `n`) and, for a top list, `jobs`: how many jobs had their best value by there. Only the
-    top jobs' best values and (SQLite) the values quantiles need are kept."""
-    f = facts.c
-    order: dict[str, Any] = {
-        "partition_by": f.k,
-        "order_by": (f[metric].desc(), f.job_id),
-        "rows": (None, 0),
-    }
-    columns = [f.k, f.job_id, f[metric].label("v"), func.row_number().over(**order).label("d")]
-    top = metric in TOPS
-    if top:
-        best = f[_BEST[metric]]
-        columns += [best.label("best"), func.sum(best).over(**order).label("jobs")]
-    inner = select(*columns).where(f[metric].is_not(None)).subquery()
-    r = inner.c
-    keep = [and_(r.best == 1, r.jobs <= TOP)] if top else []
-    places = [] if postgresql else [figures.c[name] for name in _places(metric)]
-    if places:
-        keep.append(r.d.in_(places))
-    return (
-        select(r.k, r.v, r.d, r.job_id, *([r.best, r.jobs] if top else []), *places)
-        .join_from(inner, figures, figures.c.k == r.k)
-        .where(or_(*keep))
-        .cte(f"ranked_{metric}")
-    )
-
-
-def _picks(ranked: CTE, metric: str) -> Subquery:
-    """Per group, the values at the places `_places` names (SQLite)."""
-    r = ranked.c
-    pairs = zip(_places(metric), _ends(metric), strict=True)
-    picks = [func.max(case((r.d == r[place], r.v))).label(end) for place, end in pairs]
-    return select(r.k, *picks).group_by(r.k).subquery(f"picks_{metric}")
-
-
-def _lists(facts: CTE, ranked: dict[str, CTE], postgresql: bool) -> Any:
-    """(k, kind, label, number, job id) rows: the top failure reasons with their counts, the
-    slowest and the largest jobs with their places."""
-    f = facts.c
+def _failures(f: Any, postgresql: bool) -> Select[Any]:
+    """(k, reason line, count) of the `TOP` commonest failure reasons of each group (ties by
+    reason, in code point order as Python sorts)."""
     line = _reason_line(f.reason, postgresql)
     order = line.collate("C") if postgresql else line
     reasons = (
@@ -412,39 +350,9 @@ def _lists(facts: CTE, ranked: dict[str, CTE], postgresql: bool) -> Any:
         )
         .where(f.failed > 0)
         .group_by(f.k, line)
-        .subquery()
+        .subquery("reasons")
     )
-    failures = select(
-        reasons.c.k,
-        literal("failure").label("kind"),
-        reasons.c.line.label("label"),
-        reasons.c.n.label("number"),
-        _NO_JOB.label("job_id"),
-    ).where(reasons.c.r <= TOP)
-    tops = [
-        select(r.c.k, literal(kind), _NO_LABEL, r.c.jobs, r.c.job_id).where(
-            r.c.best == 1, r.c.jobs <= TOP
-        )
-        for metric, kind in TOPS.items()
-        for r in (ranked[metric],)
-    ]
-    return union_all(failures, *tops)
-
-
-_NO_JOB = cast(null(), Integer)  #: typed, for the union of the lists
-_NO_LABEL = cast(null(), String)
-
-
-def _json_lists(lists: Subquery, postgresql: bool) -> Subquery:
-    """Per group, its lists as one JSON array of [kind, label, number, job id]."""
-    c = lists.c
-    items = (c.kind, c.label, c.number, c.job_id)
-    found: Any
-    if postgresql:
-        found = cast(func.json_agg(func.json_build_array(*items)), String)
-    else:
-        found = func.json_group_array(func.json_array(*items))
-    return select(c.k, found.label("lists")).group_by(c.k).subquery("json_lists")
+    return select(reasons.c.k, reasons.c.line, reasons.c.n).where(reasons.c.r <= TOP)
 
 
 def _reason_line(reason: Any, postgresql: bool) -> ColumnElement[str]:
@@ -459,58 +367,197 @@ def _reason_line(reason: Any, postgresql: bool) -> ColumnElement[str]:
     return case((func.coalesce(cut, "") == "", literal(NO_REASON)), else_=cut)
 
 
+# -- PostgreSQL: one statement -------------------------------------------------------------------
+
+
+def _in_postgresql(session: Session, where: ColumnElement[bool], by: GroupBy) -> list[GroupStats]:
+    session.execute(text("SET LOCAL jit = off"))  # compiling would take longer than running
+    facts = _facts(where, by, postgresql=True).cte("facts").prefix_with("MATERIALIZED")
+    f = facts.c
+    tops = [_top(f, metric).label(kind) for metric, kind in TOPS.items()]
+    figures = _figures(f, postgresql=True).add_columns(*tops).subquery("figures")
+    failures = _failures(f, postgresql=True).subquery("failures")
+    found = func.json_agg(func.json_build_array(failures.c.line, failures.c.n))
+    reasons = select(failures.c.k, cast(found, String).label("reasons")).group_by(failures.c.k)
+    listed = reasons.subquery("reasons")
+    statement = select(figures, listed.c.reasons).outerjoin_from(
+        figures, listed, listed.c.k == figures.c.k
+    )
+    groups = []
+    for row in session.execute(statement).mappings():
+        lines = [(str(line), int(count)) for line, count in json.loads(row["reasons"] or "[]")]
+        quantiles = {m: row[f"{m}_q"] or [None] * len(QUANTILES) for m in METRICS}
+        jobs = {kind: list(row[kind] or []) for kind in TOPS.values()}
+        groups.append(_group(row, quantiles, lines, jobs))
+    return groups
+
+
+def _top(f: Any, metric: str) -> ColumnElement[Any]:
+    """The ids of a group's `TOP` jobs with the highest values of a metric (ties by job id),
+    each at its best value."""
+    best = and_(f[_BEST[metric]] == 1, f[metric].is_not(None))
+    ordered = aggregate_order_by(f.job_id, f[metric].desc(), f.job_id)
+    jobs = type_coerce(func.array_agg(ordered).filter(best), ARRAY(Integer))
+    return jobs[1:TOP]
+
+
+# -- SQLite: a temporary table, an index per metric ----------------------------------------------
+
+
+def _in_sqlite(session: Session, where: ColumnElement[bool], by: GroupBy) -> list[GroupStats]:
+    savepoint = session.begin_nested()  # a rollback to it drops the table
+    connection = session.connection()
+    cache = connection.exec_driver_sql("PRAGMA temp.cache_size").scalar_one()
+    connection.exec_driver_sql(f"PRAGMA temp.cache_size = {SQLITE_TEMP_CACHE}")
+    try:
+        return _from_table(connection, where, by)
+    finally:
+        savepoint.rollback()
+        connection.exec_driver_sql(f"PRAGMA temp.cache_size = {int(cache)}")
+
+
+def _from_table(
+    connection: Connection, where: ColumnElement[bool], by: GroupBy
+) -> list[GroupStats]:
+    connection.execute(CreateTable(FACTS))
+    facts = _facts(where, by, postgresql=False)
+    connection.execute(insert(FACTS).from_select(list(facts.selected_columns.keys()), facts))
+    f = FACTS.c
+    failures: dict[str, list[tuple[str, int]]] = {}
+    for key, line, count in connection.execute(_failures(f, postgresql=False)):
+        failures.setdefault(key, []).append((line, count))
+    figures = connection.execute(_figures(f, postgresql=False)).mappings().all()
+    for index in FACTS.indexes:  # now: the scans above are faster without them
+        index.create(connection)
+    groups = []
+    for row in figures:
+        offsets = _offsets(row)
+        picked = connection.execute(_PICKS, {"k": row["k"], **offsets}).one()._mapping
+        quantiles = {m: _quantiles(row[f"{m}_count"], m, picked) for m in METRICS}
+        tops = {kind: _found(picked, kind) for kind in TOPS.values()}
+        groups.append(_group(row, quantiles, failures.get(row["k"], []), tops))
+    return groups
+
+
+def _facts_table() -> Table:
+    """The facts, one record a row, indexed by group and each metric from the highest (ties by
+    job id; with the flag of a job's best record for the top lists)."""
+    types = {"k": String, "status": String, "reason": String, "job_id": Integer}
+    floats = ("wait", "run", "cpu_efficiency", "cpu_seconds")
+    types |= {name: Float for name in floats}
+    names = ["k", "job_id", "status", "failed", "reason", *METRICS, "measured", *SUMS]
+    columns: list[Column[Any]] = [Column(n, types.get(n, BigInteger)) for n in names]
+    columns += [Column(n, Integer) for n in _BEST.values()]
+    table = Table("bt_stats_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
+    for m in METRICS:
+        best = [table.c[_BEST[m]]] if m in TOPS else []
+        Index(f"bt_stats_{m}", table.c.k, table.c[m].desc(), table.c.job_id, *best)
+    return table
+
+
+FACTS = _facts_table()
+
+
+def _picks() -> Select[Any]:
+    """One row of a group's (`:k`) picks: for each metric, the values at the places (from the
+    highest, `LIMIT 1 OFFSET :place`) of `_offsets`, and the ids of its top jobs."""
+    f = FACTS.c
+
+    def at(metric: str, place: str, *condition: Any, value: Any = None) -> Any:
+        found = select(f[metric] if value is None else value).where(
+            f.k == bindparam("k"), f[metric].is_not(None), *condition
+        )
+        return (
+            found.order_by(f[metric].desc(), f.job_id)
+            .limit(1)
+            .offset(bindparam(place))
+            .scalar_subquery()
+            .label(place)
+        )
+
+    columns = [at(m, name) for m in METRICS for name in _places(m)]
+    for metric, kind in TOPS.items():
+        best = f[_BEST[metric]] == 1
+        columns += [at(metric, f"{kind}{i}", best, value=f.job_id) for i in range(TOP)]
+    return select(*columns)
+
+
+def _places(metric: str) -> list[str]:
+    """The offsets a metric's quantiles read: low and high for each."""
+    return [f"{metric}_{end}{i}" for i in range(len(QUANTILES)) for end in ("lo", "hi")]
+
+
+def _offsets(figures: _Row) -> dict[str, int]:
+    """A group's offsets from the highest value of each metric to the two values each quantile
+    interpolates between, as `bt.report.stats.quantile` finds them; and of its top jobs."""
+    offsets = {f"{kind}{i}": i for kind in TOPS.values() for i in range(TOP)}
+    for m in METRICS:
+        count = int(figures[f"{m}_count"])
+        for i, q in enumerate(QUANTILES):
+            low = math.floor(q * (count - 1)) if count else 0
+            high = min(low + 1, count - 1)
+            offsets[f"{m}_lo{i}"] = max(count - 1 - low, 0)
+            offsets[f"{m}_hi{i}"] = max(count - 1 - high, 0)
+    return offsets
+
+
+def _quantiles(count: int, metric: str, picked: _Row) -> list[float | None]:
+    """`bt.report.stats.quantile` from the values at its two ranks."""
+    if not count:
+        return [None] * len(QUANTILES)
+    found = []
+    for i, q in enumerate(QUANTILES):
+        low, high = picked[f"{metric}_lo{i}"], picked[f"{metric}_hi{i}"]
+        position = q * (count - 1)
+        found.append(low + (high - low) * (position - math.floor(position)))
+    return found
+
+
+def _found(picked: _Row, kind: str) -> list[int]:
+    return [int(job) for i in range(TOP) if (job := picked[f"{kind}{i}"]) is not None]
+
+
 # -- back to Python ----------------------------------------------------------------------------
 
 
-def _group(row: Any, postgresql: bool) -> GroupStats:
-    """A group's row as its `GroupStats`."""
-    failures: list[tuple[int, str]] = []
-    tops: dict[str, list[tuple[int, int]]] = {kind: [] for kind in TOPS.values()}
-    for kind, label, number, job_id in json.loads(row["lists"] or "[]"):
-        if kind == "failure":
-            failures.append((-int(number), str(label)))
-        else:
-            tops[kind].append((int(number), int(job_id)))
-    spreads = {m: _spread(row, m, postgresql) for m in METRICS}
+def _group(
+    figures: _Row,
+    quantiles: Mapping[str, Sequence[float | None]],
+    failures: list[tuple[str, int]],
+    tops: Mapping[str, list[int]],
+) -> GroupStats:
+    """A group's `GroupStats` from its figures, quantiles, failure reasons and top jobs."""
+    spreads = {m: _spread(figures, m, quantiles[m]) for m in METRICS}
+    by_status = {s: int(figures[s]) for s in sorted(STATUSES_AFTER) if figures[s]}
     return GroupStats(
-        key=row["k"],
-        jobs=int(row["jobs"]),
-        attempts=int(row["attempts"]),
-        measured=int(row["measured"]),
-        by_status={status: int(row[status]) for status in sorted(STATUSES_AFTER) if row[status]},
-        retries=int(row["retries"]),
+        key=figures["k"],
+        jobs=int(figures["jobs"]),
+        attempts=int(figures["attempts"]),
+        measured=int(figures["measured"]),
+        by_status=by_status,
+        retries=int(figures["retries"]),
         wait=spreads["wait"],
         run=spreads["run"],
         cpu_efficiency=spreads["cpu_efficiency"],
         peak_rss=spreads["peak_rss"],
-        cpu_seconds=float(row["cpu_seconds"] or 0.0),
-        rchar=int(row["rchar"] or 0),
-        wchar=int(row["wchar"] or 0),
-        read_bytes=int(row["read_bytes"] or 0),
-        write_bytes=int(row["write_bytes"] or 0),
-        failures=[(line, -count) for count, line in sorted(failures)],
-        slowest=[job for _, job in sorted(tops["slowest"])],
-        largest=[job for _, job in sorted(tops["largest"])],
+        cpu_seconds=float(figures["cpu_seconds"] or 0.0),
+        rchar=int(figures["rchar"] or 0),
+        wchar=int(figures["wchar"] or 0),
+        read_bytes=int(figures["read_bytes"] or 0),
+        write_bytes=int(figures["write_bytes"] or 0),
+        failures=sorted(failures, key=lambda item: (-item[1], item[0])),
+        slowest=tops["slowest"],
+        largest=tops["largest"],
     )
 
 
-def _spread(row: Any, metric: str, postgresql: bool) -> Spread:
-    count = int(row[f"{metric}_count"])
-    if postgresql:
-        quantiles = list(row[f"{metric}_q"] or [None] * len(QUANTILES))
-    else:
-        quantiles = [_interpolated(row, metric, i, q, count) for i, q in enumerate(QUANTILES)]
+def _spread(figures: _Row, metric: str, quantiles: Sequence[Any]) -> Spread:
     p25, p50, p75, p90 = (None if q is None else float(q) for q in quantiles)
-    low, high = row[f"{metric}_min"], row[f"{metric}_max"]
+    low, high = figures[f"{metric}_min"], figures[f"{metric}_max"]
     if metric == "peak_rss":
         low, high = (None if v is None else int(v) for v in (low, high))
-    return Spread(count, float(row[f"{metric}_total"] or 0.0), low, p25, p50, p75, p90, high)
+    count, total = int(figures[f"{metric}_count"]), float(figures[f"{metric}_total"] or 0.0)
+    return Spread(count, total, low, p25, p50, p75, p90, high)
 
 
-def _interpolated(row: Any, metric: str, i: int, q: float, count: int) -> float | None:
-    """`bt.report.stats.quantile` from the values at its two ranks."""
-    low, high = row[f"{metric}_lo{i}"], row[f"{metric}_hi{i}"]
-    if not count:
-        return None
-    position = q * (count - 1)
-    return float(low + (high - low) * (position - math.floor(position)))
+_PICKS = _picks()

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bt import Brownthrower, RunResult, Usage
@@ -263,3 +263,12 @@ def test_failure_reasons_are_first_lines_cut_at_200_the_five_commonest_ties_by_r
 def test_the_reasons_are_stripped_of_what_python_strips() -> None:
     every = "".join(c for c in map(chr, range(sys.maxunicode + 1)) if c.isspace())
     assert every == WHITESPACE
+
+
+def test_stats_twice_in_one_session_leave_no_table_behind(campaign: Brownthrower) -> None:
+    """SQLite's temporary table and its indexes go with the savepoint that holds them."""
+    with campaign.db.read() as s:
+        first, second = stats_in_db(s, (), "host"), stats_in_db(s, (), "host")
+        if s.get_bind().dialect.name == "sqlite":
+            assert s.execute(text("SELECT name FROM sqlite_temp_master")).all() == []
+    assert first == second
