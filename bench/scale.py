@@ -313,14 +313,17 @@ def measure_stats(url: str, count: int) -> None:
         "in the database": (app.jobs.stats, 3),
         "in Python": (partial(in_python, app), 1),
     }
+    medians = []
     for label, (stats, runs) in ways.items():
         times = sorted(timed(stats) for _ in range(runs))
         by_host = timed(partial(stats, by="host"))
         some = timed(partial(stats, tenth))
+        medians.append(times[runs // 2])
         print(
             f"  job stats over {count:,} attempts, {label}: {times[runs // 2]:.2f} s;"
             f" by host: {by_host:.2f} s; a tenth of the jobs (id filter): {some:.2f} s"
         )
+    print(f"  in the database / in Python (same run): {medians[0] / medians[1]:.2f}")
     bys: tuple[GroupBy, ...] = ("task", "status", "host")
     exact = all(app.jobs.stats(by=by) == in_python(app, by=by) for by in bys)
     close = all(_close(app.jobs.stats(by=by), in_python(app, by=by)) for by in bys)

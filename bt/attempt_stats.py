@@ -10,8 +10,8 @@ and only their records are ranked within their job (the latest; those with the j
 run time and largest peak RSS).
 
 Quantiles are exact type-7 (`bt.report.stats.quantile`). PostgreSQL reads the facts once, in
-one statement: `percentile_cont` for the quantiles, and for the slowest and largest jobs a pass
-in descending order that counts each job at its best attempt. SQLite, whose sorts and window
+one statement: `percentile_cont` for the quantiles, and for the slowest and largest jobs an
+`array_agg` ordered by the figure over each job's best record. SQLite, whose sorts and window
 passes are slow, writes the facts to a temporary table (gone with the savepoint that holds it)
 with an index per figure, then reads the two values each quantile needs and the top jobs with
 `LIMIT 1 OFFSET n`, which Python interpolates as `quantile` does. Durations are exact
