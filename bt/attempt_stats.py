@@ -77,8 +77,9 @@ WHITESPACE = (
 )
 REASON_LENGTH = 200
 _LAST = 2**31 - 1  #: the place of a run under way among its job's records: the last
-#: pages of SQLite's cache for the temporary table while it is read (its default is ~2 MB)
-SQLITE_TEMP_CACHE = -256_000  #: KiB
+#: the most memory (KiB, as a negative `cache_size`) SQLite's cache of the temporary table may
+#: take while it is read; at the default, ~2 MB, 100k records spill to a file (restored after)
+SQLITE_TEMP_CACHE = -256_000
 
 _Row = Mapping[Any, Any]  #: a row's mapping
 
