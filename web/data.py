@@ -2,7 +2,7 @@
 
 Pages (`web.pages`) and the JSON API (`web.api`) call the same functions, so they always agree.
 Every read is bounded: a page of jobs, the first subjobs, the latest failures, the latest
-`MAX_STATS_JOBS` jobs of a filter for plots; nothing reads all jobs.
+`MAX_STATS_JOBS` jobs of a filter for its statistics; no page lists all jobs.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ SHOWN_SUBJOBS = 100  #: subjobs listed on a job's page (the rest through the job
 TAIL = 20_000  #: characters of a captured stream shown (its end)
 MAX_TAG = 20_000  #: characters of any other tag shown (its start)
 STREAMS = (tagnames.STDOUT, tagnames.STDERR, tagnames.LOG)
-MAX_STATS_JOBS = 10_000  #: the latest jobs of a filter whose attempts the plots draw
+MAX_STATS_JOBS = 5_000  #: the latest jobs of a filter a statistics page reads (300 ms at 200k)
 SLOW_EVERY = 30.0  #: seconds a figure that reads many rows is kept before it is read again
 GROUP_BYS: tuple[GroupBy, ...] = ("task", "status", "host")
 
@@ -275,8 +275,8 @@ def limits(app: Brownthrower) -> list[LimitInfo]:
 
 @dataclass(frozen=True)
 class Stats:
-    """The statistics page: per-group figures of every selected attempt, and the attempts of
-    the latest `MAX_STATS_JOBS` selected jobs for the plots."""
+    """The statistics page: per-group figures and the attempts for the plots, of the latest
+    `MAX_STATS_JOBS` selected jobs."""
 
     filter: str
     by: GroupBy
