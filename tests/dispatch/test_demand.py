@@ -87,7 +87,8 @@ def test_soon_runnable_walks_from_the_running_jobs_by_index(
     app: Brownthrower, tasks: list[str] | None
 ) -> None:
     """3000 QUEUED jobs wait for QUEUED parents, 2 for a RUNNING one: the look-up starts from
-    the RUNNING jobs (the status index; on PostgreSQL the runner index), then follows the dependency's primary key."""
+    the RUNNING jobs (the status index; on PostgreSQL the runner index), then follows the
+    dependency's primary key."""
     nodes = [NodeSpec(("q", k), JobSpec("echo"), submit=True) for k in range(1000)]
     nodes += [NodeSpec("r", JobSpec("noop"), True)]
     nodes += [NodeSpec(i, JobSpec("noop"), submit=True) for i in range(3002)]
