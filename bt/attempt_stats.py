@@ -247,7 +247,7 @@ def _facts(where: ColumnElement[bool], by: GroupBy, postgresql: bool) -> Select[
 
     latest = first(r.attempt.desc(), r.started_at.desc().nulls_last(), r.pos.desc())
     best = [case((first(r[m].desc().nulls_last()), 1), else_=0).label(n) for m, n in _BEST.items()]
-    columns = [case((latest, r.status)).label("status") if n == "status" else r[n] for n in figures]
+    columns = [case((latest, r.after)).label("after") if n == "after" else r[n] for n in figures]
     return union_all(one, select(*columns, *best))  # type: ignore[return-value]
 
 
@@ -262,17 +262,17 @@ def _figures_of(c: Any, by: GroupBy, postgresql: bool) -> dict[str, ColumnElemen
     ended = (DONE, FAILED, STAND_BY, QUEUED)
     status_after = case((c.outcome.in_(ended), c.outcome), else_=literal(RUNNING))
     retried = and_(c.outcome == QUEUED, c.traced)
-    keys = {
+    keys: dict[str, Any] = {
         "task": c.name,
-        "status": status_after,
         "host": case((or_(c.host.is_(None), c.host == ""), literal(UNKNOWN_HOST)), else_=c.host),
     }
+    keys["status"] = status_after  # (a statistic's key: `--by status`)
     failed = case((c.outcome == FAILED, 1), (retried, _RETRIED), else_=0)
     seconds = _seconds_pg if postgresql else _seconds_sqlite
     figures = {
         "k": keys[by].collate("C") if postgresql else keys[by],
         "job_id": c.job_id,
-        "status": status_after,
+        "after": status_after,
         "failed": failed,
         "reason": case((c.outcome == FAILED, c.reason), (retried, c.reason)),
         "wait": seconds(c.queued_at, c.started_at),
@@ -314,12 +314,12 @@ def _figures(f: Any, postgresql: bool) -> Select[Any]:
     total, min, max (and on PostgreSQL its quantiles)."""
     columns: list[Any] = [
         f.k,
-        func.count(f.status).label("jobs"),
+        func.count(f.after).label("jobs"),
         func.count().label("attempts"),
         func.sum(f.measured).label("measured"),
         func.count(case((f.failed == _RETRIED, 1))).label("retries"),
         *(func.sum(f[name]).label(name) for name in SUMS),
-        *(func.count(case((f.status == status, 1))).label(status) for status in STATUSES_AFTER),
+        *(func.count(case((f.after == status, 1))).label(status) for status in STATUSES_AFTER),
     ]
     for m in METRICS:
         columns += [
@@ -443,10 +443,10 @@ def _from_table(
 def _facts_table() -> Table:
     """The facts, one record a row, indexed by group and each metric from the highest (ties by
     job id; with the flag of a job's best record for the top lists)."""
-    types = {"k": String, "status": String, "reason": String, "job_id": Integer}
+    types = {"k": String, "after": String, "reason": String, "job_id": Integer}
     floats = ("wait", "run", "cpu_efficiency", "cpu_seconds")
     types |= {name: Float for name in floats}
-    names = ["k", "job_id", "status", "failed", "reason", *METRICS, "measured", *SUMS]
+    names = ["k", "job_id", "after", "failed", "reason", *METRICS, "measured", *SUMS]
     columns: list[Column[Any]] = [Column(n, types.get(n, BigInteger)) for n in names]
     columns += [Column(n, Integer) for n in _BEST.values()]
     table = Table("bt_stats_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
