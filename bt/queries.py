@@ -123,14 +123,12 @@ def has_children(job_id: Any) -> Exists:
 
 
 @cache
-def transition(
-    action: Action, fenced: bool, keys: tuple[str, ...], ends_run: bool = False
-) -> Update:
+def transition(action: Action, fenced: bool, keys: tuple[str, ...]) -> Update:
     """The UPDATE of one transition: parameters `b_id`, `b_old`, `b_new`, `b_token` (when
     `fenced`) and `b_<key>` for each extra column in `keys`; returns whether the job has
     children, its attempts, its blocking parents and whether it holds limits. Matches no row
-    when the job left `b_old` (or its token changed) meanwhile. A transition that `ends_run`
-    writes the same columns: the run's row is another statement's (`ending_run`, `RECORD_RUN`)."""
+    when the job left `b_old` (or its token changed) meanwhile. Its history is another
+    statement's (`with_event`, `ending_run`, `RECORD_EVENT`, `RECORD_RUN`)."""
     stmt = update(JOB).where(JOB.c.id == bindparam("b_id"), JOB.c.status == bindparam("b_old"))
     if fenced:
         stmt = stmt.where(JOB.c.token == bindparam("b_token"))
@@ -232,12 +230,12 @@ RECORD_RUN = insert(ATTEMPT).values(
 
 @cache
 def transition_ending_run(action: Action, fenced: bool, keys: tuple[str, ...]) -> Select[Any]:
-    """`ending_run` of `transition(action, fenced, keys, ends_run=True)`, built once."""
-    return ending_run(transition(action, fenced, keys, ends_run=True))
+    """`ending_run` of `transition(action, fenced, keys)`, built once."""
+    return ending_run(transition(action, fenced, keys))
 
 
 def ending_run(stmt: Update) -> Select[Any]:
-    """PostgreSQL: `stmt` (a `transition` out of RUNNING, `ends_run`) and the `job_attempt` row
+    """PostgreSQL: `stmt` (a `transition` out of RUNNING) and the `job_attempt` row
     of the run it ends, in one statement, one round trip; parameters those of the transition,
     `runner` (the runner reporting, when the job row names none) and the note."""
     before = RUN_START.cte("before")

@@ -116,12 +116,12 @@ def apply(
     new = next_status(job.id, job.status, action)
     values = values or {}
     params = {"b_id": job.id, "b_old": job.status, "b_new": new, "b_token": token}
-    params["fenced"] = token is not None
     params.update({f"b_{k}": v for k, v in values.items() if not isinstance(v, ClauseElement)})
     if job.status is Status.RUNNING:
-        row = _end_run(session, job, action, params=params, values=values, note=note)
+        row = _end_run(session, job, _statement(session, action, token, values, ends_run=True),
+                       params, note)  # fmt: skip
     else:
-        row = _change_status(session, job, action, params=params, values=values, note=note)
+        row = _change_status(session, job, _statement(session, action, token, values), params, note)
     if row is None:
         raise errors.TokenMismatch(f"Job {job.id} is no longer {job.status} under this claim.")
     if row.has_limits and job.status is Status.RUNNING and new is not Status.RUNNING:
@@ -131,56 +131,49 @@ def apply(
     return new
 
 
-def _change_status(
+def _statement(
     session: Session,
-    job: JobState,
     action: Action,
-    *,
-    params: dict[str, Any],
+    token: str | None,
     values: dict[str, Any],
-    note: Note,
-) -> Row[Any] | None:
-    """A transition that ends no run, with its `job_event` (in the same statement on
-    PostgreSQL; a claim has none, see `_claimed`); the changed row, or None when it matched
-    nothing."""
-    fenced = params.pop("fenced")
-    pg = is_postgresql(session) and action is not Action.CLAIM
+    *,
+    ends_run: bool = False,
+) -> Any:
+    """The statement of a transition setting `values`: on PostgreSQL with its history in the
+    same statement (a run's row when it `ends_run`, else an event; a claim has none, see
+    `_claimed`); built once unless a value is SQL."""
+    fenced, pg = token is not None, is_postgresql(session) and action is not Action.CLAIM
+    wrap, built = queries.with_event, queries.transition_with_event
+    if ends_run:
+        wrap, built = queries.ending_run, queries.transition_ending_run
     if any(isinstance(value, ClauseElement) for value in values.values()):
-        stmt: Any = queries.transition(action, fenced, ()).values(values)
-        stmt = queries.with_event(stmt) if pg else stmt
-    else:
-        transition = queries.transition_with_event if pg else queries.transition
-        stmt = transition(action, fenced, tuple(sorted(values)))
+        stmt = queries.transition(action, fenced, ()).values(values)
+        return wrap(stmt) if pg else stmt
+    return (built if pg else queries.transition)(action, fenced, tuple(sorted(values)))
+
+
+def _change_status(
+    session: Session, job: JobState, stmt: Any, params: dict[str, Any], note: Note
+) -> Row[Any] | None:
+    """A transition that ends no run, with its `job_event`; the changed row, or None when it
+    matched nothing."""
+    claim = params["b_new"] is Status.RUNNING  # the only way into RUNNING
+    pg = is_postgresql(session) and not claim
     if pg:
         params.update(_change(job.status, params["b_new"], note))
     row = session.execute(stmt, params).one_or_none()
-    if row is not None and not pg and action is not Action.CLAIM:
+    if row is not None and not pg and not claim:
         record_event(session, job.id, job.status, params["b_new"], row.attempts, note=note)
     return row
 
 
 def _end_run(
-    session: Session,
-    job: JobState,
-    action: Action,
-    *,
-    params: dict[str, Any],
-    values: dict[str, Any],
-    note: Note,
+    session: Session, job: JobState, stmt: Any, params: dict[str, Any], note: Note
 ) -> Row[Any] | None:
-    """A transition out of RUNNING, with the `job_attempt` row of the run it ends (in the same
-    statement on PostgreSQL); the changed row, or None when it matched nothing."""
-    fenced, pg = params.pop("fenced"), is_postgresql(session)
+    """A transition out of RUNNING, with the `job_attempt` row of the run it ends; the changed
+    row, or None when it matched nothing."""
     params.update(_run_note(note))
-    stmt: Any
-    if any(isinstance(value, ClauseElement) for value in values.values()):
-        stmt = queries.transition(action, fenced, (), ends_run=True).values(values)
-        stmt = queries.ending_run(stmt) if pg else stmt
-    elif pg:
-        stmt = queries.transition_ending_run(action, fenced, tuple(sorted(values)))
-    else:
-        stmt = queries.transition(action, fenced, tuple(sorted(values)), ends_run=True)
-    if pg:
+    if is_postgresql(session):
         return session.execute(stmt, params).one_or_none()
     start = session.execute(queries.RUN_START, params).one_or_none()
     row = session.execute(stmt, params).one_or_none()

@@ -31,9 +31,6 @@ def statements(is_postgresql: bool) -> dict[str, ClauseElement]:
     named["claim_next"] = queries.claim_next(is_postgresql)
     named["limited_candidates"] = queries.limited_candidates(is_postgresql)
     named["claim_ids"] = queries.claim_ids()
-    named["transition(FINISH, output, ends_run)"] = queries.transition(
-        Action.FINISH, True, ("output",), ends_run=True
-    )
     if is_postgresql:
         named["transition_ending_run(FINISH, output)"] = queries.transition_ending_run(
             Action.FINISH, True, ("output",)

@@ -236,11 +236,6 @@ UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now'
 FROM dependency 
 WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
 
--- transition(FINISH, output, ends_run)
-UPDATE job SET status=?, output=?, ts_ended=(strftime('%Y-%m-%d %H:%M:%f', 'now') || '000'), token=?, runner_id=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
-FROM dependency 
-WHERE parent_id = id) AS has_children, attempts, blocking_parents, id, has_limits;
-
 -- transition(LINK, fenced)
 UPDATE job SET status=? WHERE job.id = ? AND job.status = ? AND job.token = ? RETURNING EXISTS (SELECT * 
 FROM dependency 
