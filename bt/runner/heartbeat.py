@@ -55,9 +55,9 @@ class Lease:
             lapsed = not self.valid()
             if began < self.began:
                 return lapsed  # a later renewal got in first
-            self.began = began
-            self.until = began + self.seconds - fence_margin(self.seconds)
-            self.server.renew(self.until)
+            until = began + self.seconds - fence_margin(self.seconds)
+            self.server.renew(until)  # first: a job started under the new lease must live
+            self.began, self.until = began, until
         return lapsed
 
 

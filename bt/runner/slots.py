@@ -181,6 +181,9 @@ class Slots:
                 self._maybe_done(job)
 
     def _on_fenced(self, keys: list[int]) -> None:
+        if self.spare is not None and self.spare.key in keys:
+            self.spare.close()  # dead, or about to be: its exit report may come after a claim
+            self.spare = None
         for job in (self.jobs[key] for key in keys if key in self.jobs):
             log.error("job_fenced job=%d: the lease was not renewed in time; killed", job.job_id)
             if job.kill_reason not in (KillReason.ABORTED, KillReason.ABANDONED):

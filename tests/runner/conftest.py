@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,11 +123,29 @@ def db_url(farm_db_url: str) -> str:
     return farm_db_url
 
 
+RUNNERS = pytest.StashKey["Runners"]()
+LOG_TAIL = 6000  #: characters of each runner's log shown when a test fails
+
+
 @pytest.fixture
-def runners(db_url: str, tmp_path: Path) -> Iterator[Runners]:
+def runners(db_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Runners]:
     started = Runners(db_url, tmp_path, pooled=is_pooled(db_url))
+    request.node.stash[RUNNERS] = started
     yield started
     started.stop_all()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed runner test shows the end of each background runner's log."""
+    report = yield
+    started = item.stash.get(RUNNERS, None)
+    if report.when == "call" and report.failed and started is not None:
+        for log in sorted(started.tmp.glob("runner-*.log")):
+            report.sections.append((f"bt: {log.name}", log.read_text()[-LOG_TAIL:]))
+    return report
 
 
 def wait_for(condition: Callable[[], object], what: str, timeout: float = TIMEOUT) -> object:
