@@ -22,7 +22,7 @@ from sqlalchemy import delete, select
 
 from bt import Brownthrower, Status, errors
 from bt.db import Database
-from bt.models import Dependency, Job, JobEvent, Runner, Tag
+from bt.models import Dependency, Job, JobAttempt, JobEvent, Runner, Tag
 from bt.registry import TaskRegistry
 from bt.status import Action, SubjobCounts, derivation
 from bt.values import Claim, DeclaredJob, JobSpec, RunResult
@@ -274,7 +274,7 @@ def _has_cycle(children: dict[int, list[int]]) -> bool:
 
 
 def _wipe(session: Any) -> None:
-    for table in (JobEvent, Tag, Dependency, Job, Runner):
+    for table in (JobEvent, JobAttempt, Tag, Dependency, Job, Runner):
         session.execute(delete(table))
 
 
@@ -288,6 +288,7 @@ def test_random_operations_keep_the_job_model_consistent(
         settings=settings(
             max_examples=40,
             stateful_step_count=50,
+            derandomize=True,  # the same runs every time: the coverage check below cannot flake
             deadline=None,
             suppress_health_check=list(HealthCheck),
         ),
