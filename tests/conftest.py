@@ -44,6 +44,14 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[pgcluster.URL_VARIABLE] = _cluster.start()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), the tests of the single-node Slurm cluster all
+    run on one worker, so the run starts one cluster."""
+    for item in items:
+        if item.get_closest_marker("slurm") or "slurm" in item.name:
+            item.add_marker(pytest.mark.xdist_group("slurm"))
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _bouncer is not None:
         _bouncer.stop()
