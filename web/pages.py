@@ -33,9 +33,6 @@ T = TypeVar("T")
 
 EVENTS_LIFETIME = 300.0  #: seconds an event stream lasts (the browser reconnects at once)
 KEEP_ALIVE = 15.0  #: seconds between comments on an idle event stream
-#: the root element's style attribute of bt.report's SVG (a font), which the page's CSP would
-#: refuse: the page's style sheet sets the same font instead
-_SVG_STYLE = ' style="font-family:system-ui,sans-serif;font-size:11px"'
 
 
 def state(request: Request) -> WebState:
@@ -200,20 +197,14 @@ def stats_page(request: Request) -> Response:
 
 def report_svgs(records: list[Any]) -> list[Markup]:
     """bt.report's box plots (one per figure) and timeline, as inline SVG, the last the
-    timeline. Their text is escaped by bt.report; the style attribute the page's CSP refuses
-    is left out (the style sheet sets the same font on `svg.report`)."""
+    timeline, of class `report`. Their text is escaped by bt.report, and they carry no style
+    attribute (which the page's CSP would refuse)."""
     groups: dict[str, list[Any]] = {}
     for record in records:
         groups.setdefault(record.name, []).append(record)
     drawn = [boxplot.box_plot(m, groups, id=f"box-{m.name}") for m in METRICS]
     drawn.append(timeline.render(timeline.plan(records, max_bars=timeline.MAX_BARS)))
-    return [Markup(_without_style(svg)) for svg in drawn]
-
-
-def _without_style(svg: str) -> str:
-    head, _, rest = svg.partition(">")
-    head = head.replace(_SVG_STYLE, "", 1)
-    return head.replace("<svg ", '<svg class="report" ', 1) + ">" + rest
+    return [Markup(svg.replace("<svg ", '<svg class="report" ', 1)) for svg in drawn]
 
 
 # -- live updates ----------------------------------------------------------------------------

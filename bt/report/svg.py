@@ -7,7 +7,6 @@ from collections.abc import Callable
 from bt.report.text import esc
 
 SVG_NS = "http://www.w3.org/2000/svg"  #: a namespace name, never fetched
-FONT = "font-family:system-ui,sans-serif;font-size:11px"
 PALETTE = (
     "#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948",
     "#9c755f", "#ff9da7", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f",
@@ -16,6 +15,9 @@ FAILED_COLOUR = "#d62728"
 QUEUED_COLOUR = "#c7c7c7"
 Attr = str | int | float | None
 Scale = Callable[[float], float]
+#: the font, as presentation attributes rather than a style attribute, which a page's
+#: Content-Security-Policy without 'unsafe-inline' refuses (the web dashboard inlines these)
+FONT: dict[str, Attr] = {"font-family": "system-ui,sans-serif", "font-size": 11}
 
 
 def num(value: float) -> str:
@@ -55,7 +57,7 @@ def document(width: float, height: float, body: list[str], *, label: str, id: st
         "viewBox": f"0 0 {num(width)} {num(height)}",
         "role": "img",
         "aria-label": label,
-        "style": FONT,
+        **FONT,
     }
     return tag("svg", attrs, title(label) + "".join(body))
 

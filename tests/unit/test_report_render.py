@@ -129,6 +129,13 @@ def test_a_standalone_timeline_is_an_svg_document(small: list[AttemptRecord]) ->
     assert len(lanes) == 3  # one per host
 
 
+def test_drawings_carry_their_font_as_attributes_not_a_style_a_csp_would_refuse(
+    small: list[AttemptRecord],
+) -> None:
+    root = ET.fromstring(timeline_svg(small))
+    assert (root.get("style"), root.get("font-family")) == (None, "system-ui,sans-serif")
+
+
 def test_attempts_without_a_slot_are_packed_into_their_runners_lanes() -> None:
     overlapping = [record(1, started=0, ended=10), record(2, started=5, ended=15)]
     after = [record(3, started=20, ended=30)]
