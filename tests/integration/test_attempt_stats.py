@@ -13,8 +13,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bt import Brownthrower, RunResult, Usage
-from bt.attempt_stats import WHITESPACE
 from bt.attempt_stats import group_stats as stats_in_db
+from bt.attempt_stats.facts import WHITESPACE
 from bt.attempts import records
 from bt.models import ATTEMPT, JOB
 from bt.report import group_stats
