@@ -1,11 +1,11 @@
 """Fixtures shared by every test tier.
 
 `db_url` gives each database test a fresh SQLite file and a fresh database on a throwaway
-PostgreSQL cluster that this test run starts itself. Without PostgreSQL the PostgreSQL half skips;
-with `CI=true` a skip is a failure, so CI can never go green by skipping. The tests of runners,
-claims, aborts and outages take `farm_db_url` (through `db_url` overridden in their conftest):
-the same two, plus the PostgreSQL database reached through a throwaway PgBouncer in transaction
-mode (pooled mode), started on first use.
+PostgreSQL cluster that this test run starts itself (one per pytest-xdist worker). Without
+PostgreSQL the PostgreSQL half skips; with `CI=true` a skip is a failure, so CI can never go
+green by skipping. The tests of runners, claims, aborts and outages take `farm_db_url` (through
+`db_url` overridden in their conftest): the same two, plus the PostgreSQL database reached
+through a throwaway PgBouncer in transaction mode (pooled mode), started on first use.
 """
 
 from __future__ import annotations
@@ -37,11 +37,19 @@ POOLED_URLS: set[str] = set()  #: the test databases reached through PgBouncer (
 
 def pytest_configure(config: pytest.Config) -> None:
     global _cluster
-    if getattr(config, "workerinput", None) or os.environ.get(pgcluster.URL_VARIABLE):
+    if os.environ.get(pgcluster.URL_VARIABLE) or hands_out_tests(config):
         return
     if pgcluster.server_available() is None:
         _cluster = pgcluster.Cluster()
         os.environ[pgcluster.URL_VARIABLE] = _cluster.start()
+
+
+def hands_out_tests(config: pytest.Config) -> bool:
+    """Whether this process only hands the tests to pytest-xdist workers. Each worker starts a
+    cluster of its own: some of what a server shows is cluster-wide (the current snapshot that
+    the dashboard watches, connection counts), and one worker's tests must not see another's."""
+    worker = hasattr(config, "workerinput")
+    return not worker and bool(getattr(config.option, "numprocesses", None))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
