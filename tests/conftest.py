@@ -52,14 +52,6 @@ def hands_out_tests(config: pytest.Config) -> bool:
     return not worker and bool(getattr(config.option, "numprocesses", None))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (`--dist loadgroup`), the tests of the single-node Slurm cluster all
-    run on one worker, so the run starts one cluster."""
-    for item in items:
-        if item.get_closest_marker("slurm") or "slurm" in item.name:
-            item.add_marker(pytest.mark.xdist_group("slurm"))
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _bouncer is not None:
         _bouncer.stop()

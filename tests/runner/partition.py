@@ -28,6 +28,15 @@ def missing() -> str | None:
     return pgcluster.server_available()
 
 
+def _free_subnet() -> int:
+    """The third byte of a 10.213.x.0/30 link: drawn from this pytest-xdist worker's own part
+    of the range (so two workers never draw the same one), and not in use on this host."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    part = range(1 + worker % 4 * 60, 61 + worker % 4 * 60)
+    used = _run("ip", "-o", "-4", "addr", "show")
+    return random.choice([net for net in part if f"10.213.{net}." not in used])
+
+
 def _run(*command: str) -> str:
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout
 
@@ -38,7 +47,7 @@ class Partition:
     def __init__(self) -> None:
         tag = f"{random.randrange(1 << 24):06x}"
         self.ns, self.host_if, self.ns_if = f"btns{tag}", f"bth{tag}", f"btn{tag}"
-        net = random.randrange(1, 250)
+        net = _free_subnet()
         self.host_ip, self.ns_ip = f"10.213.{net}.1", f"10.213.{net}.2"
         self._link()
         self.cluster = pgcluster.Cluster()
