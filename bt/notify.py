@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,6 +147,8 @@ class SharedListener(threading.Thread):
         self.ready = threading.Event()
         self._socket: Any = None  #: the psycopg connection listening now
         self._connected_before = False
+        self._wake_r, self._wake_w = os.pipe()  #: `stop` ends the wait on the socket at once
+        self._pipe_open = True
         event.listen(db.engine, "connect", self._on_connect)
         db.release()  # connections made before were not listening
 
@@ -160,6 +163,20 @@ class SharedListener(threading.Thread):
         self._connected_before = True
         self.ready.set()
 
+    def stop(self, timeout: float) -> None:
+        """End the thread and wait (up to `timeout` seconds) until it has: then it holds no
+        connection, and the database may be disposed."""
+        self.stopped.set()
+        if not self._pipe_open:
+            return
+        os.write(self._wake_w, b"x")
+        if self.is_alive():
+            self.join(timeout)
+        if not self.is_alive():  # else it may still look at the pipe: leave it open
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+            self._pipe_open = False
+
     def run(self) -> None:
         import select
 
@@ -169,7 +186,7 @@ class SharedListener(threading.Thread):
             if fd is None:
                 self.stopped.wait(SHARED_LOOK)
             else:
-                select.select([fd], [], [], SHARED_LOOK)
+                select.select([fd, self._wake_r], [], [], SHARED_LOOK)
             if not self.stopped.is_set():
                 self._hand_over()
 

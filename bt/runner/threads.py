@@ -26,6 +26,7 @@ from bt.values import RunnerInfo
 log = logging.getLogger("bt.runner")
 
 LISTENER_READY = 5.0  #: seconds to wait for LISTEN (or the watcher's first look) before claiming
+STOP_WAIT = 2.0  #: seconds to wait for each helper thread to end (one in a query may take longer)
 
 
 class Helpers:
@@ -88,11 +89,18 @@ class Helpers:
         watcher.ready.wait(LISTENER_READY)
 
     def stop(self) -> None:
-        """Tell every thread to end (they are daemon threads: nobody waits for them)."""
+        """End every thread, and wait (a little) until they have: a thread still using the
+        database when the caller disposes of it would leave a connection open."""
         for thread in self.threads:
-            thread.stopped.set()
+            if not isinstance(thread, SharedListener):
+                thread.stopped.set()
         if self.heartbeat is not None:
             self.heartbeat.stop()
+        for thread in self.threads:
+            if isinstance(thread, SharedListener):
+                thread.stop(STOP_WAIT)  # wakes it from its wait on the socket, then joins
+            elif thread.is_alive():
+                thread.join(STOP_WAIT)
 
 
 _KIND_OF = {

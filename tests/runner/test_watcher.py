@@ -12,6 +12,7 @@ import os
 import queue
 import select
 import sqlite3
+import threading
 from contextlib import closing
 from pathlib import Path
 
@@ -21,11 +22,11 @@ from bt import Brownthrower
 from bt.db import Database
 from bt.runner.health import Health
 from bt.runner.heartbeat import Lease
-from bt.runner.mailbox import EventKind, Mailbox
+from bt.runner.mailbox import Event, EventKind, Mailbox
 from bt.runner.threads import Helpers
 from bt.runner.watcher import ChangeWatcher
 from bt.values import JobSpec
-from tests.runner.conftest import LISTENING_ONLY
+from tests.runner.conftest import LISTENING_ONLY, TIMEOUT
 
 
 def make_database(path: Path) -> Path:
@@ -148,3 +149,36 @@ def test_a_runner_hears_of_work_submitted_elsewhere(app: Brownthrower) -> None:
         helpers.stop()
         mailbox.close()
         runner.close()
+
+
+class HeldMailbox(Mailbox):
+    """A mailbox whose helper threads block in `post` until `release` is set, as if the main
+    loop were slow to take their events: a listener then holds the runner's connection."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def post(self, event: Event) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            self.entered.set()
+            self.release.wait(TIMEOUT)
+        super().post(event)
+
+
+@LISTENING_ONLY
+def test_stopping_the_helpers_waits_until_none_holds_the_database(app: Brownthrower) -> None:
+    mailbox, runner = HeldMailbox(), Brownthrower(Database(app.db.url, single=True))
+    helpers = Helpers(mailbox, Health())
+    info = runner.runners.register(host="h", pid=os.getpid(), slots=1, tasks=["noop"], lease=3600)
+    lease = Lease(3600, server=None)  # type: ignore[arg-type]  # never renewed in this test
+    helpers.start(runner.runners, info.id, lease, runner.db, rejoin=None, sweeper=lambda: 0)
+    app.jobs.create(JobSpec("noop"), submit=True)
+    assert mailbox.entered.wait(TIMEOUT)  # a helper is handing the news over
+    threading.Timer(0.2, mailbox.release.set).start()
+    helpers.stop()
+    alive = [t.name for t in helpers.threads if t.is_alive()]
+    checked_out = runner.db.engine.pool.checkedout()  # type: ignore[attr-defined]
+    runner.close()
+    mailbox.close()
+    assert (alive, checked_out) == ([], 0)
