@@ -74,7 +74,11 @@ class Brownthrower:
         )
         if auto_upgrade is None:
             auto_upgrade = settings.source == "embedded default"
-        ensure_schema(db, auto_upgrade=auto_upgrade)
+        try:
+            ensure_schema(db, auto_upgrade=auto_upgrade)
+        except BaseException:
+            db.dispose()  # a refused database keeps no connection open
+            raise
         return cls(db, registry)
 
     @property

@@ -78,6 +78,27 @@ def test_an_outdated_shared_database_asks_for_an_upgrade(tmp_path: Path) -> None
         ensure_schema(db, auto_upgrade=False)
 
 
+def test_a_database_refused_at_open_is_left_with_no_connection(database: Database) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    database.dispose()  # SQLite keeps a closed connection's file open while another is open
+    with pytest.raises(errors.SchemaError):
+        Brownthrower.open(database.url, auto_upgrade=False, program="bt-refused")
+    assert connections_of(database, "bt-refused") == 0
+
+
+def connections_of(database: Database, program: str) -> int:
+    """Open connections to `database`: on PostgreSQL those named `program`, on SQLite this
+    process's open files of the database."""
+    if database.is_postgresql:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = :p"
+        with database.engine.connect() as conn:
+            return int(conn.scalar(text(query), {"p": program}))
+    path = Path(database.url.removeprefix("sqlite:///")).resolve()
+    fds = Path("/proc/self/fd").iterdir()
+    return sum(1 for fd in fds if fd.exists() and fd.resolve() == path)
+
+
 NAME_INDEXES = {"ix_job_name_id", "ix_job_name_status_id"}
 
 
