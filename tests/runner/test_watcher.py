@@ -178,7 +178,7 @@ def test_stopping_the_helpers_waits_until_none_holds_the_database(app: Brownthro
     threading.Timer(0.2, mailbox.release.set).start()
     helpers.stop()
     alive = [t.name for t in helpers.threads if t.is_alive()]
-    checked_out = runner.db.engine.pool.checkedout()  # type: ignore[attr-defined]
+    checked_out = runner.db.engine.pool.checkedout()
     runner.close()
     mailbox.close()
     assert (alive, checked_out) == ([], 0)
